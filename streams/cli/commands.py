@@ -4,4 +4,8 @@ from __future__ import annotations
 
 import click
 
-ALL: list[click.Command] = []
+from streams.cli.kafka_cmd import kafka_group
+from streams.cli.send_cmd import send_command
+from streams.cli.topics_cmd import topics_group
+
+ALL: list[click.Command] = [kafka_group, send_command, topics_group]

@@ -1,0 +1,61 @@
+"""`lineage kafka up|down|status`: the local development broker."""
+
+from __future__ import annotations
+
+import click
+
+from streams.cli.common import common_options, fail
+from streams.localkafka import LocalKafka, LocalKafkaError
+from streams.localkafka.probe import metadata_ok
+from streams.settings import Settings
+
+
+def _local(settings: Settings) -> LocalKafka:
+    return LocalKafka(data_dir=settings.data_dir.resolve())
+
+
+def _host_port(bootstrap: str) -> tuple[str, int]:
+    first = bootstrap.split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    try:
+        return host or "127.0.0.1", int(port)
+    except ValueError as exc:
+        raise fail(f"--bootstrap-servers: not HOST:PORT: {first!r}") from exc
+
+
+@click.group("kafka")
+def kafka_group() -> None:
+    """A local single-node Apache Kafka (KRaft) on 127.0.0.1:9092."""
+
+
+@kafka_group.command("up")
+@common_options
+@click.option("--wait", default=90.0, show_default=True, help="Seconds to wait for the broker.")
+def up(settings: Settings, wait: float) -> None:
+    """Install (from Maven Central, once) and start the broker; idempotent."""
+    try:
+        click.echo(f"kafka: {_local(settings).up(wait_s=wait)}")
+    except LocalKafkaError as exc:
+        raise fail(str(exc)) from exc
+
+
+@kafka_group.command("down")
+@common_options
+def down(settings: Settings) -> None:
+    """Stop the broker that `lineage kafka up` started (pid file)."""
+    click.echo(f"kafka: {_local(settings).down()}")
+
+
+@kafka_group.command("status")
+@common_options
+def status(settings: Settings) -> None:
+    """Say whether the broker answers; exit non-zero if it does not."""
+    host, port = _host_port(settings.bootstrap_servers)
+    local = _local(settings)
+    pid = local.running_pid()
+    if not metadata_ok(host, port, timeout=2.0):
+        raise fail(f"no Kafka broker answers on {host}:{port}")
+    jars = sorted(local.jars.glob("kafka_2.13-*.jar"))
+    version = jars[-1].stem.removeprefix("kafka_2.13-") if jars else "unknown"
+    owner = f"started by lineage, pid {pid}, Apache Kafka {version}" if pid else "external"
+    click.echo(f"kafka: running on {host}:{port} ({owner})")
