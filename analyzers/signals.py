@@ -1,0 +1,70 @@
+"""Flow signals: one piece of evidence that data flows from `src` to `dst`.
+
+Every signal source (probe join, SQL analysis, config parsing, static intake)
+emits these to the internal `flow-signals` topic, keyed by `edge_id`; the
+edge merge folds them into edges. A signal carries asset names, a kind and a
+time, never a payload value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+#: Runtime kinds (payload matching).
+RUNTIME_KINDS = ("EXACT_MATCH", "CONTAINS", "NO_MATCH")
+#: SQL column-lineage subtypes (OpenLineage), plus TABLE for table-level sql_io joins.
+SQL_DIRECT = ("IDENTITY", "TRANSFORMATION", "AGGREGATION")
+SQL_INDIRECT = ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL")
+SQL_KINDS = (*SQL_DIRECT, *SQL_INDIRECT, "MASKED")
+ALL_KINDS = (*RUNTIME_KINDS, *SQL_KINDS, "CONFIG", "STATIC")
+
+Origin = Literal["runtime", "sql", "config", "static"]
+
+
+def edge_id(src: str, dst: str) -> str:
+    """The contract's edge key: `SRC -> DST`."""
+    return f"{src} -> {dst}"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSignal:
+    """One observation of a flow.
+
+    `kind` is one of ALL_KINDS. `masking` marks SQL lineage through a hash.
+    `transform` names what the matcher applied to the source value (runtime).
+    `ts` is the event time of the observation (the triggering event's `ts`).
+    """
+
+    src: str
+    dst: str
+    kind: str
+    origin: Origin
+    ts: int
+    transform: str | None = None
+    masking: bool = False
+
+    @property
+    def edge_id(self) -> str:
+        return edge_id(self.src, self.dst)
+
+    def to_json(self) -> bytes:
+        body: dict[str, Any] = {
+            "v": 1, "src": self.src, "dst": self.dst, "kind": self.kind,
+            "origin": self.origin, "ts": self.ts,
+        }
+        if self.transform is not None:
+            body["transform"] = self.transform
+        if self.masking:
+            body["masking"] = True
+        return orjson.dumps(body)
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> FlowSignal:
+        body = orjson.loads(raw)
+        return cls(
+            src=body["src"], dst=body["dst"], kind=body["kind"], origin=body["origin"],
+            ts=body["ts"], transform=body.get("transform"), masking=body.get("masking", False),
+        )

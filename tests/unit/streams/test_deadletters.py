@@ -1,0 +1,42 @@
+"""Dead-letter records keep the original bytes and the reason, keyed by origin."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+
+from streams.deadletters import Origin, dead_letter_record, send_dead_letter
+
+
+def test_record_keeps_original_bytes() -> None:
+    raw = b"\xff\xfenot json at all"
+    record = orjson.loads(dead_letter_record(
+        Origin("probe-events", 3, 1234), "not valid JSON (at char 0)",
+        key=b"t-1", value=raw, ts=99, agent="probe-join",
+    ))
+    assert record["origin"] == "probe-events:3:1234"
+    assert base64.b64decode(record["value_b64"]) == raw
+    assert base64.b64decode(record["key_b64"]) == b"t-1"
+    assert record["reason"] == "not valid JSON (at char 0)"
+    assert record["agent"] == "probe-join"
+    assert record["v"] == 1 and record["type"] == "dead_letter"
+
+
+def test_tombstone_keeps_null_value() -> None:
+    record = orjson.loads(dead_letter_record(Origin("t", 0, 0), "r", key=None, value=None, ts=0))
+    assert record["value_b64"] is None and record["key_b64"] is None
+
+
+async def test_send_uses_origin_as_key() -> None:
+    sent: list[tuple[str, bytes, bytes]] = []
+
+    class FakeSender:
+        async def send(self, topic: str, key: bytes, value: bytes) -> None:
+            sent.append((topic, key, value))
+
+    await send_dead_letter(FakeSender(), "p-dead-letters", Origin("p-sql-job-logs", 1, 7),
+                           "sql: missing field 'query'", key=b"j", value=b"{}", ts=5)
+    assert sent[0][0] == "p-dead-letters"
+    assert sent[0][1] == b"p-sql-job-logs:1:7"
+    assert orjson.loads(sent[0][2])["reason"] == "sql: missing field 'query'"
