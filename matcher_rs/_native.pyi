@@ -1,4 +1,120 @@
-"""Type stubs for the native matcher extension."""
+"""Type stubs for the native matcher extension, `matcher_rs._native`.
+
+Inside one sampled request, decide which sink carries which source value.
+Payloads are JSON text or raw bytes; JSON is flattened into leaves (strings
+and numbers, numbers in canonical text) with paths joining keys with ``.`` and
+list positions with ``[]``; anything else, or a JSON string at top level, is
+one leaf with an empty path. A source leaf too short (``min_length``
+characters), with no letter or digit, or on the stop-list never matches.
+"""
+
+from collections.abc import Sequence
+from typing import Final, final
+
+__all__ = [
+    "DEFAULT_MAX_CAPTURE_BYTES",
+    "DEFAULT_MIN_LENGTH",
+    "RequestResult",
+    "default_stop_list",
+    "flatten",
+    "match_requests",
+    "transform_names",
+    "version",
+]
+
+DEFAULT_MIN_LENGTH: Final[int]
+"""The default minimum length of a source value, in characters (4)."""
+
+DEFAULT_MAX_CAPTURE_BYTES: Final[int]
+"""The default cap on one capture, in bytes (1 MiB)."""
+
+@final
+class RequestResult:
+    """The outcome of matching one request; immutable.
+
+    Lists are built on each attribute access from the compact native result.
+    """
+
+    @property
+    def matches(self) -> list[tuple[int, str, int, str, str, str | None]]:
+        """Matches as ``(source_index, source_path, sink_index, sink_path, kind, transform)``.
+
+        ``kind`` is ``"EXACT_MATCH"`` (the sink leaf equals the source leaf,
+        after the transform) or ``"CONTAINS"`` (the sink leaf holds it inside a
+        longer value). ``transform`` names what was applied to the source value
+        (``"lowercase"``, ``"url"``, ``"base64"``, ``"md5"``, ``"sha1"``,
+        ``"sha256"``, ``"md5_base64"``, ``"sha1_base64"``, ``"sha256_base64"``),
+        ``None`` when none. One match per pair of leaves (the best: exact
+        before contains, then transforms in that order); sorted, no duplicates.
+        """
+
+    @property
+    def nomatch(self) -> list[tuple[int, int]]:
+        """``(source_index, sink_index)`` capture pairs that share no value."""
+
+    @property
+    def truncated(self) -> int:
+        """How many captures of the request were over the cap and truncated."""
+
+    @property
+    def searcher(self) -> str:
+        """The searcher used: ``"none"``, ``"memmem"``, ``"teddy"`` or ``"nfa"``."""
+
+    @property
+    def failed(self) -> bool:
+        """True when matching this request hit an internal error (no results)."""
+
+def match_requests(
+    requests: Sequence[tuple[Sequence[bytes], Sequence[bytes]]],
+    *,
+    min_length: int = 4,
+    transforms: Sequence[str] | None = None,
+    stop_list: Sequence[str] | None = None,
+    max_capture_bytes: int = 1048576,
+) -> list[RequestResult]:
+    """Match a batch of requests; one result per request, in order.
+
+    Args:
+        requests: ``(sources, sinks)`` per request, each a list of payload bytes
+            (JSON text or raw bytes; invalid JSON or UTF-8 is raw bytes).
+        min_length: Minimum length of a source value, in characters.
+        transforms: Transform names to try besides the value itself; ``None``
+            for all of :func:`transform_names`, ``[]`` for none.
+        stop_list: Values never evidence (ASCII case-insensitive); ``None`` for
+            :func:`default_stop_list`.
+        max_capture_bytes: Captures longer than this are truncated to it and
+            counted in :attr:`RequestResult.truncated`.
+
+    Returns:
+        One :class:`RequestResult` per request.
+
+    Raises:
+        ValueError: An unknown transform name.
+        TypeError: A request that is not a pair of lists of bytes.
+
+    The GIL is released while the batch is matched; no Python object is
+    touched meanwhile.
+
+    >>> [r] = match_requests([([b'{"email": "alice@example.com"}'],
+    ...                        [b'{"to": ["alice@example.com"]}'])])
+    >>> r.matches
+    [(0, 'email', 0, 'to[]', 'EXACT_MATCH', None)]
+    """
+
+def flatten(payload: bytes, *, max_capture_bytes: int = 1048576) -> list[tuple[str, bytes]]:
+    """Flatten one payload into ``(path, value)`` leaves, in document order.
+
+    >>> flatten(b'{"a": {"b": "x"}, "c": [1.50, true]}')
+    [('a.b', b'x'), ('c[]', b'1.5')]
+    >>> flatten(b'not json')
+    [('', b'not json')]
+    """
+
+def default_stop_list() -> list[str]:
+    """The default stop-list of values too common to be evidence."""
+
+def transform_names() -> list[str]:
+    """The name of every transform, in preference order."""
 
 def version() -> str:
     """Return the version of the native matcher crate."""

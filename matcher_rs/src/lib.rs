@@ -3,6 +3,12 @@
 //! The pure-Rust core lives in its own modules and knows nothing of Python;
 //! `python` (behind the default `python` feature) is the thin PyO3 layer.
 
+pub mod flatten;
+pub mod guards;
+pub mod matcher;
+pub mod number;
+pub mod search;
+pub mod transforms;
 pub mod version;
 
 #[cfg(feature = "python")]

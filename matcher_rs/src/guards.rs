@@ -1,0 +1,164 @@
+//! Guards: which source values are evidence at all.
+//!
+//! A value too short (fewer than `min_length` characters; bytes when it is
+//! not UTF-8), with no letter or digit, or on the stop-list of common values
+//! (compared ASCII case-insensitively) is never sought, so `"1"`, `"US"`,
+//! `"true"` or `"    "` match nothing. Only source values are sought in
+//! sinks, never the other way round, so a sink value that is only a piece
+//! of a source value is never a match.
+
+use std::collections::HashSet;
+
+/// The default minimum length of a source value, in characters.
+pub const DEFAULT_MIN_LENGTH: usize = 4;
+
+/// Values too common to be evidence of a flow.
+pub const DEFAULT_STOP_LIST: &[&str] = &[
+    "true",
+    "false",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "nan",
+    "yes",
+    "no",
+    "n/a",
+    "ok",
+    "test",
+    "user",
+    "admin",
+    "root",
+    "guest",
+    "default",
+    "unknown",
+    "other",
+    "empty",
+    "enabled",
+    "disabled",
+    "active",
+    "inactive",
+    "pending",
+    "success",
+    "error",
+    "failed",
+    "http",
+    "https",
+    "localhost",
+    "127.0.0.1",
+    "0.0.0.0",
+    "get",
+    "post",
+    "put",
+    "delete",
+    "head",
+    "patch",
+    "application/json",
+    "text/plain",
+    "text/html",
+    "utf-8",
+    "utf8",
+    "0000",
+    "1111",
+    "1234",
+    "12345",
+    "123456",
+    "0.0",
+    "1.0",
+    "-1.0",
+    "100.0",
+    "1000",
+    "10000",
+    "1970-01-01",
+    "en_us",
+    "en-us",
+    "public",
+    "private",
+];
+
+/// The guards applied to every source value.
+#[derive(Debug, Clone)]
+pub struct Guards {
+    pub min_length: usize,
+    /// ASCII-lower-cased stop values.
+    stop: HashSet<Vec<u8>>,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Guards::new(
+            DEFAULT_MIN_LENGTH,
+            DEFAULT_STOP_LIST.iter().map(|s| s.as_bytes()),
+        )
+    }
+}
+
+impl Guards {
+    pub fn new<I, S>(min_length: usize, stop_list: I) -> Guards
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        let stop = stop_list
+            .into_iter()
+            .map(|s| s.as_ref().to_ascii_lowercase())
+            .collect();
+        Guards { min_length, stop }
+    }
+
+    /// Whether `value` may be evidence of a flow.
+    pub fn is_evidence(&self, value: &[u8]) -> bool {
+        let len = match std::str::from_utf8(value) {
+            Ok(s) => s.chars().count(),
+            Err(_) => value.len(),
+        };
+        len >= self.min_length
+            && len > 0
+            && value
+                .iter()
+                .any(|&b| b.is_ascii_alphanumeric() || b >= 0x80)
+            && !self.stop.contains(&value.to_ascii_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_values_are_not_evidence() {
+        let g = Guards::default();
+        assert!(!g.is_evidence(b"1"));
+        assert!(!g.is_evidence(b"US"));
+        assert!(!g.is_evidence(b"abc"));
+        assert!(g.is_evidence(b"abcd"));
+        // Characters, not bytes.
+        assert!(!g.is_evidence("éé€".as_bytes()));
+        assert!(g.is_evidence("éé€a".as_bytes()));
+        assert!(g.is_evidence(b"\xff\xfe\xfd\xfc"));
+    }
+
+    #[test]
+    fn stop_list_is_case_insensitive_and_configurable() {
+        let g = Guards::default();
+        assert!(!g.is_evidence(b"TRUE"));
+        assert!(!g.is_evidence(b"Localhost"));
+        let custom = Guards::new(2, ["Secret"]);
+        assert!(custom.is_evidence(b"US"));
+        assert!(custom.is_evidence(b"true"));
+        assert!(!custom.is_evidence(b"SECRET"));
+    }
+
+    #[test]
+    fn punctuation_only_is_not_evidence() {
+        let g = Guards::default();
+        assert!(!g.is_evidence(b"    "));
+        assert!(!g.is_evidence(b"----,,,,"));
+        assert!(g.is_evidence(b"--a--"));
+    }
+
+    #[test]
+    fn zero_min_length_still_rejects_empty() {
+        assert!(!Guards::new(0, [""; 0]).is_evidence(b""));
+    }
+}
