@@ -1,0 +1,517 @@
+"""Column lineage of one query: walk its scopes once, resolve every column yourself.
+
+No ``qualify`` pass and no ``sqlglot.lineage`` per column: the scope tree is
+built once, every relation (CTE, derived table, UNNEST, temp view) is turned
+into a :class:`Relation` once (memoised), and outer columns compose the kinds
+of the inner ones.
+
+An *entry* is ``(table_key, column, kind, masking)``; ``kind`` is a direct kind
+(IDENTITY / TRANSFORMATION / AGGREGATION) or an indirect subtype (JOIN,
+FILTER, ...).
+
+>>> import sqlglot
+>>> q = QueryLineage("default", {}, {})
+>>> rel = q.run(sqlglot.parse_one("SELECT upper(name) AS n FROM people WHERE age > 3"))
+>>> sorted(rel.entries(0))
+[('default.people', 'age', 'FILTER', False), ('default.people', 'name', 'TRANSFORMATION', False)]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, build_scope
+
+from analyzers.sql.errors import StatementTimeout, UnsupportedStatement
+from analyzers.sql.kinds import (
+    AGGREGATION,
+    CONDITIONAL,
+    DIRECT_RANK,
+    FILTER,
+    GROUP_BY,
+    IDENTITY,
+    JOIN,
+    NO_SOURCE,
+    PASSTHROUGH,
+    SORT,
+    TRANSFORMATION,
+    WINDOW,
+    compose,
+    is_masking,
+)
+from analyzers.sql.naming import table_key_of
+
+Entry = tuple[str, str, str, bool]
+
+# Window functions that pick a row's value rather than aggregate: TRANSFORMATION.
+_VALUE_WINDOW_FUNCS: tuple[type[exp.Expr], ...] = tuple(
+    getattr(exp, n)
+    for n in ("Lag", "Lead", "FirstValue", "LastValue", "NthValue")
+    if hasattr(exp, n)
+)
+
+
+def _output_name(proj: exp.Expr, i: int) -> str:
+    """The output column name of a projection; ``_col_i`` for an unnamed expression."""
+    if isinstance(proj, exp.Alias):
+        return proj.alias.lower()
+    if isinstance(proj, (exp.Column, exp.Dot)):
+        return proj.name.lower() or f"_col_{i}"
+    return f"_col_{i}"
+
+
+@dataclass(slots=True)
+class Relation:
+    """The lineage of a relation: its columns in order and what feeds each.
+
+    ``by_pos[i]`` holds the entries of column ``names[i]`` (direct and
+    column-level indirect ones); ``indirect`` holds relation-wide entries
+    (filters, joins, grouping) that touch every column. ``star_tables`` are
+    base tables whose ``*`` could not be expanded: an unknown column is taken
+    to come from them. ``inputs`` are the base tables read (for temp views).
+    """
+
+    names: list[str] = field(default_factory=list)
+    by_pos: list[set[Entry]] = field(default_factory=list)
+    indirect: set[Entry] = field(default_factory=set)
+    star_tables: tuple[str, ...] = ()
+    inputs: frozenset[str] = frozenset()
+    _index: dict[str, int] | None = None
+
+    def position(self, name: str) -> int | None:
+        if self._index is None:
+            index: dict[str, int] = {}
+            for i, n in enumerate(self.names):
+                index.setdefault(n, i)
+            self._index = index
+        return self._index.get(name)
+
+    @property
+    def complete(self) -> bool:
+        return not self.star_tables
+
+    def entries(self, i: int) -> set[Entry]:
+        """Everything that feeds column ``i``: its own entries and the relation-wide ones."""
+        return self.by_pos[i] | self.indirect
+
+
+class QueryLineage:
+    """Resolves one query's columns against its sources, known tables and temp views.
+
+    Args:
+        default_schema: Schema applied to tables named without one.
+        schema: ``{"db.table": ("col", ...)}`` known columns, for ``*`` and unqualified names.
+        temps: Temp views and tables defined earlier in the script, by table key.
+        deadline: ``time.perf_counter()`` value past which the walk stops.
+    """
+
+    def __init__(
+        self,
+        default_schema: str | None,
+        schema: Mapping[str, tuple[str, ...]],
+        temps: Mapping[str, Relation],
+        deadline: float | None = None,
+    ) -> None:
+        self.default_schema = default_schema
+        self.schema = schema
+        self.temps = temps
+        self.deadline = deadline
+        self.inputs: set[str] = set()
+        self.unresolved: set[str] = set()
+        self._memo: dict[int, Relation] = {}
+        self._by_expr: dict[int, Scope] = {}
+        self._sources: dict[int, dict[str, Any]] = {}
+        self._colsets: dict[str, frozenset[str] | None] = {}
+        self._lambda_vars: set[str] = set()
+        self._alias_env: dict[str, set[Entry]] | None = None
+
+    # -- entry point ---------------------------------------------------------------
+    def run(self, query: exp.Expr) -> Relation:
+        """The relation computed by ``query`` (a SELECT, set operation or DDL/DML around one)."""
+        root = build_scope(query)
+        if root is None:
+            raise UnsupportedStatement(f"cannot build a scope for {type(query).__name__}")
+        for scope in root.traverse():
+            self._by_expr[id(scope.expression)] = scope
+            for src in scope.sources.values():
+                if isinstance(src, exp.Table) and src.name:
+                    key = self.key(src)
+                    temp = self.temps.get(key)
+                    if temp is not None:
+                        self.inputs.update(temp.inputs)
+                    else:
+                        self.inputs.add(key)
+        return self.relation(root)
+
+    def key(self, table: exp.Table) -> str:
+        return table_key_of(table, self.default_schema)
+
+    # -- relations -------------------------------------------------------------------
+    def relation(self, scope: Scope) -> Relation:
+        rel = self._memo.get(id(scope))
+        if rel is not None:
+            return rel
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise StatementTimeout("statement ran past the time cap")
+        expr = scope.expression
+        if isinstance(expr, exp.SetOperation):
+            rel = self._set_operation(scope)
+        elif isinstance(expr, exp.Select):
+            rel = self._select(scope)
+        elif isinstance(expr, (exp.Lateral, exp.Unnest)) or scope.is_udtf:
+            rel = self._udtf(scope)
+        elif isinstance(expr, exp.Subquery) and isinstance(expr.this, exp.Query):
+            inner = self._by_expr.get(id(expr.this))
+            rel = self.relation(inner) if inner is not None else Relation()
+        else:
+            rel = Relation()
+        self._memo[id(scope)] = rel
+        return rel
+
+    def _set_operation(self, scope: Scope) -> Relation:
+        branches = [self.relation(s) for s in scope.set_operation_scopes]
+        if not branches:
+            return Relation()
+        first = branches[0]
+        rel = Relation(names=list(first.names), by_pos=[set(e) for e in first.by_pos])
+        for other in branches:
+            rel.indirect |= other.indirect
+            if other is first:
+                continue
+            for i, entries in enumerate(other.by_pos[: len(rel.by_pos)]):
+                rel.by_pos[i] |= entries
+        rel.star_tables = tuple(t for b in branches for t in b.star_tables)
+        return rel
+
+    def _udtf(self, scope: Scope) -> Relation:
+        expr = scope.expression
+        alias = expr.args.get("alias")
+        fn = expr.this if isinstance(expr, exp.Lateral) else expr
+        names: list[str] = []
+        if isinstance(alias, exp.TableAlias):
+            names = [c.name.lower() for c in alias.columns] or (
+                [alias.name.lower()] if alias.name else []
+            )
+        out: set[Entry] = set()
+        self._walk(fn, scope, TRANSFORMATION, False, None, out)
+        return Relation(names=names, by_pos=[set(out) for _ in names])
+
+    def _select(self, scope: Scope) -> Relation:
+        select = scope.expression
+        srcs = self.sources(scope)
+        rel = Relation()
+        star_tables: list[str] = []
+        for i, proj in enumerate(select.expressions):
+            if isinstance(proj, exp.Star) or (
+                isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)
+            ):
+                self._expand_star(scope, proj, rel, star_tables)
+                continue
+            out: set[Entry] = set()
+            self._walk(proj, scope, IDENTITY, False, None, out)
+            rel.names.append(_output_name(proj, i))
+            rel.by_pos.append(out)
+        rel.star_tables = tuple(star_tables)
+        self._clauses(scope, select, rel)
+        for src in srcs.values():
+            if isinstance(src, Scope):
+                rel.indirect |= self.relation(src).indirect
+            elif isinstance(src, exp.Table):
+                temp = self.temps.get(self.key(src))
+                if temp is not None:
+                    rel.indirect |= temp.indirect
+        return rel
+
+    def _expand_star(
+        self, scope: Scope, proj: exp.Expr, rel: Relation, star_tables: list[str]
+    ) -> None:
+        only = proj.table.lower() if isinstance(proj, exp.Column) else ""
+        for alias, src in self.sources(scope).items():
+            if only and alias != only:
+                continue
+            names = self.source_names(src)
+            if names is None:
+                if isinstance(src, exp.Table):
+                    star_tables.append(self.key(src))
+                elif isinstance(src, Scope):
+                    star_tables.extend(self.relation(src).star_tables)
+                    names = self.relation(src).names
+                if not names:
+                    continue
+            for name in names:
+                out: set[Entry] = set()
+                self._emit(src, name, IDENTITY, False, None, out)
+                rel.names.append(name)
+                rel.by_pos.append(out)
+
+    # -- clauses ------------------------------------------------------------------------
+    def _clauses(self, scope: Scope, select: exp.Expr, rel: Relation) -> None:
+        ind = rel.indirect
+        srcs = self.sources(scope)
+        for join in select.args.get("joins") or ():
+            on = join.args.get("on")
+            if on is not None:
+                self._walk(on, scope, IDENTITY, False, JOIN, ind)
+            for ident in join.args.get("using") or ():
+                for alias in srcs:
+                    self._walk(
+                        exp.column(ident.name, table=alias), scope, IDENTITY, False, JOIN, ind
+                    )
+        where = select.args.get("where")
+        if where is not None:
+            for cond in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+                sub = JOIN if self._is_join_condition(scope, cond) else FILTER
+                self._walk(cond, scope, IDENTITY, False, sub, ind)
+        self._alias_env = {n: rel.by_pos[i] for i, n in enumerate(rel.names)}
+        try:
+            group = select.args.get("group")
+            if group is not None:
+                for e in group.expressions:
+                    self._clause_item(e, scope, rel, GROUP_BY)
+            for key in ("having", "qualify"):
+                node = select.args.get(key)
+                if node is not None:
+                    self._walk(node.this, scope, IDENTITY, False, FILTER, ind)
+            order = select.args.get("order")
+            if order is not None:
+                for o in order.expressions:
+                    self._clause_item(o.this if isinstance(o, exp.Ordered) else o, scope, rel, SORT)
+        finally:
+            self._alias_env = None
+
+    def _clause_item(self, e: exp.Expr, scope: Scope, rel: Relation, sub: str) -> None:
+        if isinstance(e, exp.Literal) and e.is_int:
+            i = int(e.name) - 1
+            if 0 <= i < len(rel.by_pos):
+                self._absorb(rel.by_pos[i], IDENTITY, False, sub, rel.indirect)
+            return
+        self._walk(e, scope, IDENTITY, False, sub, rel.indirect)
+
+    def _is_join_condition(self, scope: Scope, cond: exp.Expr) -> bool:
+        """``a.x = b.y`` between two different sources (an implicit, comma join)."""
+        if not isinstance(cond, exp.EQ):
+            return False
+        left, right = cond.this, cond.expression
+        if not (isinstance(left, exp.Column) and isinstance(right, exp.Column)):
+            return False
+        a, b = self._resolve(scope, left), self._resolve(scope, right)
+        return a is not None and b is not None and a[0] is not b[0]
+
+    # -- expressions ------------------------------------------------------------------
+    def _walk(
+        self,
+        node: exp.Expr,
+        scope: Scope,
+        kind: str,
+        masked: bool,
+        sub: str | None,
+        out: set[Entry],
+    ) -> None:
+        if isinstance(node, exp.Column):
+            self._column(node, scope, kind, masked, sub, out)
+            return
+        if isinstance(node, NO_SOURCE):
+            return
+        if isinstance(node, exp.Query):
+            if isinstance(node, exp.Subquery):
+                inner = self._by_expr.get(id(node.this)) or self._by_expr.get(id(node))
+            else:
+                inner = self._by_expr.get(id(node))
+            if inner is not None:
+                rel = self.relation(inner)
+                for entries in rel.by_pos:
+                    self._absorb(entries, kind, masked, sub, out)
+                out |= rel.indirect
+            return
+        t = type(node)
+        if t is exp.Case:
+            cond_sub = sub or CONDITIONAL
+            if node.this is not None:
+                self._walk(node.this, scope, kind, masked, cond_sub, out)
+            vkind = compose(kind, TRANSFORMATION)
+            for branch in node.args.get("ifs") or ():
+                self._walk(branch.this, scope, kind, masked, cond_sub, out)
+                self._walk(branch.args["true"], scope, vkind, masked, sub, out)
+            default = node.args.get("default")
+            if default is not None:
+                self._walk(default, scope, vkind, masked, sub, out)
+            return
+        if t is exp.If:
+            self._walk(node.this, scope, kind, masked, sub or CONDITIONAL, out)
+            vkind = compose(kind, TRANSFORMATION)
+            for key in ("true", "false"):
+                value = node.args.get(key)
+                if value is not None:
+                    self._walk(value, scope, vkind, masked, sub, out)
+            return
+        if t is exp.Window:
+            self._walk(node.this, scope, kind, masked, sub, out)
+            for part in node.args.get("partition_by") or ():
+                self._walk(part, scope, kind, masked, sub or WINDOW, out)
+            order = node.args.get("order")
+            if order is not None:
+                self._walk(order, scope, kind, masked, sub or WINDOW, out)
+            return
+        if t is exp.Filter:
+            self._walk(node.this, scope, kind, masked, sub, out)
+            self._walk(node.expression, scope, kind, masked, sub or FILTER, out)
+            return
+        if t is exp.Lambda:
+            params = {p.name.lower() for p in node.expressions}
+            added = params - self._lambda_vars
+            self._lambda_vars |= added
+            try:
+                self._walk(node.this, scope, kind, masked, sub, out)
+            finally:
+                self._lambda_vars -= added
+            return
+        if sub is None:
+            if isinstance(node, exp.AggFunc) and not isinstance(node, _VALUE_WINDOW_FUNCS):
+                kind = compose(kind, AGGREGATION)
+            elif not isinstance(node, PASSTHROUGH):
+                kind = compose(kind, TRANSFORMATION)
+            if not masked and is_masking(node):
+                masked = True
+        for child in node.iter_expressions():
+            self._walk(child, scope, kind, masked, sub, out)
+
+    def _column(
+        self,
+        node: exp.Column,
+        scope: Scope,
+        kind: str,
+        masked: bool,
+        sub: str | None,
+        out: set[Entry],
+    ) -> None:
+        if isinstance(node.this, exp.Star):
+            return
+        name = node.name.lower()
+        if not node.table and name in self._lambda_vars:
+            return
+        hit = self._resolve(scope, node)
+        if hit is None:
+            env = self._alias_env
+            if env is not None and not node.table and name in env:
+                self._absorb(env[name], kind, masked, sub, out)
+            else:
+                self.unresolved.add(".".join(p.name.lower() for p in node.parts))
+            return
+        src, col, nested = hit
+        if nested and sub is None:
+            kind = compose(kind, TRANSFORMATION)
+        self._emit(src, col, kind, masked, sub, out)
+
+    def _emit(
+        self, src: Any, col: str, kind: str, masked: bool, sub: str | None, out: set[Entry]
+    ) -> None:
+        """Add what column ``col`` of source ``src`` contributes through ``kind``/``sub``."""
+        if isinstance(src, exp.Table):
+            key = self.key(src)
+            rel = self.temps.get(key)
+            if rel is None:
+                out.add((key, col, sub, False) if sub else (key, col, kind, masked))
+                return
+        else:
+            rel = self.relation(src)
+        pos = rel.position(col)
+        if pos is not None:
+            self._absorb(rel.by_pos[pos], kind, masked, sub, out)
+        elif len(rel.star_tables) == 1:
+            key = rel.star_tables[0]
+            out.add((key, col, sub, False) if sub else (key, col, kind, masked))
+        else:
+            self.unresolved.add(col)
+
+    @staticmethod
+    def _absorb(
+        entries: Iterable[Entry], kind: str, masked: bool, sub: str | None, out: set[Entry]
+    ) -> None:
+        for table, col, k, m in entries:
+            if k not in DIRECT_RANK:
+                out.add((table, col, k, m))
+            elif sub:
+                out.add((table, col, sub, False))
+            else:
+                out.add((table, col, compose(kind, k), m or masked))
+
+    # -- name resolution ---------------------------------------------------------------
+    def sources(self, scope: Scope) -> dict[str, Any]:
+        """The scope's sources by lower-case alias."""
+        srcs = self._sources.get(id(scope))
+        if srcs is None:
+            srcs = {k.lower(): v for k, v in scope.sources.items()}
+            self._sources[id(scope)] = srcs
+        return srcs
+
+    def source_names(self, src: Any) -> list[str] | None:
+        """The columns of a source in order, or None when unknown."""
+        if isinstance(src, Scope):
+            rel = self.relation(src)
+            return rel.names if rel.complete else None
+        if isinstance(src, exp.Table):
+            key = self.key(src)
+            temp = self.temps.get(key)
+            if temp is not None:
+                return temp.names if temp.complete else None
+            cols = self.schema.get(key)
+            return list(cols) if cols is not None else None
+        return None
+
+    def _has_column(self, src: Any, name: str) -> bool | None:
+        if isinstance(src, exp.Table) and self.key(src) not in self.temps:
+            key = self.key(src)
+            if key not in self._colsets:
+                cols = self.schema.get(key)
+                self._colsets[key] = frozenset(cols) if cols is not None else None
+            colset = self._colsets[key]
+            return None if colset is None else name in colset
+        names = self.source_names(src)
+        if names is None:
+            return None
+        if isinstance(src, Scope):
+            return self.relation(src).position(name) is not None
+        return name in names
+
+    def _find_unqualified(self, scope: Scope, name: str) -> Any:
+        known: list[Any] = []
+        unknown: list[Any] = []
+        for src in self.sources(scope).values():
+            has = self._has_column(src, name)
+            if has is None:
+                unknown.append(src)
+            elif has:
+                known.append(src)
+        if known:
+            return known[0]
+        if len(unknown) == 1:
+            return unknown[0]
+        return None
+
+    def _resolve(self, scope: Scope, col: exp.Column) -> tuple[Any, str, bool] | None:
+        """(source, column name, nested?) for a column reference, or None."""
+        name = col.name.lower()
+        table = col.table.lower()
+        db = col.db.lower()
+        current: Scope | None = scope
+        while current is not None:
+            srcs = self.sources(current)
+            if table:
+                if table in srcs:
+                    return srcs[table], name, False
+                if db and db in srcs:
+                    return srcs[db], table, True
+            else:
+                hit = self._find_unqualified(current, name)
+                if hit is not None:
+                    return hit, name, False
+            current = current.parent if (current.is_subquery or current.is_udtf) else None
+        if table:
+            hit = self._find_unqualified(scope, table)
+            if hit is not None:
+                return hit, table, True
+        return None

@@ -1,0 +1,87 @@
+"""Typed results of the SQL analyzer and their JSON form (the contract's shape)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DIRECT = "DIRECT"
+INDIRECT = "INDIRECT"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceField:
+    """One input field of a target column, with the kind of the edge."""
+
+    field: str
+    type: str
+    subtype: str
+    masking: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "type": self.type,
+            "subtype": self.subtype,
+            "masking": self.masking,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnLineage:
+    """A target column and every input field that feeds it."""
+
+    target: str
+    sources: tuple[SourceField, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "sources": [s.to_json() for s in self.sources]}
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLineage:
+    """The lineage of one statement of a script."""
+
+    index: int
+    kind: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    columns: tuple[ColumnLineage, ...]
+    unresolved: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": self.index,
+            "kind": self.kind,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "columns": [c.to_json() for c in self.columns],
+        }
+        if self.unresolved:
+            out["unresolved"] = list(self.unresolved)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StatementError:
+    """A statement that could not be analysed; the message carries no data values."""
+
+    index: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisResult:
+    """The lineage of a whole script: analysed statements and failed ones."""
+
+    statements: tuple[StatementLineage, ...] = ()
+    errors: tuple[StatementError, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "statements": [s.to_json() for s in self.statements],
+            "errors": [e.to_json() for e in self.errors],
+        }

@@ -1,0 +1,188 @@
+"""A script: split into statements, analyse each in turn, name the results.
+
+Statements are split on the dialect's own tokens (a ``;`` inside a string or
+comment does not split), tokenised once and parsed one by one, so a broken
+statement fails alone. Caps keep one statement from stalling a worker: a token
+cap (checked before parsing) and a time cap (checked between phases and at
+every relation of the scope walk; cooperative, no threads or signals).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from analyzers.sql.errors import SqlAnalysisError, StatementTimeout, StatementTooLarge
+from analyzers.sql.kinds import DIRECT_RANK, compose
+from analyzers.sql.lineage import Entry
+from analyzers.sql.model import (
+    DIRECT,
+    INDIRECT,
+    AnalysisResult,
+    ColumnLineage,
+    SourceField,
+    StatementError,
+    StatementLineage,
+)
+from analyzers.sql.naming import dialect_for, field_uri, table_uri
+from analyzers.sql.statements import Outcome, ScriptState, analyze_statement
+
+MAX_TOKENS = 100_000
+# sqlglot puts a token's repr (with its text, maybe a data value) in some messages.
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+).*?comments: \[.*?\]>", re.DOTALL)
+TIME_CAP_S = 2.0
+
+
+def _chunks(sql: str, dialect: Dialect) -> Iterator[list[Token] | Exception]:
+    """Token lists of the non-empty statements, or the error of one that will not tokenise."""
+    try:
+        tokens = dialect.tokenize(sql)
+    except TokenError:
+        # Fall back to a plain split; the bad piece fails alone.
+        for piece in sql.split(";"):
+            if not piece.strip():
+                continue
+            try:
+                yield dialect.tokenize(piece)
+            except TokenError as e:
+                yield e
+        return
+    current: list[Token] = []
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            if current:
+                yield current
+            current = []
+        else:
+            current.append(tok)
+    if current:
+        yield current
+
+
+def parse_error_message(e: Exception) -> str:
+    """A message without the SQL text around the error (it may hold data values)."""
+    if isinstance(e, ParseError) and e.errors:
+        first = e.errors[0]
+        desc = _TOKEN_REPR.sub(r"\1", str(first.get("description") or "parse error"))
+        return f"{desc} (line {first.get('line')}, col {first.get('col')})"
+    if isinstance(e, TokenError):
+        return "cannot tokenize the statement (unterminated string, quote or comment?)"
+    if isinstance(e, SqlAnalysisError):
+        return str(e)
+    if isinstance(e, RecursionError):
+        return "statement nested too deeply"
+    return f"internal error ({type(e).__name__})"
+
+
+def analyze_script(
+    sql: str,
+    *,
+    engine: str,
+    namespace: str,
+    default_schema: str | None,
+    schema: dict[str, tuple[str, ...]],
+    time_cap_s: float = TIME_CAP_S,
+    max_tokens: int = MAX_TOKENS,
+) -> AnalysisResult:
+    """Analyse every statement of ``sql``; never raises for bad SQL."""
+    try:
+        dialect = Dialect.get_or_raise(dialect_for(engine))
+    except ValueError:
+        return AnalysisResult(errors=(StatementError(0, f"unknown engine: {engine!r}"),))
+    state = ScriptState(default_schema=default_schema, schema=schema)
+    statements: list[StatementLineage] = []
+    errors: list[StatementError] = []
+    for index, chunk in enumerate(_chunks(sql, dialect)):
+        try:
+            if isinstance(chunk, Exception):
+                raise chunk
+            outcome = _one(chunk, sql, dialect, state, time_cap_s, max_tokens)
+            if outcome is not None:
+                statements.append(to_lineage(index, outcome, namespace))
+        except Exception as e:
+            errors.append(StatementError(index, parse_error_message(e)))
+    return AnalysisResult(statements=tuple(statements), errors=tuple(errors))
+
+
+def _one(
+    tokens: list[Token],
+    sql: str,
+    dialect: Dialect,
+    state: ScriptState,
+    time_cap_s: float,
+    max_tokens: int,
+) -> Outcome | None:
+    if len(tokens) > max_tokens:
+        raise StatementTooLarge(f"statement has {len(tokens)} tokens, over the cap of {max_tokens}")
+    deadline = time.perf_counter() + time_cap_s
+    parsed = [e for e in dialect.parser().parse(tokens, sql) if e is not None]
+    if not parsed:
+        return None
+    if time.perf_counter() > deadline:
+        raise StatementTimeout("statement ran past the time cap while parsing")
+    return analyze_statement(parsed[0], state, deadline)
+
+
+def _sources(namespace: str, entries: set[Entry]) -> tuple[SourceField, ...]:
+    direct: dict[tuple[str, str], tuple[str, bool]] = {}
+    indirect: set[tuple[str, str, str]] = set()
+    for table, col, kind, masked in entries:
+        if kind in DIRECT_RANK:
+            prev = direct.get((table, col))
+            if prev is None:
+                direct[(table, col)] = (kind, masked)
+            else:
+                direct[(table, col)] = (compose(prev[0], kind), prev[1] and masked)
+        else:
+            indirect.add((table, col, kind))
+    fields: list[SourceField] = [
+        SourceField(field_uri(namespace, t, c), DIRECT, k, m) for (t, c), (k, m) in direct.items()
+    ]
+    fields += [SourceField(field_uri(namespace, t, c), INDIRECT, k, False) for t, c, k in indirect]
+    fields.sort(key=lambda s: (s.field, s.type, s.subtype))
+    return tuple(fields)
+
+
+def to_lineage(index: int, outcome: Outcome, namespace: str) -> StatementLineage:
+    """Name an :class:`Outcome`'s tables and fields in ``namespace``."""
+    columns = tuple(
+        ColumnLineage(
+            target=field_uri(namespace, table, name) if table else f"#{name}",
+            sources=_sources(namespace, entries),
+        )
+        for table, name, entries in outcome.columns
+    )
+    return StatementLineage(
+        index=index,
+        kind=outcome.kind,
+        inputs=tuple(sorted(table_uri(namespace, t) for t in outcome.inputs)),
+        outputs=tuple(table_uri(namespace, t) for t in outcome.outputs),
+        columns=columns,
+        unresolved=tuple(sorted(outcome.unresolved)),
+    )
+
+
+def result_from_json(data: dict[str, Any]) -> AnalysisResult:
+    """Rebuild an :class:`AnalysisResult` from its ``to_json()`` form."""
+    statements = tuple(
+        StatementLineage(
+            index=s.get("index", i),
+            kind=s["kind"],
+            inputs=tuple(s["inputs"]),
+            outputs=tuple(s["outputs"]),
+            columns=tuple(
+                ColumnLineage(c["target"], tuple(SourceField(**f) for f in c["sources"]))
+                for c in s["columns"]
+            ),
+            unresolved=tuple(s.get("unresolved", ())),
+        )
+        for i, s in enumerate(data.get("statements", []))
+    )
+    errors = tuple(StatementError(e["index"], e["message"]) for e in data.get("errors", []))
+    return AnalysisResult(statements, errors)
