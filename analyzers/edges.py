@@ -1,0 +1,286 @@
+"""Edge merge: fold flow signals into edges, score them, emit graph deltas.
+
+Pure: no Kafka, no state store. The edge-merge agent keeps one `EdgeState`
+per `edge_id` (bytes via `to_bytes`/`from_bytes`) and calls
+
+    new_state, delta = merge(old_state, signal)   # delta: dict | None
+
+then stores `new_state` and, when `delta` is not None, sends it to
+`lineage-graph` keyed by `delta["edge_id"]`. Static-only candidates are
+checked with `static_expired(state, watermark, verification_ms)` and
+retracted with `retract(state)`.
+
+The confidence table (bands, per-kind weights, score formula) is documented
+in docs/CONFIDENCE.md; `KIND_RULES` below is that table.
+
+Idempotence: the merge is not idempotent per signal. Under at-least-once
+delivery a redelivered signal counts twice in `evidence` and may raise the
+score one step early. It cannot change an edge's confidence band beyond what
+its kinds allow (bands depend on which kinds were seen, not how often), the
+score saturates, and versions only ever rise, so a duplicate never corrupts
+an edge: the compacted topic's latest delta per key is still a valid edge.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+
+from analyzers.signals import SQL_KINDS, FlowSignal, edge_id
+
+# -- the confidence table -----------------------------------------------------
+
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+#: Band order, for comparisons (`min_confidence` of a policy, "best" kind).
+RANK: Mapping[str, int] = MappingProxyType({LOW: 0, MEDIUM: 1, HIGH: 2})
+#: Score range of each band: a score is clipped into its edge's band.
+BAND_RANGE: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {LOW: (0.0, 0.39), MEDIUM: (0.40, 0.69), HIGH: (0.70, 1.0)}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KindRule:
+    """One row of the confidence table."""
+
+    band: str  #: best confidence this kind alone can give
+    weight: float  #: p: the probability one such signal alone is a real flow
+    evidence: str  #: the contract's evidence counter it counts under
+
+
+KIND_RULES: Mapping[str, KindRule] = MappingProxyType({
+    # runtime payload matching
+    "EXACT_MATCH": KindRule(HIGH, 0.6, "runtime_exact"),
+    "CONTAINS": KindRule(HIGH, 0.5, "runtime_contains"),
+    "NO_MATCH": KindRule(LOW, 0.05, "runtime_nomatch"),
+    # SQL column lineage (OpenLineage DIRECT subtypes)
+    "IDENTITY": KindRule(HIGH, 0.6, "sql"),
+    "TRANSFORMATION": KindRule(MEDIUM, 0.4, "sql"),
+    "AGGREGATION": KindRule(LOW, 0.2, "sql"),
+    # any SQL signal with masking=True (a hash on the way), whatever its subtype
+    "MASKED": KindRule(LOW, 0.2, "sql"),
+    # SQL INDIRECT subtypes: the source influences, but is not copied into, the target
+    "JOIN": KindRule(LOW, 0.1, "sql"),
+    "FILTER": KindRule(LOW, 0.1, "sql"),
+    "GROUP_BY": KindRule(LOW, 0.1, "sql"),
+    "SORT": KindRule(LOW, 0.1, "sql"),
+    "WINDOW": KindRule(LOW, 0.1, "sql"),
+    "CONDITIONAL": KindRule(LOW, 0.1, "sql"),
+    # ML platform configs
+    "CONFIG": KindRule(HIGH, 0.6, "config"),
+    # static analysis: a proposal, not an observation
+    "STATIC": KindRule(LOW, 0.1, "static"),
+})
+
+#: Signal kinds outside the contract's list, folded into a contract kind.
+#: `TABLE` (a table-level flow from an sql_io read/write join: the job read T
+#: and wrote U, how is unknown) counts as a generic DIRECT transformation.
+KIND_ALIASES: Mapping[str, str] = MappingProxyType({"TABLE": "TRANSFORMATION"})
+
+EVIDENCE_KEYS = ("runtime_exact", "runtime_contains", "runtime_nomatch", "sql", "config", "static")
+_SQL_SIGNAL_KINDS = frozenset((*SQL_KINDS, *KIND_ALIASES))
+
+
+def effective_kind(signal: FlowSignal) -> str:
+    """The kind a signal counts as: its own, `MASKED` for a masked SQL signal.
+
+    Raises ValueError for a kind that is not in the table (a bug upstream).
+    """
+    kind = signal.kind
+    if signal.masking and kind in _SQL_SIGNAL_KINDS:
+        return "MASKED"
+    kind = KIND_ALIASES.get(kind, kind)
+    if kind not in KIND_RULES:
+        raise ValueError(f"unknown flow signal kind {kind[:40]!r}")
+    return kind
+
+
+# -- the edge state -----------------------------------------------------------
+
+
+def _frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
+    return MappingProxyType({k: counts[k] for k in sorted(counts) if counts[k] > 0})
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeState:
+    """One edge's aggregate, as kept in the edge-merge table.
+
+    `counts` is per effective kind (see `effective_kind`); the contract's
+    `evidence` counters and `kinds` derive from it. `confidence` and `score`
+    are those of the latest fold (equal to the latest delta's when the state
+    comes from `merge`). `version` is that of the latest delta sent for the
+    edge (0: none yet). A retracted edge stays as a tombstone (`deleted`),
+    keeping its counts and version so a re-creation continues the versions.
+    """
+
+    src: str
+    dst: str
+    counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    first_seen: int = 0
+    last_seen: int = 0
+    version: int = 0
+    confidence: str = LOW
+    score: float = 0.0
+    deleted: bool = False
+
+    @property
+    def edge_id(self) -> str:
+        return edge_id(self.src, self.dst)
+
+    @property
+    def evidence(self) -> dict[str, int]:
+        """The contract's evidence counters."""
+        out = dict.fromkeys(EVIDENCE_KEYS, 0)
+        for kind, n in self.counts.items():
+            out[KIND_RULES[kind].evidence] += n
+        return out
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Kinds seen; `STATIC` only while nothing else is (static only, unconfirmed)."""
+        seen = frozenset(k for k, n in self.counts.items() if n > 0)
+        return seen - {"STATIC"} if len(seen) > 1 else seen
+
+    @property
+    def static_only(self) -> bool:
+        return set(self.counts) == {"STATIC"}
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps({
+            "v": 1, "src": self.src, "dst": self.dst, "counts": dict(self.counts),
+            "first_seen": self.first_seen, "last_seen": self.last_seen,
+            "version": self.version, "confidence": self.confidence, "score": self.score,
+            "deleted": self.deleted,
+        })
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> EdgeState:
+        body: dict[str, Any] = orjson.loads(raw)
+        return cls(
+            src=body["src"], dst=body["dst"], counts=_frozen_counts(body["counts"]),
+            first_seen=body["first_seen"], last_seen=body["last_seen"],
+            version=body["version"], confidence=body["confidence"],
+            score=float(body["score"]), deleted=body["deleted"],
+        )
+
+
+# -- folding and scoring ------------------------------------------------------
+
+
+def score_of(counts: Mapping[str, int]) -> tuple[str, float]:
+    """Confidence band and score of per-kind evidence counts.
+
+    band  = the best band over the kinds seen (none seen: low).
+    raw   = 1 - prod over kinds of (1 - p_kind) ** n_kind   (noisy-OR)
+    score = raw clipped into the band's range, rounded to 2 decimals.
+    """
+    band = LOW
+    log_miss = 0.0
+    for kind, n in counts.items():
+        if n <= 0:
+            continue
+        rule = KIND_RULES[kind]
+        if RANK[rule.band] > RANK[band]:
+            band = rule.band
+        log_miss += n * math.log1p(-rule.weight)
+    raw = -math.expm1(log_miss)  # 1 - exp(log_miss), accurate near 0
+    lo, hi = BAND_RANGE[band]
+    return band, round(min(max(raw, lo), hi), 2)
+
+
+def confidence(state: EdgeState) -> tuple[str, float]:
+    """(band, score) of an edge from its evidence: see docs/CONFIDENCE.md."""
+    return score_of(state.counts)
+
+
+def apply_signal(state: EdgeState | None, signal: FlowSignal) -> EdgeState:
+    """Fold one signal into an edge (None: a new edge). The version is not touched.
+
+    A tombstoned (retracted) edge is re-created by any signal but `STATIC`: a
+    static proposal already had its verification window, so repeating it
+    (an analyzer re-run) only counts, and the edge stays deleted.
+    """
+    kind = effective_kind(signal)
+    if state is None:
+        state = EdgeState(src=signal.src, dst=signal.dst, first_seen=signal.ts,
+                          last_seen=signal.ts)
+    elif (state.src, state.dst) != (signal.src, signal.dst):
+        raise ValueError("signal does not belong to this edge")
+    counts = dict(state.counts)
+    counts[kind] = counts.get(kind, 0) + 1
+    band, score = score_of(counts)
+    return replace(
+        state,
+        counts=_frozen_counts(counts),
+        first_seen=min(state.first_seen, signal.ts),
+        last_seen=max(state.last_seen, signal.ts),
+        confidence=band,
+        score=score,
+        deleted=state.deleted and kind == "STATIC",
+    )
+
+
+def _upsert(state: EdgeState, version: int) -> dict[str, Any]:
+    return {
+        "v": 1, "op": "upsert", "edge_id": state.edge_id, "src": state.src, "dst": state.dst,
+        "confidence": state.confidence, "score": state.score, "kinds": sorted(state.kinds),
+        "evidence": state.evidence, "first_seen": state.first_seen,
+        "last_seen": state.last_seen, "version": version,
+    }
+
+
+def delta_for(old: EdgeState | None, new: EdgeState) -> dict[str, Any] | None:
+    """The `lineage-graph` upsert due after `old` became `new`, or None.
+
+    Due when the edge appears (no old state, or old was retracted) or its
+    confidence, kinds or score changed. Its version is `old.version + 1`
+    (1 for a new edge): store `new` with that version, as `merge` does.
+    """
+    if new.deleted:
+        return None
+    if (
+        old is not None
+        and not old.deleted
+        and old.confidence == new.confidence
+        and old.score == new.score
+        and old.kinds == new.kinds
+    ):
+        return None
+    return _upsert(new, (old.version if old is not None else 0) + 1)
+
+
+def merge(old: EdgeState | None, signal: FlowSignal) -> tuple[EdgeState, dict[str, Any] | None]:
+    """Fold a signal; the new state (version bumped iff a delta is due) and the delta."""
+    new = apply_signal(old, signal)
+    delta = delta_for(old, new)
+    if delta is not None:
+        new = replace(new, version=delta["version"])
+    return new, delta
+
+
+# -- static verification ------------------------------------------------------
+
+
+def static_expired(state: EdgeState, watermark_ms: int, verification_ms: int) -> bool:
+    """True when a live, static-only edge has waited past its verification window."""
+    return (
+        not state.deleted
+        and state.static_only
+        and watermark_ms > state.first_seen + verification_ms
+    )
+
+
+def retract(state: EdgeState) -> tuple[EdgeState, dict[str, Any]]:
+    """Tombstone an edge: the new state and its `op: "delete"` delta (version + 1)."""
+    if state.deleted:
+        raise ValueError("edge is already retracted")
+    version = state.version + 1
+    delta = {"v": 1, "op": "delete", "edge_id": state.edge_id, "src": state.src,
+             "dst": state.dst, "version": version}
+    return replace(state, deleted=True, version=version), delta
