@@ -128,6 +128,7 @@ class QueryLineage:
         self._colsets: dict[str, frozenset[str] | None] = {}
         self._lambda_vars: set[str] = set()
         self._alias_env: dict[str, set[Entry]] | None = None
+        self._prefer_alias = False
 
     # -- entry point ---------------------------------------------------------------
     def run(self, query: exp.Expr) -> Relation:
@@ -235,6 +236,7 @@ class QueryLineage:
                 continue
             names = self.source_names(src)
             if names is None:
+                self.unresolved.add(f"{alias}.*")
                 if isinstance(src, exp.Table):
                     star_tables.append(self.key(src))
                 elif isinstance(src, Scope):
@@ -278,10 +280,12 @@ class QueryLineage:
                     self._walk(node.this, scope, IDENTITY, False, FILTER, ind)
             order = select.args.get("order")
             if order is not None:
+                self._prefer_alias = True  # ORDER BY sees the output columns first
                 for o in order.expressions:
                     self._clause_item(o.this if isinstance(o, exp.Ordered) else o, scope, rel, SORT)
         finally:
             self._alias_env = None
+            self._prefer_alias = False
 
     def _clause_item(self, e: exp.Expr, scope: Scope, rel: Relation, sub: str) -> None:
         if isinstance(e, exp.Literal) and e.is_int:
@@ -393,9 +397,12 @@ class QueryLineage:
         name = node.name.lower()
         if not node.table and name in self._lambda_vars:
             return
+        env = self._alias_env
+        if self._prefer_alias and env is not None and not node.table and name in env:
+            self._absorb(env[name], kind, masked, sub, out)
+            return
         hit = self._resolve(scope, node)
         if hit is None:
-            env = self._alias_env
             if env is not None and not node.table and name in env:
                 self._absorb(env[name], kind, masked, sub, out)
             else:

@@ -1,0 +1,111 @@
+"""The SQL analyzer's API: cache, caps, error hygiene, CLI, doctests."""
+
+from __future__ import annotations
+
+import doctest
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import analyzers.sql as sql_pkg
+from analyzers.sql import SqlAnalyzer, analyze, cache, fingerprint, kinds, lineage, naming
+from streams.cli.sql_cmd import analyze_sql_command
+
+NS = "hive://warehouse"
+
+
+@pytest.mark.parametrize("module", [sql_pkg, cache, kinds, lineage, naming])
+def test_doctests(module: object) -> None:
+    failures, _ = doctest.testmod(module)  # type: ignore[arg-type]
+    assert failures == 0
+
+
+def test_cache_hits_and_misses() -> None:
+    a = SqlAnalyzer(engine="spark", namespace=NS, default_schema="default", maxsize=2)
+    q = "INSERT INTO t2 SELECT a FROM t1"
+    first = a.analyze(q)
+    assert a.analyze("  INSERT INTO t2\n SELECT a FROM t1 ") is first
+    assert (a.hits, a.misses) == (1, 1)
+    a.analyze("SELECT b FROM t3")
+    a.analyze("SELECT c FROM t4")
+    assert a.size == 2  # bounded
+    a.analyze(q)
+    assert a.misses == 4
+
+
+def test_cache_key_includes_context() -> None:
+    a = SqlAnalyzer(engine="spark", namespace=NS)
+    r1 = a.analyze("SELECT a FROM t", default_schema="x")
+    r2 = a.analyze("SELECT a FROM t", default_schema="y")
+    assert r1.statements[0].inputs != r2.statements[0].inputs
+    assert a.misses == 2
+
+
+def test_fingerprint_masks_literals_not_identifiers() -> None:
+    assert fingerprint("SELECT a FROM t WHERE d = '1'") == fingerprint(
+        "SELECT a FROM t WHERE d = '2'"
+    )
+    assert fingerprint('SELECT "a" FROM t') != fingerprint('SELECT "b" FROM t')
+    assert fingerprint("SELECT a FROM t GROUP BY 1") != fingerprint("SELECT a FROM t GROUP BY 2")
+
+
+def test_errors_carry_no_values() -> None:
+    r = analyze("SELECT FROM 'secret-value' WHERE (((", engine="spark", namespace=NS)
+    assert r.errors and "secret-value" not in r.errors[0].message
+    r = analyze("SELECT 'unterminated secret", engine="postgres", namespace=NS)
+    assert r.errors and "secret" not in r.errors[0].message
+
+
+def test_statement_caps() -> None:
+    a = SqlAnalyzer(engine="spark", namespace=NS, max_tokens=5)
+    r = a.analyze("SELECT a, b, c, d FROM t; SELECT 1")
+    assert r.errors[0].index == 0 and "tokens" in r.errors[0].message
+    assert r.statements[0].index == 1
+    r = analyze("SELECT a FROM t", engine="spark", namespace=NS, time_cap_s=-1.0)
+    assert "time cap" in r.errors[0].message
+
+
+def test_every_bad_statement_is_an_error_entry() -> None:
+    r = analyze("SELECT 1; SELECT * FROM (; ; INSERT INTO", engine="spark", namespace=NS)
+    assert [e.index for e in r.errors] == [1, 2]
+    assert [s.index for s in r.statements] == [0]
+
+
+def test_cli_json_and_table(tmp_path: object) -> None:
+    runner = CliRunner()
+    sql = (
+        "INSERT INTO location_analytics_tbl "
+        "SELECT location AS user_location FROM photo_metadata_log"
+    )
+    res = runner.invoke(
+        analyze_sql_command,
+        ["-", "--engine", "spark", "--namespace", NS, "--default-schema", "default"],
+        input=sql,
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    col = out["statements"][0]["columns"][0]
+    assert col["target"] == f"{NS}/default.location_analytics_tbl#user_location"
+    assert col["sources"][0] == {
+        "field": f"{NS}/default.photo_metadata_log#location",
+        "type": "DIRECT",
+        "subtype": "IDENTITY",
+        "masking": False,
+    }
+    res = runner.invoke(
+        analyze_sql_command, ["-", "--engine", "spark", "--format", "table"], input=sql
+    )
+    assert res.exit_code == 0 and "IDENTITY" in res.output
+
+
+def test_cli_bad_inputs(tmp_path: object) -> None:
+    runner = CliRunner()
+    res = runner.invoke(analyze_sql_command, ["/nonexistent.sql", "--engine", "spark"])
+    assert res.exit_code != 0 and "cannot read" in res.output
+    res = runner.invoke(
+        analyze_sql_command, ["-", "--engine", "spark", "--schema", "/nonexistent.json"], input="x"
+    )
+    assert res.exit_code != 0 and "schema" in res.output
+    res = runner.invoke(analyze_sql_command, ["-", "--engine", "nope"], input="SELECT 1")
+    assert res.exit_code != 0 and "unknown engine" in res.output
