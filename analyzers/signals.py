@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import orjson
 
+from analyzers.events import InvalidEvent
+
 #: Runtime kinds (payload matching).
 RUNTIME_KINDS = ("EXACT_MATCH", "CONTAINS", "NO_MATCH")
 #: SQL column-lineage subtypes (OpenLineage), plus TABLE for table-level sql_io joins.
@@ -63,8 +65,30 @@ class FlowSignal:
 
     @classmethod
     def from_json(cls, raw: bytes) -> FlowSignal:
-        body = orjson.loads(raw)
+        return cls.from_dict(orjson.loads(raw))
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> FlowSignal:
         return cls(
             src=body["src"], dst=body["dst"], kind=body["kind"], origin=body["origin"],
             ts=body["ts"], transform=body.get("transform"), masking=body.get("masking", False),
         )
+
+
+_ORIGINS = ("runtime", "sql", "config", "static")
+
+
+def validate_signal(body: dict[str, Any]) -> None:
+    """Check a decoded `flow-signals` message; raise InvalidEvent naming the field."""
+    if body.get("v") != 1:
+        raise InvalidEvent("signal: field 'v' must be 1")
+    for name in ("src", "dst"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            raise InvalidEvent(f"signal: field {name!r} must be a non-empty string")
+    if body.get("kind") not in ALL_KINDS:
+        raise InvalidEvent("signal: field 'kind' is not a known kind")
+    if body.get("origin") not in _ORIGINS:
+        raise InvalidEvent("signal: field 'origin' is not a known origin")
+    ts = body.get("ts")
+    if not isinstance(ts, int) or isinstance(ts, bool):
+        raise InvalidEvent("signal: field 'ts' must be an integer")

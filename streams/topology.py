@@ -97,7 +97,10 @@ class Caps:
         _positive(where, capture_max_bytes=self.capture_max_bytes)
 
 
-MatcherTransform = Literal["lowercase", "url", "base64", "md5", "sha1", "sha256"]
+MatcherTransform = Literal[
+    "lowercase", "url", "base64", "md5", "sha1", "sha256",
+    "md5_base64", "sha1_base64", "sha256_base64",
+]
 
 
 @dataclass(frozen=True)

@@ -7,5 +7,6 @@ import click
 from streams.cli.kafka_cmd import kafka_group
 from streams.cli.send_cmd import send_command
 from streams.cli.topics_cmd import topics_group
+from streams.cli.worker_cmd import worker_command
 
-ALL: list[click.Command] = [kafka_group, send_command, topics_group]
+ALL: list[click.Command] = [kafka_group, send_command, topics_group, worker_command]

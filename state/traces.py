@@ -1,0 +1,85 @@
+"""Per-trace capture windows for the probe join.
+
+Each capture of a trace is kept (payload included) until the trace window
+closes; the payload bytes live nowhere else and are deleted with the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from state.transaction import Transaction, length_prefixed
+from state.windows import Admission, EventTimeWindows
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    role: str  # "source" | "sink"
+    asset: str
+    ts: int
+    payload: bytes
+
+    def to_bytes(self) -> bytes:
+        header = orjson.dumps({"role": self.role, "asset": self.asset, "ts": self.ts})
+        return header + b"\x00" + self.payload
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Capture:
+        header, _, payload = raw.partition(b"\x00")
+        head = orjson.loads(header)
+        return cls(role=head["role"], asset=head["asset"], ts=head["ts"], payload=payload)
+
+
+@dataclass(frozen=True)
+class TraceCapsSpec:
+    max_captures: int
+    max_bytes: int
+
+
+class TraceWindows:
+    """Captures by trace id, in event-time windows with caps."""
+
+    def __init__(self, tx: Transaction, *, size_ms: int, allowed_lateness_ms: int,
+                 caps: TraceCapsSpec) -> None:
+        self.tx = tx
+        self.windows = EventTimeWindows(tx, "trace", size_ms=size_ms,
+                                        allowed_lateness_ms=allowed_lateness_ms)
+        self.caps = caps
+
+    def _prefix(self, trace_id: str) -> bytes:
+        return length_prefixed(b"trace|c|", trace_id)
+
+    def captures(self, trace_id: str) -> list[Capture]:
+        return [Capture.from_bytes(v) for _, v in self.tx.scan_prefix(self._prefix(trace_id))]
+
+    def add(self, trace_id: str, capture: Capture) -> tuple[Admission, list[Capture]]:
+        """Store a capture; return how it was admitted and the trace's earlier captures.
+
+        A late capture (its window already closed) or one over the trace's caps
+        is not stored; the overflow is counted on the window.
+        """
+        self.windows.advance(capture.ts)
+        if self.windows.is_late(capture.ts):
+            return Admission.LATE, []
+        meta = self.windows.open(trace_id, capture.ts)
+        size = len(capture.payload)
+        if meta.count >= self.caps.max_captures or meta.size + size > self.caps.max_bytes:
+            meta.overflow += 1
+            self.windows.save(trace_id, meta)
+            return Admission.OVERFLOW, []
+        earlier = self.captures(trace_id)
+        self.tx.put(self._prefix(trace_id) + b"%06d" % meta.count, capture.to_bytes())
+        meta.count += 1
+        meta.size += size
+        self.windows.save(trace_id, meta)
+        return Admission.STORED, earlier
+
+    def expire(self) -> int:
+        """Delete every closed trace with its captures; return how many closed."""
+        closed = self.windows.close_expired()
+        for trace_id, _meta in closed:
+            for key, _ in list(self.tx.scan_prefix(self._prefix(trace_id))):
+                self.tx.delete(key)
+        return len(closed)

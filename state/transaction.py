@@ -1,0 +1,68 @@
+"""A read-your-writes overlay over a partition store, committed in one batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class Store(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+    def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]: ...
+    def offset(self) -> int: ...
+    def write(self, changes: dict[bytes, bytes | None], offset: int | None = None) -> None: ...
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """A key above every key starting with `prefix` (keys are UTF-8: no 0xFF byte)."""
+    return prefix + b"\xff"
+
+
+def length_prefixed(namespace: bytes, name: str) -> bytes:
+    """`namespace` + a self-delimiting encoding of `name`, safe to extend and scan.
+
+    With the length in front, no name's prefix is another name's prefix.
+    """
+    raw = name.encode()
+    return namespace + b"%d:" % len(raw) + raw + b"|"
+
+
+class Transaction:
+    """Buffered changes to one store; `commit` writes them with an offset."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.changes: dict[bytes, bytes | None] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self.changes:
+            return self.changes[key]
+        return self.store.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.changes[key] = value
+
+    def delete(self, key: bytes) -> None:
+        self.changes[key] = None
+
+    def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Items in [start, end) in key order, with this transaction's changes applied."""
+        pending = {k: v for k, v in self.changes.items() if start <= k < end}
+        if not pending:
+            yield from self.store.scan(start, end)
+            return
+        merged = dict(self.store.scan(start, end))
+        for key, value in pending.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        for key in sorted(merged):
+            yield key, merged[key]
+
+    def scan_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        return self.scan(prefix, prefix_end(prefix))
+
+    def commit(self, offset: int | None = None) -> None:
+        self.store.write(self.changes, offset)
+        self.changes = {}

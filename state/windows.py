@@ -1,0 +1,99 @@
+"""Event-time session-per-key windows with a persisted watermark and expiry index.
+
+A key's window opens at its first event's `ts` and ends `size_ms` later; it
+closes once the partition's watermark (the largest `ts` seen) passes the end
+plus `allowed_lateness_ms`. Closing is driven by event time only, so a replay
+of the same history opens and closes the same windows. The expiry index is
+kept in the store itself (ordered by close time), so it survives restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import orjson
+
+from state.transaction import Transaction
+
+
+class Admission(Enum):
+    """What became of an event offered to a window."""
+
+    STORED = "stored"
+    LATE = "late"
+    OVERFLOW = "overflow"
+
+
+@dataclass
+class WindowMeta:
+    """What the window of one key holds, for caps and expiry."""
+
+    first_ts: int
+    close_at: int
+    count: int = 0
+    size: int = 0
+    overflow: int = 0
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.__dict__)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> WindowMeta:
+        return cls(**orjson.loads(raw))
+
+
+class EventTimeWindows:
+    """Window bookkeeping for one namespace of keys inside a partition store."""
+
+    def __init__(self, tx: Transaction, namespace: str, *, size_ms: int,
+                 allowed_lateness_ms: int) -> None:
+        self.tx = tx
+        self.size_ms = size_ms
+        self.lateness_ms = allowed_lateness_ms
+        self._meta = f"{namespace}|m|".encode()
+        self._index = f"{namespace}|x|".encode()
+        self._wm_key = f"{namespace}|w".encode()
+        raw = tx.get(self._wm_key)
+        self.watermark = int(raw) if raw is not None else -1
+
+    def advance(self, ts: int) -> None:
+        """Move the watermark forward to `ts` (never back)."""
+        if ts > self.watermark:
+            self.watermark = ts
+            self.tx.put(self._wm_key, str(ts).encode())
+
+    def is_late(self, ts: int) -> bool:
+        """An event whose own window would already be closed."""
+        return ts + self.size_ms + self.lateness_ms <= self.watermark
+
+    def meta(self, key: str) -> WindowMeta | None:
+        raw = self.tx.get(self._meta + key.encode())
+        return None if raw is None else WindowMeta.from_bytes(raw)
+
+    def open(self, key: str, ts: int) -> WindowMeta:
+        """The key's open window, opened at `ts` when it has none."""
+        meta = self.meta(key)
+        if meta is None:
+            meta = WindowMeta(first_ts=ts, close_at=ts + self.size_ms + self.lateness_ms)
+            self.tx.put(self._index + b"%020d|" % meta.close_at + key.encode(), b"")
+            self.save(key, meta)
+        return meta
+
+    def save(self, key: str, meta: WindowMeta) -> None:
+        self.tx.put(self._meta + key.encode(), meta.to_bytes())
+
+    def close_expired(self) -> list[tuple[str, WindowMeta]]:
+        """Remove and return the windows whose close time the watermark passed."""
+        closed: list[tuple[str, WindowMeta]] = []
+        for index_key, _ in list(self.tx.scan_prefix(self._index)):
+            close_at_text, _, key_bytes = index_key[len(self._index):].partition(b"|")
+            if int(close_at_text) > self.watermark:
+                break
+            key = key_bytes.decode()
+            meta = self.meta(key)
+            self.tx.delete(index_key)
+            self.tx.delete(self._meta + key_bytes)
+            if meta is not None:
+                closed.append((key, meta))
+        return closed

@@ -1,0 +1,47 @@
+"""`lineage worker`: run the stream topology (a Faust worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+
+from streams.cli.common import common_options, fail
+from streams.settings import Settings
+from streams.topics import ensure_topics
+from streams.topology import TopologyError, load_topology
+
+
+@click.command("worker")
+@common_options
+@click.option("--loglevel", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--web-port", type=int, default=None,
+              help="Serve Faust's web endpoints on 127.0.0.1:PORT (off by default).")
+def worker_command(settings: Settings, loglevel: str, web_port: int | None) -> None:
+    """Run the stream topology; several workers with one prefix share the partitions.
+
+    Each worker needs its own --data-dir (its RocksDB state). Topics of
+    topology.yaml are created first if missing.
+    """
+    try:
+        topology = load_topology()
+    except TopologyError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        created = asyncio.run(ensure_topics(settings, topology))
+    except Exception as exc:
+        raise fail(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+    if created:
+        click.echo(f"created {len(created)} topics", err=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    import faust
+
+    from streams.app import build_app
+
+    pipeline = build_app(settings, topology, web_port=web_port)
+    logging.getLogger("lineage").setLevel(loglevel.upper())
+    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
