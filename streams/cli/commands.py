@@ -5,8 +5,17 @@ from __future__ import annotations
 import click
 
 from streams.cli.kafka_cmd import kafka_group
+from streams.cli.match_cmd import match_command
 from streams.cli.send_cmd import send_command
+from streams.cli.sql_cmd import analyze_sql_command
 from streams.cli.topics_cmd import topics_group
 from streams.cli.worker_cmd import worker_command
 
-ALL: list[click.Command] = [kafka_group, send_command, topics_group, worker_command]
+ALL: list[click.Command] = [
+    kafka_group,
+    topics_group,
+    worker_command,
+    send_command,
+    analyze_sql_command,
+    match_command,
+]
