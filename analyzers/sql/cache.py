@@ -3,8 +3,8 @@
 Two levels, both bounded LRUs keyed with the dialect, namespace and default
 schema:
 
-1. the *text key*: the statement with whitespace collapsed (a dict lookup, a
-   few microseconds, the common case of a query logged thousands of times);
+1. the *text key*: the statement as logged, then with whitespace collapsed (a
+   dict lookup, about a microsecond: a query logged thousands of times);
 2. the *fingerprint*: the text with comments dropped and single-quoted string
    literals and numbers after a comparison replaced by ``?``, so the daily run
    of a job with a new date literal is parsed once. Literals never change
@@ -126,16 +126,23 @@ class SqlAnalyzer:
         namespace = self.namespace if namespace is None else namespace
         ds = default_schema if default_schema is not None else self.default_schema
         context = (engine.lower(), namespace, ds or "")
+        raw_key = (*context, sql)
+        result = self._by_text.get(raw_key)
+        if result is not None:
+            self.hits += 1
+            return result
         text_key = (*context, " ".join(sql.split()))
         result = self._by_text.get(text_key)
         if result is not None:
             self.hits += 1
+            self._by_text.put(raw_key, result)
             return result
         print_key = (*context, fingerprint(sql))
         result = self._by_print.get(print_key)
         if result is not None:
             self.hits += 1
             self._by_text.put(text_key, result)
+            self._by_text.put(raw_key, result)
             return result
         self.misses += 1
         result = analyze_script(
@@ -148,6 +155,7 @@ class SqlAnalyzer:
             max_tokens=self.max_tokens,
         )
         self._by_text.put(text_key, result)
+        self._by_text.put(raw_key, result)
         self._by_print.put(print_key, result)
         return result
 

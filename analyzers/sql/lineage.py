@@ -126,6 +126,8 @@ class QueryLineage:
         self._by_expr: dict[int, Scope] = {}
         self._sources: dict[int, dict[str, Any]] = {}
         self._colsets: dict[str, frozenset[str] | None] = {}
+        self._keys: dict[int, str] = {}
+        self._has: dict[tuple[int, str], bool | None] = {}
         self._lambda_vars: set[str] = set()
         self._alias_env: dict[str, set[Entry]] | None = None
         self._prefer_alias = False
@@ -149,7 +151,10 @@ class QueryLineage:
         return self.relation(root)
 
     def key(self, table: exp.Table) -> str:
-        return table_key_of(table, self.default_schema)
+        key = self._keys.get(id(table))
+        if key is None:
+            key = self._keys[id(table)] = table_key_of(table, self.default_schema)
+        return key
 
     # -- relations -------------------------------------------------------------------
     def relation(self, scope: Scope) -> Relation:
@@ -470,6 +475,14 @@ class QueryLineage:
         return None
 
     def _has_column(self, src: Any, name: str) -> bool | None:
+        memo_key = (id(src), name)
+        if memo_key in self._has:
+            return self._has[memo_key]
+        has = self._has_column_uncached(src, name)
+        self._has[memo_key] = has
+        return has
+
+    def _has_column_uncached(self, src: Any, name: str) -> bool | None:
         if isinstance(src, exp.Table) and self.key(src) not in self.temps:
             key = self.key(src)
             if key not in self._colsets:

@@ -9,6 +9,7 @@ every relation of the scope walk; cooperative, no threads or signals).
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from collections.abc import Iterator
@@ -95,6 +96,27 @@ def analyze_script(
         dialect = Dialect.get_or_raise(dialect_for(engine))
     except ValueError:
         return AnalysisResult(errors=(StatementError(0, f"unknown engine: {engine!r}"),))
+    # Parse trees are cyclic (parent links); pausing the cyclic GC while a script is
+    # analysed saves a third of the time. Collection resumes right after.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _analyze(sql, dialect, namespace, default_schema, schema, time_cap_s, max_tokens)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _analyze(
+    sql: str,
+    dialect: Dialect,
+    namespace: str,
+    default_schema: str | None,
+    schema: dict[str, tuple[str, ...]],
+    time_cap_s: float,
+    max_tokens: int,
+) -> AnalysisResult:
     state = ScriptState(default_schema=default_schema, schema=schema)
     statements: list[StatementLineage] = []
     errors: list[StatementError] = []

