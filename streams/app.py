@@ -74,6 +74,10 @@ def build_app(settings: Settings, topology: Topology, *, web_port: int | None = 
         web_bind="127.0.0.1",
         producer_linger_ms=5,
         broker_commit_every=1000,
+        # A worker killed without leaving the group holds its partitions until
+        # the session times out; keep that short so a restart resumes quickly.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         broker_commit_interval=1.0,
         stream_buffer_maxsize=8192,
     )

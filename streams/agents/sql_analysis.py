@@ -34,6 +34,8 @@ def sql_signals(result: AnalysisResult, ts: int) -> tuple[list[FlowSignal], set[
     signals: list[FlowSignal] = []
     column_pairs: set[tuple[str, str]] = set()
     for statement in result.statements:
+        if not statement.outputs:  # a bare SELECT: its targets are not assets
+            continue
         for column in statement.columns:
             for source in column.sources:
                 signals.append(FlowSignal(src=source.field, dst=column.target, kind=source.subtype,
