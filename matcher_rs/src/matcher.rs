@@ -88,11 +88,8 @@ pub struct RequestResult {
     pub searcher: SearcherKind,
 }
 
-/// Who owns a needle: a source leaf through one variant.
-struct Owner {
-    source_leaf: u32,
-    variant: u32,
-}
+/// End of an owner chain.
+const NONE: u32 = u32::MAX;
 
 /// Whether a needle could appear in a number's canonical text.
 fn is_numeric(needle: &[u8]) -> bool {
@@ -124,12 +121,9 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         .collect();
     let sinks: Vec<&[u8]> = request.sinks.iter().map(|p| &p[..cap(p)]).collect();
 
-    // Source leaves that pass the guards, and their variants' needles.
+    // Source leaves that pass the guards, and their variants.
     let mut source_leaves: Vec<(u32, u32)> = Vec::new();
-    let mut all_variants: Vec<Variant> = Vec::new();
-    let mut needle_ids: HashMap<Vec<u8>, u32> = HashMap::new();
-    let mut needles: Vec<Vec<u8>> = Vec::new();
-    let mut owners: Vec<Vec<Owner>> = Vec::new();
+    let mut all_variants: Vec<(u32, Variant)> = Vec::new();
     for (si, flat) in sources.iter().enumerate() {
         for (li, leaf) in flat.leaves.iter().enumerate() {
             if !config.guards.is_evidence(&leaf.value) {
@@ -138,21 +132,27 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
             let source_leaf = source_leaves.len() as u32;
             source_leaves.push((si as u32, li as u32));
             for v in variants(&leaf.value, &config.transforms) {
-                let id = *needle_ids.entry(v.needle.clone()).or_insert_with(|| {
-                    needles.push(v.needle.clone());
-                    owners.push(Vec::new());
-                    (needles.len() - 1) as u32
-                });
-                owners[id as usize].push(Owner {
-                    source_leaf,
-                    variant: all_variants.len() as u32,
-                });
-                all_variants.push(v);
+                all_variants.push((source_leaf, v));
             }
         }
     }
+    // Distinct needles, each with the variants that own it.
+    let mut needle_ids: HashMap<&[u8], u32> = HashMap::with_capacity(all_variants.len());
+    let mut needles: Vec<&[u8]> = Vec::with_capacity(all_variants.len());
+    // Owners as chains: the first variant of each needle, then the next.
+    let mut owner_head: Vec<u32> = Vec::with_capacity(all_variants.len());
+    let mut owner_next: Vec<u32> = vec![NONE; all_variants.len()];
+    for (vi, (_, v)) in all_variants.iter().enumerate() {
+        let id = *needle_ids.entry(v.needle.as_slice()).or_insert_with(|| {
+            needles.push(v.needle.as_slice());
+            owner_head.push(NONE);
+            (needles.len() - 1) as u32
+        });
+        owner_next[vi] = owner_head[id as usize];
+        owner_head[id as usize] = vi as u32;
+    }
     let numeric = needles.iter().any(|n| is_numeric(n));
-    let searcher = Searcher::new(&needles);
+    let searcher = Searcher::for_haystack(&needles, sinks.iter().map(|s| s.len()).sum());
 
     let mut matched = vec![false; sources.len() * sinks.len()];
     let mut matches: Vec<Match> = Vec::new();
@@ -170,16 +170,18 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         let flat = flatten(sink);
         found.clear();
         let mut record = |n: u32, leaf: u32, value: &[u8], offset: usize| {
-            for owner in &owners[n as usize] {
-                let v = &all_variants[owner.variant as usize];
+            let mut vi = owner_head[n as usize];
+            while vi != NONE {
+                let (source_leaf, v) = &all_variants[vi as usize];
                 if v.accepts(value, offset) {
                     let kind = if v.is_exact(value) {
                         Kind::Exact
                     } else {
                         Kind::Contains
                     };
-                    found.push((owner.source_leaf, leaf, kind, v.transform));
+                    found.push((*source_leaf, leaf, kind, v.transform));
                 }
+                vi = owner_next[vi as usize];
             }
         };
         // Hits in the sink's bytes, mapped to the leaf whose span holds them.

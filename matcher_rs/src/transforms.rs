@@ -81,7 +81,8 @@ pub struct Variant {
     pub transform: Transform,
     /// The bytes to search for in sink leaves.
     pub needle: Vec<u8>,
-    /// Leaf values that make this an exact match (one or two forms).
+    /// Leaf values that make this an exact match besides the needle itself
+    /// (empty: only the needle).
     pub exact: Vec<Vec<u8>>,
     /// For base64 of a value whose length is not a multiple of 3: the needle
     /// holds only whole characters, and the character after it must be a
@@ -115,7 +116,11 @@ impl Variant {
     /// Whether `leaf` equals one of the exact forms.
     #[inline]
     pub fn is_exact(&self, leaf: &[u8]) -> bool {
-        self.exact.iter().any(|e| e.as_slice() == leaf)
+        if self.exact.is_empty() {
+            self.needle == leaf
+        } else {
+            self.exact.iter().any(|e| e.as_slice() == leaf)
+        }
     }
 }
 

@@ -53,12 +53,20 @@ def test_transforms_option() -> None:
 
 
 @pytest.mark.parametrize(
-    ("n_sources", "transforms", "searcher"),
-    [(0, None, "none"), (2, [], "memmem"), (3, None, "teddy"), (30, None, "nfa")],
+    ("n_sources", "transforms", "sink_bytes", "searcher"),
+    [
+        (0, None, 0, "none"),
+        (2, [], 0, "memmem"),
+        (3, None, 0, "hash"),
+        (3, None, 1_000_000, "teddy"),
+        (30, None, 0, "hash"),
+    ],
 )
-def test_searcher_size_classes(n_sources: int, transforms: list[str] | None, searcher: str) -> None:
+def test_searcher_size_classes(
+    n_sources: int, transforms: list[str] | None, sink_bytes: int, searcher: str
+) -> None:
     sources = [f'"value-{i:04d}"'.encode() for i in range(n_sources)]
-    sinks = [b'{"a":"xx value-0001 yy"}']
+    sinks = [b'{"a":"xx value-0001 yy"}', b"z" * sink_bytes]
     r = one(sources, sinks, transforms=transforms)
     assert r.searcher == searcher
     if n_sources > 1:
