@@ -49,6 +49,7 @@ class JobWindows:
         self.windows = EventTimeWindows(tx, "job", size_ms=size_ms,
                                         allowed_lateness_ms=allowed_lateness_ms)
         self.caps = caps
+        self._closed_early = 0
 
     def _halves(self, job_id: str) -> list[IoHalf]:
         prefix = length_prefixed(b"job|h|", job_id)
@@ -63,6 +64,7 @@ class JobWindows:
         self.windows.advance(half.ts)
         if self.windows.is_late(half.ts):
             return Admission.LATE, []
+        self._close_if_expired(half.job_id)
         meta = self.windows.open(half.job_id, half.ts)
         raw = half.to_bytes()
         if meta.count >= self.caps.max_events or meta.size + len(raw) > self.caps.max_bytes:
@@ -73,7 +75,7 @@ class JobWindows:
         partners = [h for h in self._halves(half.job_id) if h.action == opposite]
         if not partners and half.trace_id:
             for other_job in self._jobs_of_trace(half.trace_id):
-                if other_job != half.job_id:
+                if other_job != half.job_id and not self._close_if_expired(other_job):
                     partners += [h for h in self._halves(other_job) if h.action == opposite]
         self.tx.put(length_prefixed(b"job|h|", half.job_id) + b"%06d" % meta.count, raw)
         if half.trace_id:
@@ -83,16 +85,31 @@ class JobWindows:
         self.windows.save(half.job_id, meta)
         return Admission.STORED, partners
 
+    def _forget(self, job_id: str) -> None:
+        for half in self._halves(job_id):
+            if half.trace_id:
+                self.tx.delete(length_prefixed(b"job|t|", half.trace_id) + job_id.encode())
+        for key, _ in list(self.tx.scan_prefix(length_prefixed(b"job|h|", job_id))):
+            self.tx.delete(key)
+
+    def _close_if_expired(self, job_id: str) -> bool:
+        """Close a job whose window the watermark passed before `expire` gets to it."""
+        if self.windows.close_if_expired(job_id) is None:
+            return False
+        self._forget(job_id)
+        self._closed_early += 1
+        return True
+
     def expire(self) -> int:
-        """Delete every closed job with its halves and trace links."""
+        """Delete every closed job with its halves and trace links; return how many closed.
+
+        The count includes jobs closed early by `add` since the last call.
+        """
         closed = self.windows.close_expired()
         for job_id, _meta in closed:
-            for half in self._halves(job_id):
-                if half.trace_id:
-                    self.tx.delete(length_prefixed(b"job|t|", half.trace_id) + job_id.encode())
-            for key, _ in list(self.tx.scan_prefix(length_prefixed(b"job|h|", job_id))):
-                self.tx.delete(key)
-        return len(closed)
+            self._forget(job_id)
+        count, self._closed_early = len(closed) + self._closed_early, 0
+        return count
 
     def mark_column_lineage(self, src_table: str, dst_table: str) -> None:
         """Remember that column-level lineage is known from `src_table` to `dst_table`."""

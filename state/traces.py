@@ -47,6 +47,7 @@ class TraceWindows:
         self.windows = EventTimeWindows(tx, "trace", size_ms=size_ms,
                                         allowed_lateness_ms=allowed_lateness_ms)
         self.caps = caps
+        self._closed_early = 0
 
     def _prefix(self, trace_id: str) -> bytes:
         return length_prefixed(b"trace|c|", trace_id)
@@ -63,6 +64,9 @@ class TraceWindows:
         self.windows.advance(capture.ts)
         if self.windows.is_late(capture.ts):
             return Admission.LATE, []
+        if self.windows.close_if_expired(trace_id) is not None:
+            self._forget(trace_id)
+            self._closed_early += 1
         meta = self.windows.open(trace_id, capture.ts)
         size = len(capture.payload)
         if meta.count >= self.caps.max_captures or meta.size + size > self.caps.max_bytes:
@@ -76,10 +80,17 @@ class TraceWindows:
         self.windows.save(trace_id, meta)
         return Admission.STORED, earlier
 
+    def _forget(self, trace_id: str) -> None:
+        for key, _ in list(self.tx.scan_prefix(self._prefix(trace_id))):
+            self.tx.delete(key)
+
     def expire(self) -> int:
-        """Delete every closed trace with its captures; return how many closed."""
+        """Delete every closed trace with its captures; return how many closed.
+
+        The count includes traces closed early by `add` since the last call.
+        """
         closed = self.windows.close_expired()
         for trace_id, _meta in closed:
-            for key, _ in list(self.tx.scan_prefix(self._prefix(trace_id))):
-                self.tx.delete(key)
-        return len(closed)
+            self._forget(trace_id)
+        count, self._closed_early = len(closed) + self._closed_early, 0
+        return count

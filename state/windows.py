@@ -83,6 +83,20 @@ class EventTimeWindows:
     def save(self, key: str, meta: WindowMeta) -> None:
         self.tx.put(self._meta + key.encode(), meta.to_bytes())
 
+    def close_if_expired(self, key: str) -> WindowMeta | None:
+        """Close the key's window now if the watermark reached its close time.
+
+        `close_expired` runs once per batch; a key's next event must not land
+        in its expired window before then, or the result would depend on
+        where batches begin and end.
+        """
+        meta = self.meta(key)
+        if meta is None or meta.close_at > self.watermark:
+            return None
+        self.tx.delete(self._index + b"%020d|" % meta.close_at + key.encode())
+        self.tx.delete(self._meta + key.encode())
+        return meta
+
     def close_expired(self) -> list[tuple[str, WindowMeta]]:
         """Remove and return the windows whose close time the watermark passed."""
         closed: list[tuple[str, WindowMeta]] = []
