@@ -1,0 +1,197 @@
+"""TraceWindows: captures per trace in event-time windows, with caps and recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from state.rocksdb import PartitionStore
+from state.traces import Capture, TraceWindows
+from state.transaction import Transaction
+from state.windows import Admission
+
+MakeTraces = Callable[..., TraceWindows]
+
+
+def cap(role: str, ts: int, payload: bytes = b'"some value"', asset: str = "web://svc/x",
+        ) -> Capture:
+    return Capture(role=role, asset=asset, ts=ts, payload=payload)
+
+
+def test_capture_round_trips_through_bytes_with_any_payload() -> None:
+    for payload in (b"", b"\x00\x00raw\x00", b'{"k": "v\\u0000"}'):
+        capture = Capture(role="sink", asset='odd "asset"\x00', ts=7, payload=payload)
+        assert Capture.from_bytes(capture.to_bytes()) == capture
+
+
+def test_add_returns_earlier_captures_of_the_trace(tx: Transaction,
+                                                   make_traces: MakeTraces) -> None:
+    traces = make_traces(tx)
+    first, second = cap("source", 1000), cap("sink", 1010)
+    assert traces.add("t", first) == (Admission.STORED, [])
+    assert traces.add("t", second) == (Admission.STORED, [first])
+    assert traces.captures("t") == [first, second]
+
+
+def test_out_of_order_captures_inside_the_window_are_stored(tx: Transaction,
+                                                            make_traces: MakeTraces) -> None:
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+    traces.add("other", cap("source", 1200))  # the watermark is now 1200
+    admission, _ = traces.add("t", cap("sink", 1100))  # 1100 + 150 > 1200
+    assert admission is Admission.STORED
+    admission, earlier = traces.add("t", cap("source", 1060))
+    assert admission is Admission.STORED
+    assert [c.ts for c in earlier] == [1100]
+    assert traces.windows.watermark == 1200
+
+
+def test_late_capture_is_not_stored(tx: Transaction, make_traces: MakeTraces) -> None:
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+    traces.add("other", cap("source", 2000))
+    assert traces.add("t", cap("sink", 1850)) == (Admission.LATE, [])  # 1850 + 150 <= 2000
+    assert traces.captures("t") == []
+    assert traces.windows.meta("t") is None
+    assert traces.windows.watermark == 2000
+
+
+def test_late_capture_of_a_closed_trace_does_not_reopen_it(tx: Transaction,
+                                                           make_traces: MakeTraces) -> None:
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+    traces.add("t", cap("source", 1000))
+    traces.add("other", cap("source", 1150))
+    assert traces.expire() == 1
+    assert traces.add("t", cap("sink", 1000)) == (Admission.LATE, [])
+    assert traces.captures("t") == []
+
+
+def test_expire_deletes_captures_meta_and_index_exactly_at_close(
+    tx: Transaction, make_traces: MakeTraces,
+) -> None:
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+    traces.add("t", cap("source", 1000))
+    traces.add("t", cap("sink", 1020))
+    traces.add("other", cap("source", 1149))
+    assert traces.expire() == 0
+    assert len(traces.captures("t")) == 2
+    traces.add("other", cap("sink", 1150))  # watermark reaches close_at = 1150
+    assert traces.expire() == 1
+    assert traces.captures("t") == []
+    assert traces.windows.meta("t") is None
+    remaining = [k for k, _ in tx.scan(b"trace|", b"trace|\xff")]
+    assert all(b"other" in k or k == b"trace|w" for k in remaining), remaining
+
+
+def test_expired_payloads_are_gone_from_the_store(store: PartitionStore,
+                                                  make_traces: MakeTraces) -> None:
+    tx = Transaction(store)
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+    traces.add("t", cap("source", 1000, payload=b'"SECRET-VALUE"'))
+    tx.commit(0)
+    traces.add("other", cap("source", 5000))
+    traces.expire()
+    tx.commit(1)
+    assert all(b"SECRET-VALUE" not in v for _, v in store.scan(b"", b"\xff"))
+
+
+def test_prefix_trace_ids_never_see_each_others_captures(tx: Transaction,
+                                                         make_traces: MakeTraces) -> None:
+    traces = make_traces(tx)
+    ids = ["a", "a|b", "ab", "a|"]
+    for i, trace_id in enumerate(ids):
+        assert traces.add(trace_id, cap("source", 1000 + i, asset=trace_id)) == (
+            Admission.STORED, [])
+    for trace_id in ids:
+        assert [c.asset for c in traces.captures(trace_id)] == [trace_id]
+
+
+def test_expiring_a_trace_leaves_prefix_named_traces_alone(tx: Transaction,
+                                                           make_traces: MakeTraces) -> None:
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+    traces.add("a", cap("source", 1000))
+    traces.add("ab", cap("source", 1100))
+    traces.add("a|b", cap("source", 1100))
+    traces.add("x", cap("source", 1160))  # closes "a" (1150) only
+    assert traces.expire() == 1
+    assert traces.captures("a") == []
+    assert len(traces.captures("ab")) == 1
+    assert len(traces.captures("a|b")) == 1
+
+
+def test_max_captures_overflow_is_counted(tx: Transaction, make_traces: MakeTraces) -> None:
+    traces = make_traces(tx, max_captures=2)
+    assert traces.add("t", cap("source", 1))[0] is Admission.STORED
+    assert traces.add("t", cap("sink", 2))[0] is Admission.STORED
+    assert traces.add("t", cap("sink", 3)) == (Admission.OVERFLOW, [])
+    assert traces.add("t", cap("sink", 4)) == (Admission.OVERFLOW, [])
+    meta = traces.windows.meta("t")
+    assert meta is not None
+    assert (meta.count, meta.overflow) == (2, 2)
+    assert len(traces.captures("t")) == 2
+
+
+def test_max_bytes_overflow_is_counted(tx: Transaction, make_traces: MakeTraces) -> None:
+    traces = make_traces(tx, max_bytes=10)
+    assert traces.add("t", cap("source", 1, payload=b"123456"))[0] is Admission.STORED
+    assert traces.add("t", cap("sink", 2, payload=b"12345"))[0] is Admission.OVERFLOW
+    assert traces.add("t", cap("sink", 3, payload=b"1234"))[0] is Admission.STORED  # = 10
+    meta = traces.windows.meta("t")
+    assert meta is not None
+    assert (meta.count, meta.size, meta.overflow) == (2, 10, 1)
+
+
+def test_caps_are_per_trace(tx: Transaction, make_traces: MakeTraces) -> None:
+    traces = make_traces(tx, max_captures=1)
+    assert traces.add("t1", cap("source", 1))[0] is Admission.STORED
+    assert traces.add("t2", cap("source", 2))[0] is Admission.STORED
+
+
+def test_captures_and_watermark_survive_a_restart(
+    open_store: Callable[[], PartitionStore], make_traces: MakeTraces,
+) -> None:
+    store = open_store()
+    tx = Transaction(store)
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+    source = cap("source", 1000)
+    traces.add("t", source)
+    traces.add("other", cap("source", 1100))
+    tx.commit(1)
+    store.close()
+
+    tx = Transaction(open_store())
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+    assert traces.windows.watermark == 1100
+    assert traces.add("t", cap("sink", 1040)) == (Admission.STORED, [source])
+    assert traces.add("late", cap("sink", 900))[0] is Admission.LATE
+    traces.add("other", cap("sink", 1150))
+    assert traces.expire() == 1
+    assert traces.captures("t") == []
+
+
+@pytest.mark.parametrize("batches", [[[0, 1, 2, 3]], [[0], [1], [2], [3]], [[0, 1], [2, 3]]])
+def test_batch_boundaries_do_not_change_what_is_stored(
+    store: PartitionStore, make_traces: MakeTraces, batches: list[list[int]],
+) -> None:
+    """A trace whose window the watermark passed starts a fresh window, in any batch.
+
+    Expiry runs at the end of each batch; an event for an expired-but-not-yet-
+    closed trace must not join (nor be deleted with) the stale window.
+    """
+    events = [("t", cap("source", 1000)), ("other", cap("source", 1200)),
+              ("t", cap("sink", 1190)), ("t", cap("source", 1195))]
+    admissions = []
+    for batch in batches:
+        tx = Transaction(store)
+        traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
+        for i in batch:
+            admission, earlier = traces.add(*events[i])
+            admissions.append((admission, [c.ts for c in earlier]))
+        traces.expire()
+        tx.commit(batch[-1])
+    assert admissions == [
+        (Admission.STORED, []), (Admission.STORED, []),
+        (Admission.STORED, []),  # not joined with the capture at 1000
+        (Admission.STORED, [1190]),
+    ]
+    traces = make_traces(Transaction(store), size_ms=100, allowed_lateness_ms=50)
+    assert [c.ts for c in traces.captures("t")] == [1190, 1195]

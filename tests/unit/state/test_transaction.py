@@ -1,0 +1,85 @@
+"""Transaction: read-your-writes overlay, merged scans, one atomic commit; length-prefixed keys."""
+
+from __future__ import annotations
+
+from state.rocksdb import PartitionStore
+from state.transaction import Transaction, length_prefixed, prefix_end
+
+
+def test_reads_see_pending_writes_before_commit(store: PartitionStore, tx: Transaction) -> None:
+    store.write({b"a": b"old", b"gone": b"x"})
+    tx.put(b"a", b"new")
+    tx.delete(b"gone")
+    tx.put(b"fresh", b"1")
+    assert tx.get(b"a") == b"new"
+    assert tx.get(b"gone") is None
+    assert tx.get(b"fresh") == b"1"
+    assert store.get(b"a") == b"old"  # nothing written yet
+    assert store.get(b"fresh") is None
+
+
+def test_scan_merges_pending_changes_in_key_order(store: PartitionStore, tx: Transaction) -> None:
+    store.write({b"p|1": b"a", b"p|3": b"c", b"p|5": b"e", b"q|1": b"other"})
+    tx.put(b"p|2", b"b")
+    tx.put(b"p|3", b"C")
+    tx.delete(b"p|5")
+    tx.put(b"q|0", b"outside")
+    assert list(tx.scan_prefix(b"p|")) == [(b"p|1", b"a"), (b"p|2", b"b"), (b"p|3", b"C")]
+
+
+def test_scan_without_pending_changes_reads_the_store(store: PartitionStore,
+                                                      tx: Transaction) -> None:
+    store.write({b"p|1": b"a", b"p|2": b"b"})
+    tx.put(b"z", b"unrelated")
+    assert list(tx.scan_prefix(b"p|")) == [(b"p|1", b"a"), (b"p|2", b"b")]
+
+
+def test_delete_of_a_pending_put_hides_it(tx: Transaction) -> None:
+    tx.put(b"p|1", b"a")
+    tx.delete(b"p|1")
+    assert tx.get(b"p|1") is None
+    assert list(tx.scan_prefix(b"p|")) == []
+
+
+def test_commit_writes_changes_and_offset_then_starts_empty(store: PartitionStore,
+                                                            tx: Transaction) -> None:
+    store.write({b"gone": b"x"})
+    tx.put(b"a", b"1")
+    tx.delete(b"gone")
+    tx.commit(12)
+    assert store.get(b"a") == b"1"
+    assert store.get(b"gone") is None
+    assert store.offset() == 12
+    assert tx.changes == {}
+
+
+def test_uncommitted_changes_never_reach_the_store(store: PartitionStore) -> None:
+    tx = Transaction(store)
+    tx.put(b"a", b"1")
+    del tx
+    assert store.get(b"a") is None
+    assert store.offset() == -1
+
+
+def test_prefix_end_is_above_every_extension() -> None:
+    prefix = b"trace|c|"
+    end = prefix_end(prefix)
+    for key in (prefix, prefix + b"a", prefix + "é".encode() * 4, prefix + b"\x7f\x7f"):
+        assert prefix <= key < end
+
+
+def test_length_prefixed_names_are_never_prefixes_of_each_other() -> None:
+    names = ["a", "a|b", "ab", "a|", "", "b", "1:a", "ü"]
+    keys = {name: length_prefixed(b"ns|", name) for name in names}
+    for one in names:
+        for other in names:
+            if one != other:
+                assert not keys[other].startswith(keys[one]), (one, other)
+
+
+def test_length_prefixed_scans_do_not_cross_names(tx: Transaction) -> None:
+    for name in ("a", "a|b", "ab"):
+        tx.put(length_prefixed(b"ns|", name) + b"000000", name.encode())
+    tx.commit()
+    for name in ("a", "a|b", "ab"):
+        assert [v for _, v in tx.scan_prefix(length_prefixed(b"ns|", name))] == [name.encode()]
