@@ -15,7 +15,7 @@ from analyzers.edges import merge, retract, static_expired
 from analyzers.signals import FlowSignal
 from state.edges import EdgeStore
 from state.transaction import Transaction
-from streams.batch import InEvent, Output
+from streams.batch import InEvent, Output, dead_letter
 from streams.metrics import Metrics
 from streams.topology import Topology
 
@@ -33,9 +33,15 @@ class EdgeMerge:
         outputs: list[Output] = []
         for item in events:
             signal = FlowSignal.from_dict(item.event)
-            edges.advance(signal.ts)
             old = edges.get(signal.edge_id)
-            new, delta = merge(old, signal)
+            try:
+                new, delta = merge(old, signal)
+            except ValueError as exc:  # e.g. its edge id is another (src, dst)'s
+                outputs.append(dead_letter(item.origin, f"signal: {exc}", item.key, item.raw,
+                                           signal.ts, AGENT))
+                self.metrics.incr(f"{AGENT}.dead_letters")
+                continue
+            edges.advance(signal.ts)
             edges.put(new)
             if new.static_only and (old is None or old.deleted):
                 edges.watch_static(new.edge_id, new.first_seen + verification_ms)
