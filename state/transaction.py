@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from sortedcontainers import SortedDict
+
 
 class Store(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
@@ -32,7 +34,9 @@ class Transaction:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.changes: dict[bytes, bytes | None] = {}
+        # Sorted, so a range scan finds its pending changes in O(log n + k):
+        # per-event scans inside a large batch must not cost O(batch) each.
+        self.changes: SortedDict[bytes, bytes | None] = SortedDict()
 
     def get(self, key: bytes) -> bytes | None:
         if key in self.changes:
@@ -47,7 +51,7 @@ class Transaction:
 
     def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Items in [start, end) in key order, with this transaction's changes applied."""
-        pending = {k: v for k, v in self.changes.items() if start <= k < end}
+        pending = {k: self.changes[k] for k in self.changes.irange(start, end, (True, False))}
         if not pending:
             yield from self.store.scan(start, end)
             return
@@ -64,5 +68,5 @@ class Transaction:
         return self.scan(prefix, prefix_end(prefix))
 
     def commit(self, offset: int | None = None) -> None:
-        self.store.write(self.changes, offset)
-        self.changes = {}
+        self.store.write(dict(self.changes), offset)
+        self.changes = SortedDict()
