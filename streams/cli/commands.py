@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from streams.cli.archive_cmd import archive_command, replay_command
 from streams.cli.kafka_cmd import kafka_group
 from streams.cli.match_cmd import match_command
 from streams.cli.send_cmd import send_command
@@ -18,4 +19,6 @@ ALL: list[click.Command] = [
     send_command,
     analyze_sql_command,
     match_command,
+    archive_command,
+    replay_command,
 ]
