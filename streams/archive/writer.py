@@ -161,8 +161,9 @@ class ChunkBuffer:
         self.files_written += len(entries)
 
 
-def _plan(manifest: Manifest, topic: str, bounds: dict[int, tuple[int, int]],
-          report: ArchiveReport, prefix: str) -> list[PartitionRange]:
+def plan_ranges(manifest: Manifest, topic: str, bounds: dict[int, tuple[int, int]],
+                report: ArchiveReport, prefix: str) -> list[PartitionRange]:
+    """Per partition: resume at the manifest's next offset (or the first one held)."""
     ranges = []
     state = manifest.topic(topic)
     for partition, (first, end) in sorted(bounds.items()):
@@ -201,7 +202,8 @@ async def archive_topics(
             if not history.exists(topic):
                 report.missing_topics.append(topic)
                 continue
-            ranges.extend(_plan(manifest, topic, await history.bounds(topic), report, prefix))
+            bounds = await history.bounds(topic)
+            ranges.extend(plan_ranges(manifest, topic, bounds, report, prefix))
         if on_plan is not None:
             on_plan(sum(r.size for r in ranges))
         async for records in history.read(ranges):
