@@ -207,18 +207,19 @@ def apply_signal(state: EdgeState | None, signal: FlowSignal) -> EdgeState:
     (an analyzer re-run) only counts, and the edge stays deleted.
     """
     kind = effective_kind(signal)
+    first_ts = signal.first_ts
     if state is None:
-        state = EdgeState(src=signal.src, dst=signal.dst, first_seen=signal.ts,
+        state = EdgeState(src=signal.src, dst=signal.dst, first_seen=first_ts,
                           last_seen=signal.ts)
     elif (state.src, state.dst) != (signal.src, signal.dst):
         raise ValueError("signal does not belong to this edge")
     counts = dict(state.counts)
-    counts[kind] = counts.get(kind, 0) + 1
+    counts[kind] = counts.get(kind, 0) + signal.count
     band, score = score_of(counts)
     return replace(
         state,
         counts=_frozen_counts(counts),
-        first_seen=min(state.first_seen, signal.ts),
+        first_seen=min(state.first_seen, first_ts),
         last_seen=max(state.last_seen, signal.ts),
         confidence=band,
         score=score,

@@ -38,6 +38,8 @@ class FlowSignal:
     `kind` is one of ALL_KINDS. `masking` marks SQL lineage through a hash.
     `transform` names what the matcher applied to the source value (runtime).
     `ts` is the event time of the observation (the triggering event's `ts`).
+    A signal may stand for `count` identical observations (folded within one
+    batch by `aggregate`); `earliest` is then the first one's time.
     """
 
     src: str
@@ -47,10 +49,16 @@ class FlowSignal:
     ts: int
     transform: str | None = None
     masking: bool = False
+    count: int = 1
+    earliest: int | None = None
 
     @property
     def edge_id(self) -> str:
         return edge_id(self.src, self.dst)
+
+    @property
+    def first_ts(self) -> int:
+        return self.ts if self.earliest is None else self.earliest
 
     def to_json(self) -> bytes:
         body: dict[str, Any] = {
@@ -61,6 +69,10 @@ class FlowSignal:
             body["transform"] = self.transform
         if self.masking:
             body["masking"] = True
+        if self.count != 1:
+            body["count"] = self.count
+        if self.earliest is not None and self.earliest != self.ts:
+            body["earliest"] = self.earliest
         return orjson.dumps(body)
 
     @classmethod
@@ -72,6 +84,7 @@ class FlowSignal:
         return cls(
             src=body["src"], dst=body["dst"], kind=body["kind"], origin=body["origin"],
             ts=body["ts"], transform=body.get("transform"), masking=body.get("masking", False),
+            count=body.get("count", 1), earliest=body.get("earliest"),
         )
 
 
@@ -89,6 +102,31 @@ def validate_signal(body: dict[str, Any]) -> None:
         raise InvalidEvent("signal: field 'kind' is not a known kind")
     if body.get("origin") not in _ORIGINS:
         raise InvalidEvent("signal: field 'origin' is not a known origin")
-    ts = body.get("ts")
-    if not isinstance(ts, int) or isinstance(ts, bool):
-        raise InvalidEvent("signal: field 'ts' must be an integer")
+    for name in ("ts", "count", "earliest"):
+        if name == "ts" or name in body:
+            value = body.get(name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidEvent(f"signal: field {name!r} must be an integer")
+    if body.get("count", 1) < 1:
+        raise InvalidEvent("signal: field 'count' must be at least 1")
+
+
+def aggregate(signals: list[FlowSignal]) -> list[FlowSignal]:
+    """Fold identical observations of one batch into one signal each, with a count.
+
+    Evidence is the same as sending them one by one; the edge merge then
+    handles one message per (edge, kind, transform, masking) per batch.
+    """
+    folded: dict[tuple[str, str, str, str, str | None, bool], FlowSignal] = {}
+    for sig in signals:
+        key = (sig.src, sig.dst, sig.kind, sig.origin, sig.transform, sig.masking)
+        seen = folded.get(key)
+        if seen is None:
+            folded[key] = sig
+        else:
+            folded[key] = FlowSignal(
+                src=sig.src, dst=sig.dst, kind=sig.kind, origin=sig.origin,
+                ts=max(seen.ts, sig.ts), transform=sig.transform, masking=sig.masking,
+                count=seen.count + sig.count, earliest=min(seen.first_ts, sig.first_ts),
+            )
+    return list(folded.values())

@@ -37,10 +37,7 @@ class EdgeStore:
     def due_static(self) -> list[str]:
         """Edge ids whose static deadline the watermark passed; their index entries go."""
         due = []
-        for key, _ in list(self.tx.scan_prefix(_STATIC)):
-            deadline, _, edge = key[len(_STATIC):].partition(b"|")
-            if int(deadline) >= self.watermark:
-                break
+        for key, _ in list(self.tx.scan(_STATIC, _STATIC + b"%020d|" % self.watermark)):
             self.tx.delete(key)
-            due.append(edge.decode())
+            due.append(key[len(_STATIC):].partition(b"|")[2].decode())
         return due

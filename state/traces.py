@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import orjson
 
 from state.transaction import Transaction, length_prefixed
-from state.windows import Admission, EventTimeWindows
+from state.windows import Admission, EventTimeWindows, WindowMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,9 @@ class TraceWindows:
                                         allowed_lateness_ms=allowed_lateness_ms)
         self.caps = caps
         self._closed_early = 0
+        # Traces touched by this transaction, so that the captures of a trace
+        # are read and decoded once per batch, not once per capture.
+        self._open: dict[str, tuple[WindowMeta, list[Capture]]] = {}
 
     def _prefix(self, trace_id: str) -> bytes:
         return length_prefixed(b"trace|c|", trace_id)
@@ -64,21 +67,32 @@ class TraceWindows:
         self.windows.advance(capture.ts)
         if self.windows.is_late(capture.ts):
             return Admission.LATE, []
-        if self.windows.close_if_expired(trace_id) is not None:
-            self._forget(trace_id)
-            self._closed_early += 1
-        meta = self.windows.open(trace_id, capture.ts)
+        meta, stored = self._working_set(trace_id, capture.ts)
         size = len(capture.payload)
         if meta.count >= self.caps.max_captures or meta.size + size > self.caps.max_bytes:
             meta.overflow += 1
             self.windows.save(trace_id, meta)
             return Admission.OVERFLOW, []
-        earlier = self.captures(trace_id)
+        earlier = list(stored)
         self.tx.put(self._prefix(trace_id) + b"%06d" % meta.count, capture.to_bytes())
+        stored.append(capture)
         meta.count += 1
         meta.size += size
         self.windows.save(trace_id, meta)
         return Admission.STORED, earlier
+
+    def _working_set(self, trace_id: str, ts: int) -> tuple[WindowMeta, list[Capture]]:
+        """The trace's open window and captures, closing it first if it expired."""
+        cached = self._open.get(trace_id)
+        if cached is not None and cached[0].close_at > self.windows.watermark:
+            return cached
+        if self.windows.close_if_expired(trace_id) is not None:
+            self._forget(trace_id)
+            self._closed_early += 1
+        meta = self.windows.open(trace_id, ts)
+        entry = (meta, self.captures(trace_id) if meta.count else [])
+        self._open[trace_id] = entry
+        return entry
 
     def _forget(self, trace_id: str) -> None:
         for key, _ in list(self.tx.scan_prefix(self._prefix(trace_id))):

@@ -50,19 +50,35 @@ class Transaction:
         self.changes[key] = None
 
     def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
-        """Items in [start, end) in key order, with this transaction's changes applied."""
-        pending = {k: self.changes[k] for k in self.changes.irange(start, end, (True, False))}
+        """Items in [start, end) in key order, with this transaction's changes applied.
+
+        A lazy merge of the store's range and the pending changes in it, so a
+        caller that stops early reads only what it needs. Changes made while
+        iterating may or may not be seen: collect first, then change.
+        """
+        pending = list(self.changes.irange(start, end, (True, False)))
         if not pending:
             yield from self.store.scan(start, end)
             return
-        merged = dict(self.store.scan(start, end))
-        for key, value in pending.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
-        for key in sorted(merged):
-            yield key, merged[key]
+        changes = self.changes
+        i = 0
+        for key, value in self.store.scan(start, end):
+            while i < len(pending) and pending[i] < key:
+                new = changes[pending[i]]
+                if new is not None:
+                    yield pending[i], new
+                i += 1
+            if i < len(pending) and pending[i] == key:
+                new = changes[key]
+                i += 1
+                if new is not None:
+                    yield key, new
+                continue
+            yield key, value
+        for key in pending[i:]:
+            new = changes[key]
+            if new is not None:
+                yield key, new
 
     def scan_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         return self.scan(prefix, prefix_end(prefix))

@@ -100,10 +100,9 @@ class EventTimeWindows:
     def close_expired(self) -> list[tuple[str, WindowMeta]]:
         """Remove and return the windows whose close time the watermark passed."""
         closed: list[tuple[str, WindowMeta]] = []
-        for index_key, _ in list(self.tx.scan_prefix(self._index)):
-            close_at_text, _, key_bytes = index_key[len(self._index):].partition(b"|")
-            if int(close_at_text) > self.watermark:
-                break
+        due_end = self._index + b"%020d|" % (self.watermark + 1)
+        for index_key, _ in list(self.tx.scan(self._index, due_end)):
+            key_bytes = index_key[len(self._index):].partition(b"|")[2]
             key = key_bytes.decode()
             meta = self.meta(key)
             self.tx.delete(index_key)

@@ -16,6 +16,7 @@ import orjson
 
 import matcher_rs
 from analyzers.runtime import runtime_signals
+from analyzers.signals import FlowSignal, aggregate
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 from state.windows import Admission
@@ -80,6 +81,7 @@ class ProbeJoin:
                 sources, sinks = counterparts, [capture]
             requests.append(([c.payload for c in sources], [c.payload for c in sinks]))
             assets.append(([c.asset for c in sources], [c.asset for c in sinks], capture.ts))
+        signals: list[FlowSignal] = []
         if requests:
             results = matcher_rs.match_requests(
                 requests, min_length=topo.matcher.min_length,
@@ -90,8 +92,8 @@ class ProbeJoin:
                 if result.failed:
                     self.metrics.incr(f"{AGENT}.matcher_failed")
                     continue
-                for signal in runtime_signals(result, src_assets, sink_assets, ts):
-                    outputs.append(Output("flow-signals", signal.edge_id.encode(),
-                                          signal.to_json()))
+                signals += runtime_signals(result, src_assets, sink_assets, ts)
+        for signal in aggregate(signals):
+            outputs.append(Output("flow-signals", signal.edge_id.encode(), signal.to_json()))
         self.metrics.incr(f"{AGENT}.traces_closed", traces.expire())
         return outputs

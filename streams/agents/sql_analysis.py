@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analyzers.signals import FlowSignal
+from analyzers.signals import FlowSignal, aggregate
 from analyzers.sql import SqlAnalyzer
 from analyzers.sql.model import AnalysisResult
 from state.jobs import IoHalf, JobCapsSpec, JobWindows
@@ -84,7 +84,7 @@ class SqlAnalysis:
         self.metrics.incr(f"{AGENT}.jobs_closed", jobs.expire())
         self.metrics.counters[f"{AGENT}.cache_hits"] = self.analyzer.hits
         self.metrics.counters[f"{AGENT}.cache_misses"] = self.analyzer.misses
-        return [Output("flow-signals", s.edge_id.encode(), s.to_json()) for s in signals]
+        return [Output("flow-signals", s.edge_id.encode(), s.to_json()) for s in aggregate(signals)]
 
     def _sql(self, jobs: JobWindows, event: dict[str, object]) -> list[FlowSignal]:
         result = self.analyzer.analyze(
