@@ -21,6 +21,8 @@ from streams.agents.probe_join import ProbeJoin
 from streams.agents.sql_analysis import SqlAnalysis
 from streams.agents.static_intake import handle_static
 from streams.batch import Handler, Validator, input_validator, process_messages
+from streams.graph_api import ApiConfig
+from streams.graph_service import GraphService
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.sink import ProducerSink
@@ -43,6 +45,7 @@ class Pipeline:
     metrics: Metrics = field(default_factory=Metrics)
     topics: dict[str, Any] = field(default_factory=dict)
     stores: StoreRegistry | None = None
+    graph: GraphService | None = None
 
 
 def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, Validator]]:
@@ -56,7 +59,10 @@ def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, V
     }
 
 
-def build_app(settings: Settings, topology: Topology, *, web_port: int | None = None) -> Pipeline:
+def build_app(
+    settings: Settings, topology: Topology, *, web_port: int | None = None,
+    graph_api: ApiConfig | None = None,
+) -> Pipeline:
     brokers = [f"kafka://{host.strip()}" for host in settings.bootstrap_servers.split(",")]
     app = faust.App(
         settings.group_id,
@@ -97,6 +103,9 @@ def build_app(settings: Settings, topology: Topology, *, web_port: int | None = 
             _agent_body(name, agent.batch_size, agent.batch_within_ms / 1000, handler, validate,
                         stores, sink, pipeline.metrics)
         )
+
+    pipeline.graph = GraphService(settings, api=graph_api)
+    pipeline.graph.install(app)
 
     @app.timer(interval=30.0)
     async def report_metrics() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.cli.archive_cmd import archive_command, replay_command
+from streams.cli.graph_cmd import graph_group
 from streams.cli.kafka_cmd import kafka_group
 from streams.cli.match_cmd import match_command
 from streams.cli.send_cmd import send_command
@@ -19,6 +20,7 @@ ALL: list[click.Command] = [
     send_command,
     analyze_sql_command,
     match_command,
+    graph_group,
     archive_command,
     replay_command,
 ]

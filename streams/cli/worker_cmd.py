@@ -19,12 +19,25 @@ from streams.topology import TopologyError, load_topology
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--web-port", type=int, default=None,
               help="Serve Faust's web endpoints on 127.0.0.1:PORT (off by default).")
-def worker_command(settings: Settings, loglevel: str, web_port: int | None) -> None:
+@click.option("--api-port", type=int, default=None,
+              help="Serve the graph HTTP API on this port (off by default).")
+@click.option("--api-bind", default="127.0.0.1", show_default=True,
+              help="Address of the graph API; anything but loopback needs a token.")
+@click.option("--api-token", envvar="LINEAGE_API_TOKEN", default=None,
+              help="Bearer token the graph API requires (env LINEAGE_API_TOKEN).")
+def worker_command(settings: Settings, loglevel: str, web_port: int | None,
+                   api_port: int | None, api_bind: str, api_token: str | None) -> None:
     """Run the stream topology; several workers with one prefix share the partitions.
 
     Each worker needs its own --data-dir (its RocksDB state). Topics of
     topology.yaml are created first if missing.
     """
+    from streams.graph_api import ApiConfig, ApiConfigError
+
+    try:
+        api = None if api_port is None else ApiConfig(api_port, api_bind, api_token or None)
+    except ApiConfigError as exc:
+        raise fail(str(exc)) from exc
     try:
         topology = load_topology()
     except TopologyError as exc:
@@ -41,7 +54,7 @@ def worker_command(settings: Settings, loglevel: str, web_port: int | None) -> N
 
     from streams.app import build_app
 
-    pipeline = build_app(settings, topology, web_port=web_port)
+    pipeline = build_app(settings, topology, web_port=web_port, graph_api=api)
     logging.getLogger("lineage").setLevel(loglevel.upper())
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()
