@@ -153,3 +153,31 @@ def test_a_corrupted_file_is_reported_and_the_rest_replayed(settings: Settings,
     source = asyncio.run(read_topic(settings.bootstrap_servers, settings.topic("sql-job-logs")))
     assert sorted((r.partition, r.offset, r.key, r.value, r.timestamp) for r in others) == sorted(
         (r.partition, r.offset, r.key, r.value, r.timestamp) for r in source)
+
+
+def _records(settings: Settings, topic: str) -> list[tuple[Any, ...]]:
+    got = asyncio.run(read_topic(settings.bootstrap_servers, settings.topic(topic)))
+    return sorted((r.partition, r.offset, r.key, r.value, r.timestamp) for r in got)
+
+
+def test_replay_from_kafka_copies_each_partition_in_order(settings: Settings) -> None:
+    assert send_file(settings, EXAMPLE).returncode == 0
+    target = _sub(settings, "k")
+    source = ["--from-prefix", settings.topic_prefix]
+    result = lineage(target, "replay", *source, "--from-beginning", "--rate", "500")
+    assert result.returncode == 0, result.stderr
+    assert f"replayed {EVENTS} records" in result.stdout
+    for topic in ("probe-events", "sql-job-logs", "policies"):
+        assert _records(target, topic) == _records(settings, topic)
+
+    again = lineage(target, "replay", *source, "--from-beginning")
+    assert again.returncode == 1
+    assert "already holds records" in again.stderr
+
+    later = _sub(settings, "later")
+    none = lineage(later, "replay", *source, "--since", "2999-01-01T00:00:00Z")
+    assert none.returncode == 0, none.stderr
+    assert "replayed 0 records" in none.stdout
+    bad = lineage(later, "replay", *source, "--since", "yesterday")
+    assert bad.returncode != 0
+    assert "not a time" in bad.stderr
