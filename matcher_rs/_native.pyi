@@ -58,7 +58,7 @@ class RequestResult:
 
     @property
     def searcher(self) -> str:
-        """The searcher used: ``"none"``, ``"memmem"``, ``"teddy"`` or ``"nfa"``."""
+        """The searcher used: ``"none"``, ``"memmem"``, ``"hash"``, ``"teddy"`` or ``"nfa"``."""
 
     @property
     def failed(self) -> bool:

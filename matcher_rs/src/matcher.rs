@@ -1,23 +1,24 @@
 //! The matcher: inside one request, which sink leaf carries which source value.
 //!
 //! For each request: flatten the sources, keep the leaves that pass the
-//! guards, expand each into its variants (transforms), deduplicate the needles
-//! and build one searcher for them. Each sink is searched whole, once; only a
-//! sink with a hit (or one whose leaves may differ from its bytes: escaped
-//! strings, numbers when a needle is numeric) is flattened, and each hit is
-//! mapped to the leaf whose bytes hold it. A hit in a leaf is `EXACT_MATCH`
-//! when the leaf equals the variant's exact form (a length check, then a
-//! byte comparison), otherwise `CONTAINS`. Per pair of leaves the best match
-//! is kept (exact before contains, then transforms in their order).
-
-use std::collections::HashMap;
+//! guards, expand each into its forms (transforms; their bytes in one arena,
+//! digests only when some sink has a run of characters long enough to spell
+//! one), deduplicate the needles and build one searcher for them. Each sink
+//! is searched whole, once; only a sink with a hit (or one whose leaves may
+//! differ from its bytes in a way that could hide a needle: an escape that
+//! decodes to a byte some needle holds, numbers when a needle is numeric) is
+//! flattened, and each hit is mapped to the leaf whose bytes hold it. A hit
+//! in a leaf is `EXACT_MATCH` when the leaf equals the form's exact text (a
+//! length check, then a byte comparison), otherwise `CONTAINS`. Per pair of
+//! leaves the best match is kept (exact before contains, then transforms in
+//! their order).
 
 use memchr::memchr;
 
 use crate::flatten::{flatten, Flattened};
 use crate::guards::Guards;
 use crate::search::{Searcher, SearcherKind};
-use crate::transforms::{variants, Transform, Variant};
+use crate::transforms::{forms_into, Form, Transform};
 
 /// The default cap on one capture; longer captures are truncated and counted.
 pub const DEFAULT_MAX_CAPTURE_BYTES: usize = 1 << 20;
@@ -98,6 +99,128 @@ fn is_numeric(needle: &[u8]) -> bool {
         .all(|b| matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
 }
 
+/// A set of byte values.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    #[inline]
+    fn insert(&mut self, b: u8) {
+        self.0[(b >> 6) as usize] |= 1 << (b & 63);
+    }
+    fn extend(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.insert(b);
+        }
+    }
+    fn intersects(&self, other: &ByteSet) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// Whether any escape of a JSON text decodes to a byte of `needles` (every
+/// byte >= 0x80 counts for a `\u` escape of a non-ASCII character). In valid
+/// JSON every backslash starts an escape, so reading them left to right is
+/// exact; for text that is not valid JSON the answer is unused (its one leaf
+/// is its raw bytes).
+fn escapes_hit(text: &[u8], needles: &ByteSet) -> bool {
+    let mut next = 0;
+    for i in memchr::memchr_iter(b'\\', text) {
+        if i < next {
+            continue; // the second backslash of `\\`
+        }
+        let Some(&e) = text.get(i + 1) else { break };
+        next = i + 2;
+        let decoded = match e {
+            b'"' | b'\\' | b'/' => e,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let code = text
+                    .get(i + 2..i + 6)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u32::from_str_radix(h, 16).ok());
+                match code {
+                    Some(c) if c < 0x80 => c as u8,
+                    _ => 0x80,
+                }
+            }
+            _ => continue,
+        };
+        let mut set = ByteSet::default();
+        if decoded >= 0x80 {
+            set.0[2] = u64::MAX;
+            set.0[3] = u64::MAX;
+        } else {
+            set.insert(decoded);
+        }
+        if set.intersects(needles) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Bytes that can stand for a digest character in a sink: the base64
+/// alphabet (hex digits are in it) and the backslash, so that a run of
+/// decoded characters is never longer than the run of its raw bytes.
+const DIGEST_RUN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'\\';
+        b += 1;
+    }
+    t
+};
+
+/// The shortest digest form: md5 in unpadded base64 (hex forms are 32+).
+const SHORTEST_DIGEST: usize = 22;
+
+/// Whether `text` has a run of [`SHORTEST_DIGEST`] bytes that may spell a
+/// digest. Checks the last byte of each candidate window and scans back
+/// from it, so ordinary text is read at a fraction of a byte per byte.
+fn has_digest_run(text: &[u8]) -> bool {
+    let k = SHORTEST_DIGEST;
+    let mut i = 0;
+    while i + k <= text.len() {
+        let mut j = i + k;
+        loop {
+            if j == i {
+                return true;
+            }
+            j -= 1;
+            if !DIGEST_RUN[text[j] as usize] {
+                break;
+            }
+        }
+        i = j + 1;
+    }
+    false
+}
+
+/// A small, fast hash of a byte string (for deduplicating needles).
+#[inline]
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(c.try_into().unwrap())).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
 /// Match every request of a batch.
 pub fn match_batch(requests: &[Request<'_>], config: &Config) -> Vec<RequestResult> {
     requests.iter().map(|r| match_request(r, config)).collect()
@@ -121,9 +244,20 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         .collect();
     let sinks: Vec<&[u8]> = request.sinks.iter().map(|p| &p[..cap(p)]).collect();
 
-    // Source leaves that pass the guards, and their variants.
+    // Digests are sought only when some sink has a run of characters long
+    // enough to spell one (rare in text; a digest costs a hash per leaf).
+    let digest_run = sinks.iter().any(|s| has_digest_run(s));
+    let transforms: Vec<Transform> = config
+        .transforms
+        .iter()
+        .copied()
+        .filter(|t| digest_run || !t.is_digest())
+        .collect();
+    // Source leaves that pass the guards, and their forms (bytes in `arena`).
     let mut source_leaves: Vec<(u32, u32)> = Vec::new();
-    let mut all_variants: Vec<(u32, Variant)> = Vec::new();
+    let mut arena: Vec<u8> = Vec::new();
+    let mut forms: Vec<Form> = Vec::new();
+    let mut form_leaf: Vec<u32> = Vec::new();
     for (si, flat) in sources.iter().enumerate() {
         for (li, leaf) in flat.leaves.iter().enumerate() {
             if !config.guards.is_evidence(&leaf.value) {
@@ -131,28 +265,52 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
             }
             let source_leaf = source_leaves.len() as u32;
             source_leaves.push((si as u32, li as u32));
-            for v in variants(&leaf.value, &config.transforms) {
-                all_variants.push((source_leaf, v));
-            }
+            forms_into(&leaf.value, &transforms, &mut arena, &mut forms);
+            form_leaf.resize(forms.len(), source_leaf);
         }
     }
-    // Distinct needles, each with the variants that own it.
-    let mut needle_ids: HashMap<&[u8], u32> = HashMap::with_capacity(all_variants.len());
-    let mut needles: Vec<&[u8]> = Vec::with_capacity(all_variants.len());
-    // Owners as chains: the first variant of each needle, then the next.
-    let mut owner_head: Vec<u32> = Vec::with_capacity(all_variants.len());
-    let mut owner_next: Vec<u32> = vec![NONE; all_variants.len()];
-    for (vi, (_, v)) in all_variants.iter().enumerate() {
-        let id = *needle_ids.entry(v.needle.as_slice()).or_insert_with(|| {
-            needles.push(v.needle.as_slice());
-            owner_head.push(NONE);
-            (needles.len() - 1) as u32
-        });
-        owner_next[vi] = owner_head[id as usize];
-        owner_head[id as usize] = vi as u32;
+    let arena = &arena[..];
+    // Distinct needles, each with the forms that own it (chains: the first
+    // form of each needle, then the next).
+    let mut needles: Vec<&[u8]> = Vec::with_capacity(forms.len());
+    let mut owner_head: Vec<u32> = Vec::with_capacity(forms.len());
+    let mut owner_next: Vec<u32> = vec![NONE; forms.len()];
+    let slots = (2 * forms.len()).next_power_of_two().max(16);
+    let mut table: Vec<u32> = vec![NONE; slots];
+    for (fi, form) in forms.iter().enumerate() {
+        let needle = form.needle(arena);
+        let mut slot = hash_bytes(needle) as usize & (slots - 1);
+        let id = loop {
+            match table[slot] {
+                NONE => {
+                    table[slot] = needles.len() as u32;
+                    needles.push(needle);
+                    owner_head.push(NONE);
+                    break needles.len() - 1;
+                }
+                id if needles[id as usize] == needle => break id as usize,
+                _ => slot = (slot + 1) & (slots - 1),
+            }
+        };
+        owner_next[fi] = owner_head[id];
+        owner_head[id] = fi as u32;
     }
+    drop(table);
     let numeric = needles.iter().any(|n| is_numeric(n));
     let searcher = Searcher::for_haystack(&needles, sinks.iter().map(|s| s.len()).sum());
+    // The bytes any needle may hold (computed when first needed): a sink
+    // whose escapes decode to none of them cannot hide a needle behind one.
+    let mut needle_bytes: Option<ByteSet> = None;
+    let needle_byte_set = || {
+        let mut set = ByteSet::default();
+        for (n, &head) in needles.iter().zip(&owner_head) {
+            match forms[head as usize].transform {
+                Transform::Identity | Transform::Lowercase | Transform::Url => set.extend(n),
+                _ => set.extend(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+            }
+        }
+        set
+    };
 
     let mut matched = vec![false; sources.len() * sinks.len()];
     let mut matches: Vec<Match> = Vec::new();
@@ -164,24 +322,33 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         }
         hits.clear();
         searcher.for_each(sink, |n, start| hits.push((n as u32, start)));
-        if hits.is_empty() && !numeric && memchr(b'\\', sink).is_none() {
-            continue;
+        if hits.is_empty() && !numeric {
+            // Only a leaf whose value differs from its bytes (an escaped
+            // string) could still hold a needle, and only through a byte
+            // that one of its escapes decodes to.
+            if memchr(b'\\', sink).is_none() {
+                continue;
+            }
+            let set = needle_bytes.get_or_insert_with(needle_byte_set);
+            if !escapes_hit(sink, set) {
+                continue;
+            }
         }
         let flat = flatten(sink);
         found.clear();
         let mut record = |n: u32, leaf: u32, value: &[u8], offset: usize| {
-            let mut vi = owner_head[n as usize];
-            while vi != NONE {
-                let (source_leaf, v) = &all_variants[vi as usize];
-                if v.accepts(value, offset) {
-                    let kind = if v.is_exact(value) {
+            let mut fi = owner_head[n as usize];
+            while fi != NONE {
+                let form = &forms[fi as usize];
+                if form.accepts(value, offset) {
+                    let kind = if form.is_exact(arena, value) {
                         Kind::Exact
                     } else {
                         Kind::Contains
                     };
-                    found.push((*source_leaf, leaf, kind, v.transform));
+                    found.push((form_leaf[fi as usize], leaf, kind, form.transform));
                 }
-                vi = owner_next[vi as usize];
+                fi = owner_next[fi as usize];
             }
         };
         // Hits in the sink's bytes, mapped to the leaf whose span holds them.
@@ -370,6 +537,44 @@ mod tests {
             summary(&r),
             vec![(0, "q".into(), 0, "log".into(), "CONTAINS", None)]
         );
+    }
+
+    #[test]
+    fn needles_hidden_behind_escapes_are_found() {
+        // `\/` inside a base64 digest, `\u0048` for 'H', `\n` inside the value.
+        let r = run(
+            &[r#"{"a":"val0x","b":"Home","c":"two\nlines"}"#],
+            &[
+                r#"{"h":"2iCQvnCwHUtILkhNH4B828vgceBalvBHJ\/6QtneNhxI="}"#,
+                r#"{"x":"at \u0048ome now"}"#,
+                r#"{"y":"two\nlines"}"#,
+                r#"{"z":"nothing\nhere\/at\u00e9all"}"#,
+            ],
+        );
+        assert_eq!(
+            summary(&r),
+            vec![
+                (0, "a".into(), 0, "h".into(), "EXACT_MATCH", Some("sha256_base64")),
+                (0, "b".into(), 1, "x".into(), "CONTAINS", None),
+                (0, "c".into(), 2, "y".into(), "EXACT_MATCH", None),
+            ]
+        );
+        assert_eq!(r.nomatch, vec![(0, 3)]);
+    }
+
+    #[test]
+    fn digest_runs_and_escape_checks() {
+        assert!(has_digest_run(b"x 2iCQvnCwHUtILkhNH4B828 y"));
+        assert!(!has_digest_run(b"x 2iCQvnCwHUtILkhNH4B82 y"));
+        assert!(has_digest_run(b"abcdefghij\\/klmnopqrst"));
+        assert!(!has_digest_run(b"the user event ok id=2025 value xyzQ"));
+        let mut set = ByteSet::default();
+        set.extend(b"Home");
+        assert!(!escapes_hit(br#""a\nb\\u0048""#, &set));
+        assert!(escapes_hit(br#""a\nb\u0048""#, &set));
+        assert!(!escapes_hit(br#""\u00e9""#, &set));
+        set.insert(0xc3);
+        assert!(escapes_hit(br#""\u00e9""#, &set));
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Multi-needle search, with the searcher picked by the number of needles.
+//! Multi-needle search, with the searcher picked by the needle set.
 //!
 //! Per request the needle set is small, so building a full automaton is often
 //! the dominant cost. A few needles use memchr's `memmem` (one SIMD pass
-//! each); up to [`PACKED_MAX`] use aho-corasick's packed Teddy searcher; more
-//! use a contiguous-NFA Aho-Corasick automaton.
+//! each); needles of 4 bytes or more use sampled hashed anchors
+//! ([`HashAnchors`]: cheap to build, and they read only every `stride`-th
+//! position of the haystack); larger sets of shorter needles use
+//! aho-corasick's packed Teddy searcher (up to [`PACKED_MAX`]) or a
+//! contiguous-NFA Aho-Corasick automaton.
 //!
 //! Every searcher reports every position where a needle starts, overlapping
 //! occurrences included: the packed searcher is leftmost-first, so after a
@@ -61,29 +64,22 @@ impl Searcher {
     }
 
     /// Build the searcher expected to cost least for `needles` over
-    /// `haystack_bytes` bytes in all: building Teddy costs about 1.5 us per
-    /// needle and it scans at 2-7 GB/s; hashed anchors build in about 20 ns
-    /// per needle and scan at about 0.5 GB/s, so Teddy pays off only on
-    /// large haystacks. The contiguous NFA is kept for large sets of needles
-    /// too short to anchor.
+    /// `haystack_bytes` bytes in all. A few needles get one `memmem` pass
+    /// each; needles of 4 bytes or more get the sampled hashed anchors
+    /// (build ~3 ns per needle and stride step, scan several GB/s when the
+    /// shortest needle is long); shorter needles get Teddy (building it
+    /// costs ~1.1 us per needle) up to [`PACKED_MAX`], else the NFA.
     pub fn for_haystack<N: AsRef<[u8]>>(needles: &[N], haystack_bytes: usize) -> Searcher {
         let n = needles.len();
         let anchorable = needles.iter().all(|x| x.as_ref().len() >= ANCHOR);
         let kind = match n {
             0 => SearcherKind::None,
             n if n <= MEMMEM_MAX => SearcherKind::Memmem,
-            n if n <= PACKED_MAX => {
-                // Break-even: ~1.1 us per needle of build against ~1.5 ns/byte saved.
-                if !anchorable || haystack_bytes > n * 750 {
-                    SearcherKind::Packed
-                } else {
-                    SearcherKind::Hash
-                }
-            }
             _ if anchorable => SearcherKind::Hash,
+            n if n <= PACKED_MAX => SearcherKind::Packed,
             _ => SearcherKind::Nfa,
         };
-        Self::with_kind(needles, Some(kind))
+        Self::build(needles, kind, haystack_bytes)
     }
 
     /// Build a searcher, optionally forcing a size class (for tests).
@@ -94,6 +90,10 @@ impl Searcher {
             n if n <= PACKED_MAX => SearcherKind::Packed,
             _ => SearcherKind::Nfa,
         });
+        Self::build(needles, kind, usize::MAX)
+    }
+
+    fn build<N: AsRef<[u8]>>(needles: &[N], kind: SearcherKind, haystack_bytes: usize) -> Searcher {
         match kind {
             SearcherKind::None => Searcher::None,
             SearcherKind::Memmem => Searcher::Memmem(
@@ -110,7 +110,7 @@ impl Searcher {
                 },
                 None => Self::nfa(needles),
             },
-            SearcherKind::Hash => match HashAnchors::new(needles) {
+            SearcherKind::Hash => match HashAnchors::new(needles, haystack_bytes) {
                 Some(h) => Searcher::Hash(h),
                 None => Self::nfa(needles),
             },
@@ -181,20 +181,43 @@ impl Searcher {
     }
 }
 
-/// Needles are anchored on their first `ANCHOR` bytes.
+/// Needles at least this long are "anchorable": sought by 4-byte grams.
 pub const ANCHOR: usize = 4;
-const HASH_BITS: u32 = 14;
+/// The largest sampling stride.
+const MAX_STRIDE: usize = 32;
 
-/// Hashed anchors: each needle's first 4 bytes, hashed into a 16 Kbit filter
-/// and 1 K bucket chains. Building is one pass over the needles; scanning
-/// reads each 4-byte window of the haystack, tests one bit and walks a chain
-/// only when it is set. Every occurrence is reported (overlaps included).
+/// Sampled hashed anchors (a q-gram filter in the manner of Wu-Manber).
+///
+/// Let `m` be the length of the shortest needle and `q = min(4, m)`. Every
+/// occurrence of a needle covers the `m - q + 1` grams that start at its
+/// offsets `0..m - q + 1`, so reading the haystack's gram at every
+/// `stride`-th position (`stride <= m - q + 1`) meets each occurrence exactly
+/// once, at an offset below `stride`. Building inserts each needle's grams
+/// at offsets `0..stride` into a bit filter (64 bits per entry, in L1 for
+/// up to a few hundred needles) and hash chains; scanning tests one bit per
+/// sampled position and walks a chain only when it is set, checking the
+/// needle at the position the entry's offset implies. Each occurrence of
+/// each needle is reported once (overlaps included), in no particular order.
+/// The stride is chosen to balance build cost (needles x stride inserts)
+/// against scan cost (haystack / stride probes).
 pub struct HashAnchors {
-    filter: Box<[u64; 1 << (FILTER_BITS - 6)]>,
-    heads: Box<[u32; 1 << HEAD_BITS]>,
-    /// Per needle: its anchor, the next needle in its bucket (or u32::MAX).
-    anchors: Vec<(u32, u32)>,
+    q: usize,
+    stride: usize,
+    gram_mask: u32,
+    filter: Vec<u64>,
+    filter_shift: u32,
+    heads: Vec<u32>,
+    head_shift: u32,
+    entries: Vec<Entry>,
     needles: Needles,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    gram: u32,
+    needle: u32,
+    offset: u32,
+    next: u32,
 }
 
 /// Needles stored end to end in one allocation.
@@ -221,58 +244,124 @@ impl Needles {
     }
 }
 
-const FILTER_BITS: u32 = 14;
-const HEAD_BITS: u32 = 10;
+const GOLDEN: u32 = 0x9E37_79B1;
 
 #[inline(always)]
-fn anchor_hash(x: u32) -> u32 {
-    x.wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)
+fn gram_at(hay: &[u8], p: usize, mask: u32) -> u32 {
+    if p + 4 <= hay.len() {
+        u32::from_le_bytes(hay[p..p + 4].try_into().unwrap()) & mask
+    } else {
+        let mut b = [0u8; 4];
+        let n = hay.len() - p;
+        b[..n].copy_from_slice(&hay[p..]);
+        u32::from_le_bytes(b) & mask
+    }
 }
 
 impl HashAnchors {
-    /// `None` when a needle is shorter than the anchor.
-    pub fn new<N: AsRef<[u8]>>(needles: &[N]) -> Option<HashAnchors> {
-        let mut filter = Box::new([0u64; 1 << (FILTER_BITS - 6)]);
-        let mut heads = Box::new([u32::MAX; 1 << HEAD_BITS]);
-        let mut anchors = Vec::with_capacity(needles.len());
-        for (i, n) in needles.iter().enumerate() {
-            let a = u32::from_le_bytes(n.as_ref().get(..ANCHOR)?.try_into().ok()?);
-            let h = anchor_hash(a);
-            filter[(h >> 6) as usize] |= 1 << (h & 63);
-            let head = &mut heads[(h >> (FILTER_BITS - HEAD_BITS)) as usize];
-            anchors.push((a, *head));
-            *head = i as u32;
+    /// `None` when a needle is empty. `haystack_bytes` (the total expected
+    /// to be scanned) sets the stride.
+    pub fn new<N: AsRef<[u8]>>(needles: &[N], haystack_bytes: usize) -> Option<HashAnchors> {
+        let m = needles.iter().map(|n| n.as_ref().len()).min()?;
+        if m == 0 {
+            return None;
+        }
+        let q = m.min(ANCHOR);
+        let gram_mask = if q == 4 { u32::MAX } else { (1u32 << (8 * q)) - 1 };
+        // Build ~3 ns per insert, scan ~0.7 ns per probe: stride ~ sqrt(hay / 4n).
+        let balanced = ((haystack_bytes / (4 * needles.len())) as f64).sqrt() as usize;
+        let stride = balanced.clamp(1, (m - q + 1).min(MAX_STRIDE));
+        let n_entries = needles.len() * stride;
+        let log = (n_entries.next_power_of_two().trailing_zeros()).max(1);
+        let filter_bits = (log + 6).clamp(9, 24);
+        let head_bits = (log + 1).clamp(4, 22);
+        let mut filter = vec![0u64; 1 << (filter_bits - 6)];
+        let mut heads = vec![u32::MAX; 1 << head_bits];
+        let (filter_shift, head_shift) = (32 - filter_bits, 32 - head_bits);
+        let mut entries = Vec::with_capacity(n_entries);
+        for (j, n) in needles.iter().enumerate() {
+            let n = n.as_ref();
+            for o in 0..stride {
+                let gram = gram_at(n, o, gram_mask);
+                let h = gram.wrapping_mul(GOLDEN);
+                let bit = (h >> filter_shift) as usize;
+                filter[bit >> 6] |= 1 << (bit & 63);
+                let head = &mut heads[(h >> head_shift) as usize];
+                entries.push(Entry {
+                    gram,
+                    needle: j as u32,
+                    offset: o as u32,
+                    next: *head,
+                });
+                *head = (entries.len() - 1) as u32;
+            }
         }
         Some(HashAnchors {
+            q,
+            stride,
+            gram_mask,
             filter,
+            filter_shift,
             heads,
-            anchors,
+            head_shift,
+            entries,
             needles: Needles::new(needles),
         })
     }
 
+    /// The sampling stride in use.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
     fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize, usize)) {
-        let filter = &*self.filter;
-        for (i, w) in hay.windows(ANCHOR).enumerate() {
-            let a = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            let h = anchor_hash(a);
-            if filter[(h >> 6) as usize] & (1 << (h & 63)) == 0 {
-                continue;
+        if hay.len() < self.q {
+            return;
+        }
+        let last = hay.len() - self.q;
+        let filter = &self.filter[..];
+        let (shift, mask, stride) = (self.filter_shift, self.gram_mask, self.stride);
+        let mut p = 0;
+        if hay.len() >= 4 {
+            let fast_end = hay.len() - 4;
+            let ptr = hay.as_ptr();
+            while p <= fast_end {
+                // SAFETY: p + 4 <= hay.len().
+                let gram = unsafe { (ptr.add(p) as *const u32).read_unaligned() }.to_le() & mask;
+                let h = gram.wrapping_mul(GOLDEN);
+                let bit = (h >> shift) as usize;
+                // SAFETY: bit < filter.len() * 64 by construction of filter_shift.
+                let word = unsafe { *filter.get_unchecked(bit >> 6) };
+                if word & (1 << (bit & 63)) != 0 {
+                    self.verify(hay, p, gram, h, &mut f);
+                }
+                p += stride;
             }
-            self.verify(hay, i, a, h, &mut f);
+        }
+        while p <= last {
+            let gram = gram_at(hay, p, mask);
+            let h = gram.wrapping_mul(GOLDEN);
+            let bit = (h >> shift) as usize;
+            if filter[bit >> 6] & (1 << (bit & 63)) != 0 {
+                self.verify(hay, p, gram, h, &mut f);
+            }
+            p += stride;
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn verify(&self, hay: &[u8], i: usize, a: u32, h: u32, f: &mut impl FnMut(usize, usize)) {
-        let mut j = self.heads[(h >> (FILTER_BITS - HEAD_BITS)) as usize];
-        while j != u32::MAX {
-            let (anchor, next) = self.anchors[j as usize];
-            if anchor == a && hay[i..].starts_with(self.needles.get(j as usize)) {
-                f(j as usize, i);
+    fn verify(&self, hay: &[u8], p: usize, gram: u32, h: u32, f: &mut impl FnMut(usize, usize)) {
+        let mut e = self.heads[(h >> self.head_shift) as usize];
+        while e != u32::MAX {
+            let entry = self.entries[e as usize];
+            if entry.gram == gram && entry.offset as usize <= p {
+                let x = p - entry.offset as usize;
+                if hay[x..].starts_with(self.needles.get(entry.needle as usize)) {
+                    f(entry.needle as usize, x);
+                }
             }
-            j = next;
+            e = entry.next;
         }
     }
 }
@@ -385,16 +474,11 @@ mod tests {
     }
 
     #[test]
-    fn cost_model_picks_hash_for_small_haystacks_and_nfa_for_short_needles() {
+    fn cost_model_picks_hash_for_anchorable_needles_and_teddy_or_nfa_for_short() {
         let ns = needles(40);
-        assert_eq!(
-            Searcher::for_haystack(&ns, 1_000).kind(),
-            SearcherKind::Hash
-        );
-        assert_eq!(
-            Searcher::for_haystack(&ns, 10_000_000).kind(),
-            SearcherKind::Packed
-        );
+        for hay in [0, 1_000, 10_000_000] {
+            assert_eq!(Searcher::for_haystack(&ns, hay).kind(), SearcherKind::Hash);
+        }
         assert_eq!(
             Searcher::for_haystack(&needles(300), 10_000_000).kind(),
             SearcherKind::Hash
@@ -404,6 +488,10 @@ mod tests {
             Searcher::for_haystack(&short, 1_000).kind(),
             SearcherKind::Nfa
         );
+        assert_eq!(
+            Searcher::for_haystack(&short[10..30], 1_000).kind(),
+            SearcherKind::Packed
+        );
         let hay = b"1 22 333 99 100";
         let s = Searcher::for_haystack(&short, 1_000);
         assert_eq!(hits(&s, hay), naive(&short, hay));
@@ -412,6 +500,57 @@ mod tests {
             assert_eq!(s.kind(), SearcherKind::Hash);
             let hay = b"xxval001xval009xx val299x";
             assert_eq!(hits(&s, hay), naive(&needles(n), hay));
+        }
+    }
+
+    /// A tiny deterministic generator (xorshift), so the test needs no crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+        fn bytes(&mut self, len: usize, alphabet: &[u8]) -> Vec<u8> {
+            (0..len).map(|_| alphabet[self.next(alphabet.len())]).collect()
+        }
+    }
+
+    #[test]
+    fn sampled_anchors_find_every_occurrence_at_every_stride() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for round in 0..400 {
+            let alphabet: &[u8] = if round % 3 == 0 { b"ab" } else { b"abcdefgh xyz" };
+            let n = 1 + rng.next(40);
+            let min_len = 1 + rng.next(12);
+            let mut ns: Vec<Vec<u8>> = (0..n)
+                .map(|_| {
+                    let len = min_len + rng.next(20);
+                    rng.bytes(len, alphabet)
+                })
+                .collect();
+            ns.sort();
+            ns.dedup();
+            let hay_len = rng.next(300);
+            let mut hay = rng.bytes(hay_len, alphabet);
+            for _ in 0..rng.next(6) {
+                let needle = ns[rng.next(ns.len())].clone();
+                let at = rng.next(hay.len() + 1);
+                hay.splice(at..at, needle);
+            }
+            for hay_hint in [0, 100, 10_000, usize::MAX] {
+                let h = HashAnchors::new(&ns, hay_hint).unwrap();
+                let s = Searcher::Hash(h);
+                assert_eq!(hits(&s, &hay), naive(&ns, &hay), "round {round} hint {hay_hint}");
+                // Every suffix too: haystack ends at every alignment.
+                if round % 50 == 0 {
+                    for cut in 0..hay.len().min(40) {
+                        let part = &hay[..hay.len() - cut];
+                        assert_eq!(hits(&s, part), naive(&ns, part));
+                    }
+                }
+            }
         }
     }
 

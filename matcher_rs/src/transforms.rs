@@ -69,6 +69,15 @@ impl Transform {
         })
     }
 
+    /// Whether the transform is a digest (hex or base64), whose form is at
+    /// least 22 characters of the base64 alphabet.
+    pub fn is_digest(self) -> bool {
+        !matches!(
+            self,
+            Transform::Identity | Transform::Lowercase | Transform::Url | Transform::Base64
+        )
+    }
+
     /// The transform with this name, if any (the identity has no name).
     pub fn from_name(name: &str) -> Option<Transform> {
         Transform::ALL.into_iter().find(|t| t.name() == Some(name))
@@ -135,55 +144,186 @@ fn b64_digit(c: u8) -> Option<u8> {
     })
 }
 
-fn plain(transform: Transform, form: Vec<u8>) -> Variant {
-    Variant {
-        transform,
-        needle: form.clone(),
-        exact: vec![form],
-        tail: None,
+/// One form of a source value, its bytes kept in a shared arena: the needle
+/// and the exact forms are all prefixes of `arena[start..]` (base64 padding
+/// is a suffix), so a form needs no allocation of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Form {
+    pub transform: Transform,
+    /// Where the form's bytes start in the arena.
+    pub start: u32,
+    /// The needle is `arena[start..start + needle_len]`.
+    pub needle_len: u32,
+    /// The leaf values that make an exact match: the prefixes of these two
+    /// lengths (equal when there is one).
+    pub exact_lens: [u32; 2],
+    pub tail: Option<Tail>,
+}
+
+impl Form {
+    #[inline]
+    pub fn needle<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        &arena[self.start as usize..(self.start + self.needle_len) as usize]
+    }
+
+    /// Whether an occurrence of the needle at `start` in `leaf` counts.
+    #[inline]
+    pub fn accepts(&self, leaf: &[u8], start: usize) -> bool {
+        match self.tail {
+            None => true,
+            Some(tail) => match leaf
+                .get(start + self.needle_len as usize)
+                .and_then(|&c| b64_digit(c))
+            {
+                Some(d) => d >> (6 - tail.bits) == tail.value,
+                None => false,
+            },
+        }
+    }
+
+    /// Whether `leaf` equals one of the exact forms.
+    #[inline]
+    pub fn is_exact(&self, arena: &[u8], leaf: &[u8]) -> bool {
+        let n = leaf.len() as u32;
+        (n == self.exact_lens[0] || n == self.exact_lens[1])
+            && &arena[self.start as usize..self.start as usize + leaf.len()] == leaf
     }
 }
 
-/// Base64 of a whole value, found alone or at a 3-byte boundary of a longer
-/// encoded value.
-fn base64_variant(value: &[u8]) -> Variant {
-    let padded = STANDARD.encode(value).into_bytes();
-    let unpadded_len = padded.iter().rposition(|&c| c != b'=').map_or(0, |i| i + 1);
-    let rem = value.len() % 3;
-    if rem == 0 {
-        return plain(Transform::Base64, padded);
-    }
-    let bits = if rem == 1 { 2 } else { 4 };
-    let last = value[value.len() - 1];
-    Variant {
-        transform: Transform::Base64,
-        needle: padded[..unpadded_len - 1].to_vec(),
-        exact: vec![padded.clone(), padded[..unpadded_len].to_vec()],
-        tail: Some(Tail {
-            bits,
-            value: last & ((1 << bits) - 1),
-        }),
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(arena: &mut Vec<u8>, digest: &[u8]) {
+    for b in digest {
+        arena.push(HEX[(b >> 4) as usize]);
+        arena.push(HEX[(b & 15) as usize]);
     }
 }
 
-/// A digest written in base64: exact as padded or unpadded text.
-fn digest_base64(transform: Transform, digest: &[u8]) -> Variant {
-    let padded = STANDARD.encode(digest).into_bytes();
-    let unpadded: Vec<u8> = padded.iter().copied().filter(|&c| c != b'=').collect();
-    Variant {
-        transform,
-        needle: unpadded.clone(),
-        exact: vec![padded, unpadded],
-        tail: None,
-    }
+/// Append standard base64 (padded) of `data`; returns (padded, unpadded) lengths.
+fn push_base64(arena: &mut Vec<u8>, data: &[u8]) -> (u32, u32) {
+    let at = arena.len();
+    let padded = data.len().div_ceil(3) * 4;
+    arena.resize(at + padded, 0);
+    let written = STANDARD
+        .encode_slice(data, &mut arena[at..])
+        .expect("exact base64 length");
+    debug_assert_eq!(written, padded);
+    let pad = match data.len() % 3 {
+        0 => 0,
+        1 => 2,
+        _ => 1,
+    };
+    (padded as u32, (padded - pad) as u32)
 }
 
-fn hex(digest: &[u8]) -> Vec<u8> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    digest
+/// Whether URL encoding leaves every byte of `value` alone.
+#[inline]
+fn url_unreserved(value: &[u8]) -> bool {
+    value
         .iter()
-        .flat_map(|b| [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]])
-        .collect()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Append every form of `value` under `transforms` (the identity first) to
+/// `out`, their bytes to `arena`; a transform that leaves the value
+/// unchanged adds nothing.
+pub fn forms_into(
+    value: &[u8],
+    transforms: &[Transform],
+    arena: &mut Vec<u8>,
+    out: &mut Vec<Form>,
+) {
+    let plain = |t: Transform, start: usize, len: usize| Form {
+        transform: t,
+        start: start as u32,
+        needle_len: len as u32,
+        exact_lens: [len as u32; 2],
+        tail: None,
+    };
+    let at = arena.len();
+    arena.extend_from_slice(value);
+    out.push(plain(Transform::Identity, at, value.len()));
+    for &t in transforms {
+        let at = arena.len();
+        let form = match t {
+            Transform::Identity => continue,
+            Transform::Lowercase => {
+                if value.is_ascii() {
+                    if !value.iter().any(u8::is_ascii_uppercase) {
+                        continue;
+                    }
+                    arena.extend(value.iter().map(u8::to_ascii_lowercase));
+                } else {
+                    let lower = lowercase(value);
+                    if lower == value {
+                        continue;
+                    }
+                    arena.extend_from_slice(&lower);
+                }
+                plain(t, at, arena.len() - at)
+            }
+            Transform::Url => {
+                if url_unreserved(value) {
+                    continue;
+                }
+                for chunk in percent_encode(value, URL_ENCODE) {
+                    arena.extend_from_slice(chunk.as_bytes());
+                }
+                plain(t, at, arena.len() - at)
+            }
+            Transform::Base64 => {
+                let (padded, unpadded) = push_base64(arena, value);
+                let rem = value.len() % 3;
+                if rem == 0 {
+                    plain(t, at, padded as usize)
+                } else {
+                    let bits = if rem == 1 { 2 } else { 4 };
+                    let last = value[value.len() - 1];
+                    Form {
+                        transform: t,
+                        start: at as u32,
+                        needle_len: unpadded - 1,
+                        exact_lens: [padded, unpadded],
+                        tail: Some(Tail {
+                            bits,
+                            value: last & ((1 << bits) - 1),
+                        }),
+                    }
+                }
+            }
+            Transform::Md5 => {
+                push_hex(arena, &Md5::digest(value));
+                plain(t, at, 32)
+            }
+            Transform::Sha1 => {
+                push_hex(arena, &Sha1::digest(value));
+                plain(t, at, 40)
+            }
+            Transform::Sha256 => {
+                push_hex(arena, &Sha256::digest(value));
+                plain(t, at, 64)
+            }
+            Transform::Md5Base64 | Transform::Sha1Base64 | Transform::Sha256Base64 => {
+                let (padded, unpadded) = match t {
+                    Transform::Md5Base64 => push_base64(arena, &Md5::digest(value)),
+                    Transform::Sha1Base64 => push_base64(arena, &Sha1::digest(value)),
+                    _ => push_base64(arena, &Sha256::digest(value)),
+                };
+                Form {
+                    transform: t,
+                    start: at as u32,
+                    needle_len: unpadded,
+                    exact_lens: [padded, unpadded],
+                    tail: None,
+                }
+            }
+        };
+        if form.needle(arena) == value {
+            arena.truncate(at);
+        } else {
+            out.push(form);
+        }
+    }
 }
 
 /// Lower-case: Unicode for UTF-8 text, ASCII for other bytes.
@@ -195,30 +335,28 @@ pub fn lowercase(value: &[u8]) -> Vec<u8> {
 }
 
 /// Every variant of `value` under `transforms` (the identity always first);
-/// a transform that leaves the value unchanged adds nothing.
+/// a transform that leaves the value unchanged adds nothing. The owned
+/// counterpart of [`forms_into`].
 pub fn variants(value: &[u8], transforms: &[Transform]) -> Vec<Variant> {
-    let mut out = vec![plain(Transform::Identity, value.to_vec())];
-    for &t in transforms {
-        let v = match t {
-            Transform::Identity => continue,
-            Transform::Lowercase => plain(t, lowercase(value)),
-            Transform::Url => plain(
-                t,
-                percent_encode(value, URL_ENCODE).to_string().into_bytes(),
-            ),
-            Transform::Base64 => base64_variant(value),
-            Transform::Md5 => plain(t, hex(&Md5::digest(value))),
-            Transform::Sha1 => plain(t, hex(&Sha1::digest(value))),
-            Transform::Sha256 => plain(t, hex(&Sha256::digest(value))),
-            Transform::Md5Base64 => digest_base64(t, &Md5::digest(value)),
-            Transform::Sha1Base64 => digest_base64(t, &Sha1::digest(value)),
-            Transform::Sha256Base64 => digest_base64(t, &Sha256::digest(value)),
-        };
-        if v.needle != value {
-            out.push(v);
-        }
-    }
-    out
+    let mut arena = Vec::new();
+    let mut forms = Vec::new();
+    forms_into(value, transforms, &mut arena, &mut forms);
+    forms
+        .iter()
+        .map(|f| {
+            let prefix = |n: u32| arena[f.start as usize..(f.start + n) as usize].to_vec();
+            let mut exact = vec![prefix(f.exact_lens[0])];
+            if f.exact_lens[1] != f.exact_lens[0] {
+                exact.push(prefix(f.exact_lens[1]));
+            }
+            Variant {
+                transform: f.transform,
+                needle: f.needle(&arena).to_vec(),
+                exact,
+                tail: f.tail,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
