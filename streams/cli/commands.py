@@ -7,6 +7,7 @@ import click
 from streams.cli.archive_cmd import archive_command, replay_command
 from streams.cli.graph_cmd import graph_group
 from streams.cli.kafka_cmd import kafka_group
+from streams.cli.loadtest_cmd import loadtest_command
 from streams.cli.match_cmd import match_command
 from streams.cli.send_cmd import send_command
 from streams.cli.sql_cmd import analyze_sql_command
@@ -23,4 +24,5 @@ ALL: list[click.Command] = [
     graph_group,
     archive_command,
     replay_command,
+    loadtest_command,
 ]

@@ -1,0 +1,198 @@
+"""Drive the pipeline at a set rate with generated traffic and measure it.
+
+`lineage loadtest` runs this: it starts N workers (or uses running ones),
+waits until they have all joined the group, sends the workload at `rate`
+events/s for `duration` seconds with a batching async producer, keeps
+sampling consumer lag and delta latency, waits for the pipeline to drain,
+then scores the high-confidence graph against the workload's ground truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from analyzers.events import validate_event
+from loadtest.measure import LagProbe, Samples, follow_deltas, now_ms, percentile
+from loadtest.workload import Workload, generate
+from streams.graph_view import current_edges
+from streams.settings import Settings
+from streams.topic_reader import read_latest
+from streams.topics import ensure_topics
+from streams.topology import load_topology
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    rate: int
+    duration_s: float
+    workers: int = 1
+    seed: int = 7
+    start_workers: bool = True
+    drain_timeout_s: float = 300.0
+
+
+Progress = Callable[[str, float], None]
+
+
+def _start_workers(settings: Settings, count: int) -> list[subprocess.Popen[bytes]]:
+    lineage = str(Path(sys.executable).parent / "lineage")
+    procs = []
+    for i in range(count):
+        data_dir = settings.data_dir / f"worker-{i}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
+        procs.append(subprocess.Popen(
+            [lineage, "worker", "--bootstrap-servers", settings.bootstrap_servers,
+             "--topic-prefix", settings.topic_prefix, "--data-dir", str(data_dir),
+             "--loglevel", "warning"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    return procs
+
+
+def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def _send(producer: AIOKafkaProducer, settings: Settings, event: dict[str, Any]) -> None:
+    spec = validate_event(event)
+    await producer.send(settings.topic(spec.topic), orjson.dumps(event),
+                        key=spec.key_of(event).encode())
+
+
+async def _produce(settings: Settings, spec: LoadSpec, workload: Workload, samples: Samples,
+                   t0: float, progress: Progress) -> int:
+    """Send at `spec.rate` events/s for `spec.duration_s`; return how many were sent."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20,
+                                max_batch_size=512 * 1024, acks=1)
+    await producer.start()
+    sent = 0
+    try:
+        for event in workload.preamble(now_ms()):
+            await _send(producer, settings, event)
+            sent += 1
+        tick = 0.05
+        start = time.monotonic()
+        requests = 0
+        while (elapsed := time.monotonic() - start) < spec.duration_s:
+            target = int(spec.rate * min(elapsed + tick, spec.duration_s))
+            ts = now_ms()
+            while sent < target:
+                for event in workload.request(ts):
+                    await _send(producer, settings, event)
+                    sent += 1
+                requests += 1
+                if requests % 50 == 0:
+                    for event in workload.background(ts):
+                        await _send(producer, settings, event)
+                        sent += 1
+            samples.sent.append((time.monotonic() - t0, sent))
+            progress("sending", elapsed / spec.duration_s)
+            await asyncio.sleep(max(0.0, start + elapsed + tick - time.monotonic()))
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def _sample_lag(probe: LagProbe, samples: Samples, t0: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            samples.lag.append((time.monotonic() - t0, await probe.lag()))
+        except Exception:  # a broker hiccup must not end the run; the gap shows
+            pass
+        await asyncio.sleep(1.0)
+
+
+async def _wait_for_members(probe: LagProbe, count: int, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await probe.members() >= count:
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"{count} worker(s) did not join the group within {timeout_s:.0f}s")
+
+
+async def _drain(probe: LagProbe, spec: LoadSpec, progress: Progress) -> bool:
+    """Wait until every input and signal is consumed; False if the bound passed."""
+    deadline = time.monotonic() + spec.drain_timeout_s
+    quiet = 0
+    while time.monotonic() < deadline:
+        lag = await probe.lag()
+        progress(f"draining (lag {lag})", 1.0)
+        quiet = quiet + 1 if lag == 0 else 0
+        if quiet >= 3:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+def score(edges: dict[str, dict[str, Any]], workload: Workload) -> dict[str, float]:
+    """Precision of high-confidence edges against every true edge; recall of the
+    flows sampled three times or more (plus SQL and config truth)."""
+    high = {(e["src"], e["dst"]) for e in edges.values() if e["confidence"] == "high"}
+    true_any = workload.all_true()
+    must_find = workload.truth(min_samples=3)
+    precision = len(high & true_any) / len(high) if high else 0.0
+    recall = len(must_find & high) / len(must_find) if must_find else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4),
+            "high_edges": len(high), "true_edges": len(must_find)}
+
+
+async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> dict[str, Any]:
+    await ensure_topics(settings, load_topology())
+    workload = generate(spec.seed)
+    samples = Samples()
+    procs = _start_workers(settings, spec.workers) if spec.start_workers else []
+    probe = LagProbe(settings)
+    await probe.start()
+    stop = asyncio.Event()
+    try:
+        progress("waiting for workers", 0.0)
+        await _wait_for_members(probe, max(1, spec.workers))
+        t0 = time.monotonic()
+        followers = [asyncio.create_task(follow_deltas(settings, samples, stop)),
+                     asyncio.create_task(_sample_lag(probe, samples, t0, stop))]
+        sent = await _produce(settings, spec, workload, samples, t0, progress)
+        send_s = time.monotonic() - t0
+        drained = await _drain(probe, spec, progress)
+        total_s = time.monotonic() - t0
+        await asyncio.sleep(1.0)  # the last deltas reach the follower
+        stop.set()
+        await asyncio.gather(*followers)
+        edges = await current_edges(settings)
+        dead = len(await read_latest(settings, "dead-letters"))
+    finally:
+        stop.set()
+        await probe.stop()
+        _stop_workers(procs)
+    result: dict[str, Any] = {
+        "target_rate": spec.rate, "duration_s": spec.duration_s, "workers": spec.workers,
+        "events_sent": sent, "send_s": round(send_s, 2), "drained": drained,
+        "sustained_events_per_s": round(sent / total_s, 1),
+        "p50_latency_ms": percentile(samples.latencies_ms, 50),
+        "p99_latency_ms": percentile(samples.latencies_ms, 99),
+        "max_lag": max((lag for _, lag in samples.lag), default=0),
+        "dead_letters": dead, "deltas": samples.deltas,
+    }
+    result.update(score(edges, workload))
+    result["series"] = {"lag": samples.lag, "sent": samples.sent}
+    return result
