@@ -17,7 +17,11 @@ def topic_configs(spec: TopicSpec) -> dict[str, str]:
 
 
 def new_topics(settings: Settings, topology: Topology) -> list[NewTopic]:
-    return [
+    leader = NewTopic(  # Faust's own; made here so a first start logs no error for it
+        name=f"{settings.group_id}-__assignor-__leader", num_partitions=1,
+        replication_factor=1, topic_configs={"cleanup.policy": "delete"},
+    )
+    return [leader, *[
         NewTopic(
             name=settings.topic(name),
             num_partitions=spec.partitions,
@@ -25,7 +29,7 @@ def new_topics(settings: Settings, topology: Topology) -> list[NewTopic]:
             topic_configs=topic_configs(spec),
         )
         for name, spec in topology.topics.items()
-    ]
+    ]]
 
 
 async def ensure_topics(settings: Settings, topology: Topology) -> list[str]:

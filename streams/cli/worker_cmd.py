@@ -56,5 +56,9 @@ def worker_command(settings: Settings, loglevel: str, web_port: int | None,
 
     pipeline = build_app(settings, topology, web_port=web_port, graph_api=api)
     logging.getLogger("lineage").setLevel(loglevel.upper())
+    # The Kafka client's debug lines quote message keys and values: never on,
+    # and not even built (they cost a record per message at our rates).
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(
+        loglevel.upper())))
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()
