@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -47,9 +47,11 @@ def table_of(asset: str) -> str:
     return asset.partition("#")[0]
 
 
-@dataclass(frozen=True, slots=True)
-class EdgeRef:
-    """An edge as traversals see it: endpoints and what filters look at."""
+class EdgeRef(NamedTuple):
+    """An edge as traversals see it: endpoints and what filters look at.
+
+    A named tuple: traversals make one per edge read, and tuples are cheap.
+    """
 
     src: str
     dst: str
