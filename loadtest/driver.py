@@ -10,6 +10,7 @@ then scores the high-confidence graph against the workload's ground truth.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -115,10 +116,8 @@ async def _produce(settings: Settings, spec: LoadSpec, workload: Workload, sampl
 
 async def _sample_lag(probe: LagProbe, samples: Samples, t0: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
-        try:
+        with contextlib.suppress(Exception):  # a broker hiccup must not end the run
             samples.lag.append((time.monotonic() - t0, await probe.lag()))
-        except Exception:  # a broker hiccup must not end the run; the gap shows
-            pass
         await asyncio.sleep(1.0)
 
 

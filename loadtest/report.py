@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def write_report(result: dict[str, Any], out: Path) -> list[Path]:
     if len(sent) > 1:
         times = [t for t, _ in sent[1:]]
         rates = [(n1 - n0) / max(t1 - t0, 1e-6)
-                 for (t0, n0), (t1, n1) in zip(sent, sent[1:], strict=False)]
+                 for (t0, n0), (t1, n1) in itertools.pairwise(sent)]
         fig, ax = plt.subplots(figsize=(7, 3))
         ax.plot(times, rates)
         ax.set_xlabel("seconds")

@@ -35,6 +35,7 @@ TRANSFORMS: dict[str, Any] = {
     "md5": lambda v: hashlib.md5(v.encode()).hexdigest(),
 }
 FIELD_KINDS = ("email", "address", "name", "phone", "device", "token")
+WAREHOUSE = "hive://warehouse/default"
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def build_organisation(rng: random.Random, services: int = 20) -> Organisation:
             for sink in rng.sample(sinks, rng.randint(1, 3)):
                 for fld in rng.sample(fields, rng.randint(1, len(fields))):
                     transform = rng.choices(
-                        list(TRANSFORMS) + ["count"], weights=[10, 2, 2, 2, 1, 1, 2])[0]
+                        [*TRANSFORMS, "count"], weights=[10, 2, 2, 2, 1, 1, 2])[0]
                     path = f"{fld}_{transform}" if transform != "none" else fld
                     plants.append(Plant(fld, sink, f"data.{path}", transform))
             distractors = tuple(rng.sample([s for s in sinks], 1))
@@ -94,13 +95,13 @@ def build_organisation(rng: random.Random, services: int = 20) -> Organisation:
         src, dst = rng.sample(tables, 2)
         cols = rng.sample(["email", "address", "name", "phone", "device", "city"], 3)
         select = ", ".join(f"{c} AS {c}_{i % 3}" for c in cols)
-        query = f"INSERT INTO {dst} SELECT {select}, COUNT(*) AS n FROM {src} GROUP BY {', '.join(cols)}"
-        edges = [(f"hive://warehouse/default.{src}#{c}", f"hive://warehouse/default.{dst}#{c}_{i % 3}")
-                 for c in cols]
+        query = (f"INSERT INTO {dst} SELECT {select}, COUNT(*) AS n FROM {src} "
+                 f"GROUP BY {', '.join(cols)}")
+        edges = [(f"{WAREHOUSE}.{src}#{c}", f"{WAREHOUSE}.{dst}#{c}_{i % 3}") for c in cols]
         queries.append((query, edges))
     configs: list[dict[str, Any]] = []
     config_edges: list[tuple[str, str]] = []
-    for i in range(10):
+    for _ in range(10):
         table = rng.choice(tables)
         feature = f"F_{_word(rng, 6).upper()}"
         model = f"model://registry/m_{_word(rng, 6)}"
