@@ -97,9 +97,9 @@ class GraphStore:
     @classmethod
     def open(cls, path: Path) -> GraphStore:
         """Open (or create) the RocksDB store at `path`; raises StoreLockedError if held."""
-        from state.rocksdb import PartitionStore
+        from state.rocksdb.graph_db import GraphDB
 
-        return cls(PartitionStore(path))
+        return cls(GraphDB(path))
 
     def close(self) -> None:
         close = getattr(self.store, "close", None)
