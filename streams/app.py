@@ -24,6 +24,7 @@ from streams.batch import Handler, Validator, input_validator, process_messages
 from streams.graph_api import ApiConfig
 from streams.graph_service import GraphService
 from streams.metrics import Metrics
+from streams.policy_monitor import PolicyMonitor
 from streams.settings import Settings
 from streams.sink import ProducerSink
 from streams.stores import StoreRegistry
@@ -46,6 +47,7 @@ class Pipeline:
     topics: dict[str, Any] = field(default_factory=dict)
     stores: StoreRegistry | None = None
     graph: GraphService | None = None
+    policy: PolicyMonitor | None = None
 
 
 def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, Validator]]:
@@ -106,6 +108,9 @@ def build_app(
 
     pipeline.graph = GraphService(settings, api=graph_api)
     pipeline.graph.install(app)
+    pipeline.policy = PolicyMonitor(settings, pipeline.graph, sink, pipeline.metrics,
+                                    is_leader=app.is_leader)
+    pipeline.policy.install(app)
 
     @app.timer(interval=30.0)
     async def report_metrics() -> None:

@@ -9,6 +9,7 @@ from streams.cli.graph_cmd import graph_group
 from streams.cli.kafka_cmd import kafka_group
 from streams.cli.loadtest_cmd import loadtest_command
 from streams.cli.match_cmd import match_command
+from streams.cli.policy_cmd import review_command, violations_command, zone_command
 from streams.cli.send_cmd import send_command
 from streams.cli.sql_cmd import analyze_sql_command
 from streams.cli.topics_cmd import topics_group
@@ -22,6 +23,9 @@ ALL: list[click.Command] = [
     analyze_sql_command,
     match_command,
     graph_group,
+    violations_command,
+    review_command,
+    zone_command,
     archive_command,
     replay_command,
     loadtest_command,
