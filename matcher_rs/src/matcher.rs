@@ -13,7 +13,7 @@
 //! leaves the best match is kept (exact before contains, then transforms in
 //! their order).
 
-use memchr::memchr;
+use memchr::{memchr, memmem};
 
 use crate::flatten::{flatten, Flattened};
 use crate::guards::Guards;
@@ -113,55 +113,43 @@ impl ByteSet {
             self.insert(b);
         }
     }
-    fn intersects(&self, other: &ByteSet) -> bool {
-        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    #[inline]
+    fn contains(&self, b: u8) -> bool {
+        self.0[(b >> 6) as usize] & (1 << (b & 63)) != 0
     }
 }
 
-/// Whether any escape of a JSON text decodes to a byte of `needles` (every
-/// byte >= 0x80 counts for a `\u` escape of a non-ASCII character). In valid
-/// JSON every backslash starts an escape, so reading them left to right is
-/// exact; for text that is not valid JSON the answer is unused (its one leaf
-/// is its raw bytes).
+/// Whether an escape of a JSON text may decode to a byte of `needles`
+/// (every byte >= 0x80 counts for a `\u` escape of a non-ASCII character).
+/// Over-approximate, which is safe (the sink is then flattened): a pair
+/// `\x` is taken for an escape even when its backslash is itself escaped.
+/// Only escapes that could matter are sought, each with one SIMD pass.
 fn escapes_hit(text: &[u8], needles: &ByteSet) -> bool {
-    let mut next = 0;
-    for i in memchr::memchr_iter(b'\\', text) {
-        if i < next {
-            continue; // the second backslash of `\\`
-        }
-        let Some(&e) = text.get(i + 1) else { break };
-        next = i + 2;
-        let decoded = match e {
-            b'"' | b'\\' | b'/' => e,
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let code = text
-                    .get(i + 2..i + 6)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u32::from_str_radix(h, 16).ok());
-                match code {
-                    Some(c) if c < 0x80 => c as u8,
-                    _ => 0x80,
-                }
-            }
-            _ => continue,
-        };
-        let mut set = ByteSet::default();
-        if decoded >= 0x80 {
-            set.0[2] = u64::MAX;
-            set.0[3] = u64::MAX;
-        } else {
-            set.insert(decoded);
-        }
-        if set.intersects(needles) {
+    const SIMPLE: [(u8, u8); 8] = [
+        (b'"', b'"'),
+        (b'\\', b'\\'),
+        (b'/', b'/'),
+        (b'b', 0x08),
+        (b'f', 0x0c),
+        (b'n', b'\n'),
+        (b'r', b'\r'),
+        (b't', b'\t'),
+    ];
+    for (letter, decoded) in SIMPLE {
+        if needles.contains(decoded) && memmem::find(text, &[b'\\', letter]).is_some() {
             return true;
         }
     }
-    false
+    memmem::find_iter(text, b"\\u").any(|i| {
+        let code = text
+            .get(i + 2..i + 6)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok());
+        match code {
+            Some(c) if c < 0x80 => needles.contains(c as u8),
+            _ => needles.0[2] | needles.0[3] != 0,
+        }
+    })
 }
 
 /// Bytes that can stand for a digest character in a sink: the base64
@@ -658,7 +646,7 @@ mod tests {
         assert!(!has_digest_run(b"the user event ok id=2025 value xyzQ"));
         let mut set = ByteSet::default();
         set.extend(b"Home");
-        assert!(!escapes_hit(br#""a\nb\\u0048""#, &set));
+        assert!(!escapes_hit(br#""a\nb\\x0048""#, &set));
         assert!(escapes_hit(br#""a\nb\u0048""#, &set));
         assert!(!escapes_hit(br#""\u00e9""#, &set));
         set.insert(0xc3);
