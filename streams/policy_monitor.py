@@ -149,7 +149,7 @@ class PolicyMonitor:
             # From here to `self._zones = zones` nothing awaits: the graph
             # listener sees either no zones or zones that reflect the replica.
             zones = PolicyZones(StoreGraphView(self.graph_service.graph), clock=self.clock)
-            restored = 0
+            restored = 0  # violation keys read back
             for value in published.values():
                 if value is not None:
                     with contextlib.suppress(ValueError, KeyError, TypeError):
@@ -160,7 +160,7 @@ class PolicyMonitor:
             self._zones = zones
             self._emit(events)
             self.active.set()
-            log.info("policy monitor leading: %d policies, %d restored, %d open, %d sent",
+            log.info("policy monitor leading: %d policies, %d keys read, %d open, %d sent",
                      len(zones.policies()), restored, len(zones.open_violations()), len(events))
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=1000)
