@@ -56,7 +56,9 @@ class GraphService:
     async def run(self) -> None:
         """Open, serve and follow until cancelled; then close everything."""
         graph = GraphStore.open(worker_replica_path(self.settings))
-        materializer = GraphMaterializer(graph, self.settings)
+        # Batches are applied in the event loop (listeners see a graph that
+        # does not change under them); small ones keep the agents' pauses short.
+        materializer = GraphMaterializer(graph, self.settings, batch_size=500)
         for listener in self._listeners:
             materializer.add_listener(listener)
         self._graph, self.materializer = graph, materializer
