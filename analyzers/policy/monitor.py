@@ -86,7 +86,7 @@ class PolicyZones:
                     continue  # no stronger: nothing to extend
             changed = zone.add_edge(self.graph, edge)
             if changed:
-                events += self._diff(policy_id, changed, ts)
+                events += self._diff(policy_id, changed, ts, extension=True)
         return events
 
     def on_edge_delete(self, edge: EdgeRef, *, ts: int) -> list[Event]:
@@ -122,7 +122,7 @@ class PolicyZones:
             zone = self._zones[policy_id]
             if was is None and now is not None:
                 changed = zone.add_root(self.graph, asset, now)
-                events += self._diff(policy_id, changed, ts)
+                events += self._diff(policy_id, changed, ts, extension=True)
             elif was is not None and now is not None and asset in zone.roots:
                 zone.roots[asset] = now  # same paths, another label on them
                 events += self._diff(policy_id, set(), ts)
@@ -269,12 +269,25 @@ class PolicyZones:
         self._zones[policy_id] = zone
         return self._diff(policy_id, set(zone.nodes()), ts)
 
-    def _diff(self, policy_id: str, candidates: set[str], ts: int) -> list[Event]:
-        """Events for the sinks among `candidates` and the open ones of `policy_id`."""
+    def _diff(
+        self, policy_id: str, candidates: set[str], ts: int, *, extension: bool = False
+    ) -> list[Event]:
+        """Events for the sinks among `candidates` and the open ones of `policy_id`.
+
+        After an `extension` (an edge or a root added: distances only shrink,
+        nothing leaves), an open sink's path changes only if a node on it
+        changed (its parent or level), so only those open sinks are re-derived.
+        """
         policy, zone = self._policies[policy_id], self._zones[policy_id]
         opened = self._open.setdefault(policy_id, {})
         events: list[Event] = []
-        for sink in sorted(candidates | set(opened)):
+        if extension:
+            touched = {
+                sink for sink, (state, _) in opened.items() if not candidates.isdisjoint(state.path)
+            }
+        else:
+            touched = set(opened)
+        for sink in sorted(candidates | touched):
             entry = zone.entry(sink) if policy.deny.matches(sink) else None
             known = opened.get(sink)
             if entry is None:
