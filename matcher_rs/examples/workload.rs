@@ -40,7 +40,11 @@ fn main() {
         let sinks = read_group(&buf, &mut at);
         requests.push(Request { sources, sinks });
     }
-    let sink_bytes: usize = requests.iter().flat_map(|r| &r.sinks).map(|s| s.len()).sum();
+    let sink_bytes: usize = requests
+        .iter()
+        .flat_map(|r| &r.sinks)
+        .map(|s| s.len())
+        .sum();
     let config = Config::default();
     let mut best = f64::INFINITY;
     let mut checksum = 0u64;

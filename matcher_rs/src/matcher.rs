@@ -356,7 +356,9 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         for (n, &head) in needles.iter().zip(&owner_head) {
             match forms[head as usize].transform {
                 Transform::Identity | Transform::Lowercase | Transform::Url => set.extend(n),
-                _ => set.extend(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+                _ => {
+                    set.extend(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+                }
             }
         }
         set
@@ -604,7 +606,14 @@ mod tests {
         assert_eq!(
             summary(&r),
             vec![
-                (0, "a".into(), 0, "h".into(), "EXACT_MATCH", Some("sha256_base64")),
+                (
+                    0,
+                    "a".into(),
+                    0,
+                    "h".into(),
+                    "EXACT_MATCH",
+                    Some("sha256_base64")
+                ),
                 (0, "b".into(), 1, "x".into(), "CONTAINS", None),
                 (0, "c".into(), 2, "y".into(), "EXACT_MATCH", None),
             ]
@@ -626,7 +635,11 @@ mod tests {
                     b"aZ9+/\\ a0b1c2d3e4f5 -"[(x % 21) as usize]
                 })
                 .collect();
-            assert_eq!(has_digest_run(&text), has_digest_run_scalar(&text), "{text:?}");
+            assert_eq!(
+                has_digest_run(&text),
+                has_digest_run_scalar(&text),
+                "{text:?}"
+            );
             let long = [b'A'; 200];
             for start in 0..70 {
                 for n in [21, 22, 23, 64, 65] {

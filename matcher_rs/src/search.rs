@@ -267,7 +267,11 @@ impl HashAnchors {
             return None;
         }
         let q = m.min(ANCHOR);
-        let gram_mask = if q == 4 { u32::MAX } else { (1u32 << (8 * q)) - 1 };
+        let gram_mask = if q == 4 {
+            u32::MAX
+        } else {
+            (1u32 << (8 * q)) - 1
+        };
         // Build ~3 ns per insert, scan ~0.7 ns per probe: stride ~ sqrt(hay / 4n).
         let balanced = ((haystack_bytes / (4 * needles.len())) as f64).sqrt() as usize;
         let stride = balanced.clamp(1, (m - q + 1).min(MAX_STRIDE));
@@ -513,7 +517,9 @@ mod tests {
             (self.0 % n as u64) as usize
         }
         fn bytes(&mut self, len: usize, alphabet: &[u8]) -> Vec<u8> {
-            (0..len).map(|_| alphabet[self.next(alphabet.len())]).collect()
+            (0..len)
+                .map(|_| alphabet[self.next(alphabet.len())])
+                .collect()
         }
     }
 
@@ -521,7 +527,11 @@ mod tests {
     fn sampled_anchors_find_every_occurrence_at_every_stride() {
         let mut rng = Rng(0x1234_5678_9abc_def1);
         for round in 0..400 {
-            let alphabet: &[u8] = if round % 3 == 0 { b"ab" } else { b"abcdefgh xyz" };
+            let alphabet: &[u8] = if round % 3 == 0 {
+                b"ab"
+            } else {
+                b"abcdefgh xyz"
+            };
             let n = 1 + rng.next(40);
             let min_len = 1 + rng.next(12);
             let mut ns: Vec<Vec<u8>> = (0..n)
@@ -542,7 +552,11 @@ mod tests {
             for hay_hint in [0, 100, 10_000, usize::MAX] {
                 let h = HashAnchors::new(&ns, hay_hint).unwrap();
                 let s = Searcher::Hash(h);
-                assert_eq!(hits(&s, &hay), naive(&ns, &hay), "round {round} hint {hay_hint}");
+                assert_eq!(
+                    hits(&s, &hay),
+                    naive(&ns, &hay),
+                    "round {round} hint {hay_hint}"
+                );
                 // Every suffix too: haystack ends at every alignment.
                 if round % 50 == 0 {
                     for cut in 0..hay.len().min(40) {
