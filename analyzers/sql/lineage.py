@@ -125,9 +125,9 @@ class QueryLineage:
         self._memo: dict[int, Relation] = {}
         self._by_expr: dict[int, Scope] = {}
         self._sources: dict[int, dict[str, Any]] = {}
-        self._colsets: dict[str, frozenset[str] | None] = {}
         self._keys: dict[int, str] = {}
-        self._has: dict[tuple[int, str], bool | None] = {}
+        self._index: dict[int, tuple[list[tuple[Any, Any]], Any, dict[str, Any]]] = {}
+        self._colsets: dict[str, frozenset[str] | None] = {}
         self._lambda_vars: set[str] = set()
         self._alias_env: dict[str, set[Entry]] | None = None
         self._prefer_alias = False
@@ -474,43 +474,55 @@ class QueryLineage:
             return list(cols) if cols is not None else None
         return None
 
-    def _has_column(self, src: Any, name: str) -> bool | None:
-        memo_key = (id(src), name)
-        if memo_key in self._has:
-            return self._has[memo_key]
-        has = self._has_column_uncached(src, name)
-        self._has[memo_key] = has
-        return has
+    def _column_index(self, scope: Scope) -> tuple[list[tuple[Any, Any]], Any, dict[str, Any]]:
+        """Per scope, once: its sources with their column sets, the one source of unknown
+        columns (if exactly one), and a memo of unqualified names already placed."""
+        index = self._index.get(id(scope))
+        if index is None:
+            known: list[tuple[Any, Any]] = []
+            unknown: list[Any] = []
+            for src in self.sources(scope).values():
+                cols = self._colset(src)
+                if cols is None:
+                    unknown.append(src)
+                else:
+                    known.append((src, cols))
+            index = (known, unknown[0] if len(unknown) == 1 else None, {})
+            self._index[id(scope)] = index
+        return index
 
-    def _has_column_uncached(self, src: Any, name: str) -> bool | None:
-        if isinstance(src, exp.Table) and self.key(src) not in self.temps:
+    def _colset(self, src: Any) -> Any:
+        """The columns of a source as a set (or a name -> position dict), None when unknown."""
+        if isinstance(src, exp.Table):
             key = self.key(src)
-            if key not in self._colsets:
-                cols = self.schema.get(key)
-                self._colsets[key] = frozenset(cols) if cols is not None else None
-            colset = self._colsets[key]
-            return None if colset is None else name in colset
-        names = self.source_names(src)
-        if names is None:
+            temp = self.temps.get(key)
+            if temp is None:
+                cols = self._colsets.get(key, False)
+                if cols is False:
+                    names = self.schema.get(key)
+                    cols = self._colsets[key] = frozenset(names) if names is not None else None
+                return cols
+            rel = temp
+        elif isinstance(src, Scope):
+            rel = self.relation(src)
+        else:
             return None
-        if isinstance(src, Scope):
-            return self.relation(src).position(name) is not None
-        return name in names
+        if not rel.complete:
+            return None
+        rel.position("")  # builds the name index
+        return rel._index
 
     def _find_unqualified(self, scope: Scope, name: str) -> Any:
-        known: list[Any] = []
-        unknown: list[Any] = []
-        for src in self.sources(scope).values():
-            has = self._has_column(src, name)
-            if has is None:
-                unknown.append(src)
-            elif has:
-                known.append(src)
-        if known:
-            return known[0]
-        if len(unknown) == 1:
-            return unknown[0]
-        return None
+        known, unknown, memo = self._column_index(scope)
+        hit = memo.get(name, False)
+        if hit is False:
+            hit = unknown
+            for src, cols in known:
+                if name in cols:
+                    hit = src
+                    break
+            memo[name] = hit
+        return hit
 
     def _resolve(self, scope: Scope, col: exp.Column) -> tuple[Any, str, bool] | None:
         """(source, column name, nested?) for a column reference, or None."""

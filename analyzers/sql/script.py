@@ -151,32 +151,72 @@ def _one(
     return analyze_statement(parsed[0], state, deadline)
 
 
-def _sources(namespace: str, entries: set[Entry]) -> tuple[SourceField, ...]:
-    direct: dict[tuple[str, str], tuple[str, bool]] = {}
-    indirect: set[tuple[str, str, str]] = set()
-    for table, col, kind, masked in entries:
-        if kind in DIRECT_RANK:
-            prev = direct.get((table, col))
-            if prev is None:
-                direct[(table, col)] = (kind, masked)
-            else:
-                direct[(table, col)] = (compose(prev[0], kind), prev[1] and masked)
-        else:
-            indirect.add((table, col, kind))
-    fields: list[SourceField] = [
-        SourceField(field_uri(namespace, t, c), DIRECT, k, m) for (t, c), (k, m) in direct.items()
-    ]
-    fields += [SourceField(field_uri(namespace, t, c), INDIRECT, k, False) for t, c, k in indirect]
-    fields.sort(key=lambda s: (s.field, s.type, s.subtype))
-    return tuple(fields)
+class _Fields(dict[tuple[str, str, str, bool], SourceField]):
+    def __missing__(self, key: tuple[str, str, str, bool]) -> SourceField:
+        sf = self[key] = SourceField(*key)
+        return sf
+
+
+class _Namer:
+    """Entries to sorted :class:`SourceField` tuples for one statement, memoised.
+
+    A relation's filters, joins and groupings reach every one of its output
+    columns, so the same entry is named many times: each entry's key
+    ``(field, type, subtype, masking)`` and each ``SourceField`` is built once
+    per statement.
+    """
+
+    __slots__ = ("fields", "keys", "namespace")
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.keys: dict[Entry, tuple[str, str, str, bool]] = {}
+        self.fields = _Fields()
+
+    def key(self, entry: Entry) -> tuple[str, str, str, bool]:
+        table, col, kind, masked = entry
+        uri = field_uri(self.namespace, table, col)
+        direct = kind in DIRECT_RANK
+        key = (uri, DIRECT, kind, masked) if direct else (uri, INDIRECT, kind, False)
+        self.keys[entry] = key
+        return key
+
+    def sources(self, entries: set[Entry]) -> tuple[SourceField, ...]:
+        memo = self.keys
+        keys: set[tuple[str, str, str, bool]] = set()
+        direct: dict[str, tuple[str, str, str, bool]] = {}
+        merge = False
+        for entry in entries:
+            key = memo.get(entry) or self.key(entry)
+            if key[1] is DIRECT:
+                if key[0] in direct:
+                    merge = True
+                direct[key[0]] = key
+            keys.add(key)
+        if merge:  # one DIRECT entry per field: the strongest kind, masked if every path is
+            keys = {k for k in keys if k[1] is not DIRECT}
+            merged: dict[str, tuple[str, bool]] = {}
+            for table, col, kind, masked in entries:
+                if kind in DIRECT_RANK:
+                    uri = memo[(table, col, kind, masked)][0]
+                    prev = merged.get(uri)
+                    merged[uri] = (
+                        (kind, masked)
+                        if prev is None
+                        else (compose(prev[0], kind), prev[1] and masked)
+                    )
+            keys.update((uri, DIRECT, kind, masked) for uri, (kind, masked) in merged.items())
+        # (field, type, subtype) is unique per key, so tuple order is the documented order.
+        return tuple(map(self.fields.__getitem__, sorted(keys)))
 
 
 def to_lineage(index: int, outcome: Outcome, namespace: str) -> StatementLineage:
     """Name an :class:`Outcome`'s tables and fields in ``namespace``."""
+    namer = _Namer(namespace)
     columns = tuple(
         ColumnLineage(
             target=field_uri(namespace, table, name) if table else f"#{name}",
-            sources=_sources(namespace, entries),
+            sources=namer.sources(entries),
         )
         for table, name, entries in outcome.columns
     )
