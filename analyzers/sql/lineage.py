@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, build_scope
@@ -33,6 +33,7 @@ from analyzers.sql.kinds import (
     DIRECT_RANK,
     FILTER,
     GROUP_BY,
+    HASH_FUNCTIONS,
     IDENTITY,
     JOIN,
     NO_SOURCE,
@@ -53,6 +54,38 @@ _VALUE_WINDOW_FUNCS: tuple[type[exp.Expr], ...] = tuple(
     for n in ("Lag", "Lead", "FirstValue", "LastValue", "NthValue")
     if hasattr(exp, n)
 )
+
+
+# How _walk treats a node type, computed once per type (the same tests, in the same order,
+# as isinstance checks on each node would make).
+_COLUMN, _NO_SOURCE, _QUERY, _SPECIAL = 1, 2, 3, 4
+_PLAIN = 8  # walk the children; the flags below refine it
+_AGG, _PASS, _MASKS, _MAYBE_MASKS = 16, 32, 64, 128
+_SPECIAL_TYPES: tuple[type, ...] = (exp.Case, exp.If, exp.Window, exp.Filter, exp.Lambda)
+_NODE_CODES: dict[type, int] = {}
+
+
+def _node_code(t: type) -> int:
+    if issubclass(t, exp.Column):
+        code = _COLUMN
+    elif issubclass(t, NO_SOURCE):
+        code = _NO_SOURCE
+    elif issubclass(t, exp.Query):
+        code = _QUERY
+    elif t in _SPECIAL_TYPES:
+        code = _SPECIAL
+    else:
+        code = _PLAIN
+        if issubclass(t, exp.AggFunc) and not issubclass(t, _VALUE_WINDOW_FUNCS):
+            code |= _AGG
+        elif issubclass(t, PASSTHROUGH):
+            code |= _PASS
+        if issubclass(t, exp.Anonymous):
+            code |= _MAYBE_MASKS
+        elif issubclass(t, exp.Func) and t.__name__.lower() in HASH_FUNCTIONS:
+            code |= _MASKS
+    _NODE_CODES[t] = code
+    return code
 
 
 def _output_name(proj: exp.Expr, i: int) -> str:
@@ -320,12 +353,16 @@ class QueryLineage:
         sub: str | None,
         out: set[Entry],
     ) -> None:
-        if isinstance(node, exp.Column):
-            self._column(node, scope, kind, masked, sub, out)
+        t = type(node)
+        code = _NODE_CODES.get(t)
+        if code is None:
+            code = _node_code(t)
+        if code == _COLUMN:
+            self._column(cast(exp.Column, node), scope, kind, masked, sub, out)
             return
-        if isinstance(node, NO_SOURCE):
+        if code == _NO_SOURCE:
             return
-        if isinstance(node, exp.Query):
+        if code == _QUERY:
             if isinstance(node, exp.Subquery):
                 inner = self._by_expr.get(id(node.this)) or self._by_expr.get(id(node))
             else:
@@ -335,6 +372,18 @@ class QueryLineage:
                 for entries in rel.by_pos:
                     self._absorb(entries, kind, masked, sub, out)
                 out |= rel.indirect
+            return
+        if code >= _PLAIN:
+            if sub is None:
+                if code & _AGG:
+                    kind = AGGREGATION
+                elif not code & _PASS and kind != AGGREGATION:
+                    kind = TRANSFORMATION
+                if not masked and (code & _MASKS or (code & _MAYBE_MASKS and is_masking(node))):
+                    masked = True
+            walk = self._walk
+            for child in node.iter_expressions():
+                walk(child, scope, kind, masked, sub, out)
             return
         t = type(node)
         if t is exp.Case:
@@ -378,15 +427,7 @@ class QueryLineage:
             finally:
                 self._lambda_vars -= added
             return
-        if sub is None:
-            if isinstance(node, exp.AggFunc) and not isinstance(node, _VALUE_WINDOW_FUNCS):
-                kind = compose(kind, AGGREGATION)
-            elif not isinstance(node, PASSTHROUGH):
-                kind = compose(kind, TRANSFORMATION)
-            if not masked and is_masking(node):
-                masked = True
-        for child in node.iter_expressions():
-            self._walk(child, scope, kind, masked, sub, out)
+        raise AssertionError(f"unhandled node code {code}")  # pragma: no cover
 
     def _column(
         self,

@@ -54,6 +54,10 @@ def _chunks(sql: str, dialect: Dialect) -> Iterator[list[Token] | Exception]:
             except TokenError as e:
                 yield e
         return
+    if ";" not in sql:  # one statement: no token can be a semicolon
+        if tokens:
+            yield tokens
+        return
     current: list[Token] = []
     for tok in tokens:
         if tok.token_type == TokenType.SEMICOLON:
