@@ -82,6 +82,8 @@ pub struct Guards {
     pub min_length: usize,
     /// ASCII-lower-cased stop values.
     stop: HashSet<Vec<u8>>,
+    /// The length of the longest stop value: a longer value is never on the list.
+    stop_max_len: usize,
 }
 
 impl Default for Guards {
@@ -99,25 +101,48 @@ impl Guards {
         I: IntoIterator<Item = S>,
         S: AsRef<[u8]>,
     {
-        let stop = stop_list
+        let stop: HashSet<Vec<u8>> = stop_list
             .into_iter()
             .map(|s| s.as_ref().to_ascii_lowercase())
             .collect();
-        Guards { min_length, stop }
+        let stop_max_len = stop.iter().map(Vec::len).max().unwrap_or(0);
+        Guards {
+            min_length,
+            stop,
+            stop_max_len,
+        }
     }
 
     /// Whether `value` may be evidence of a flow.
     pub fn is_evidence(&self, value: &[u8]) -> bool {
-        let len = match std::str::from_utf8(value) {
-            Ok(s) => s.chars().count(),
-            Err(_) => value.len(),
+        // Characters for UTF-8 text, bytes otherwise (the same for ASCII).
+        let len = if value.is_ascii() {
+            value.len()
+        } else {
+            match std::str::from_utf8(value) {
+                Ok(s) => s.chars().count(),
+                Err(_) => value.len(),
+            }
         };
         len >= self.min_length
             && len > 0
             && value
                 .iter()
                 .any(|&b| b.is_ascii_alphanumeric() || b >= 0x80)
-            && !self.stop.contains(&value.to_ascii_lowercase())
+            && (value.len() > self.stop_max_len || !self.on_stop_list(value))
+    }
+
+    fn on_stop_list(&self, value: &[u8]) -> bool {
+        let mut lower = [0u8; 64];
+        match lower.get_mut(..value.len()) {
+            Some(buf) => {
+                for (d, s) in buf.iter_mut().zip(value) {
+                    *d = s.to_ascii_lowercase();
+                }
+                self.stop.contains(&buf[..])
+            }
+            None => self.stop.contains(&value.to_ascii_lowercase()),
+        }
     }
 }
 

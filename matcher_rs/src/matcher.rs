@@ -124,30 +124,58 @@ impl ByteSet {
 /// Over-approximate, which is safe (the sink is then flattened): a pair
 /// `\x` is taken for an escape even when its backslash is itself escaped.
 /// Only escapes that could matter are sought, each with one SIMD pass.
+#[cfg(test)]
 fn escapes_hit(text: &[u8], needles: &ByteSet) -> bool {
-    const SIMPLE: [(u8, u8); 8] = [
-        (b'"', b'"'),
-        (b'\\', b'\\'),
-        (b'/', b'/'),
-        (b'b', 0x08),
-        (b'f', 0x0c),
-        (b'n', b'\n'),
-        (b'r', b'\r'),
-        (b't', b'\t'),
-    ];
-    for (letter, decoded) in SIMPLE {
-        if needles.contains(decoded) && memmem::find(text, &[b'\\', letter]).is_some() {
+    let simple = SIMPLE_ESCAPES
+        .iter()
+        .enumerate()
+        .filter(|(_, &(_, decoded))| needles.contains(decoded))
+        .fold(0u8, |m, (i, _)| m | 1 << i);
+    escapes_hit_lazy(text, simple, &mut || *needles)
+}
+
+/// The escapes `\x` with a one-letter code, and the byte each decodes to.
+const SIMPLE_ESCAPES: [(u8, u8); 8] = [
+    (b'"', b'"'),
+    (b'\\', b'\\'),
+    (b'/', b'/'),
+    (b'b', 0x08),
+    (b'f', 0x0c),
+    (b'n', b'\n'),
+    (b'r', b'\r'),
+    (b't', b'\t'),
+];
+
+/// For each byte, the bit of the [`SIMPLE_ESCAPES`] entry that decodes to it.
+const SIMPLE_BIT: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < SIMPLE_ESCAPES.len() {
+        t[SIMPLE_ESCAPES[i].1 as usize] = 1 << i;
+        i += 1;
+    }
+    t
+};
+
+/// [`escapes_hit`] with the needle bytes given as a mask of the simple
+/// escapes whose byte some needle holds (bit `i` for `SIMPLE_ESCAPES[i]`)
+/// and, only for `\u` escapes (rare), the whole set on demand.
+fn escapes_hit_lazy(text: &[u8], simple: u8, needles: &mut dyn FnMut() -> ByteSet) -> bool {
+    for (i, (letter, _)) in SIMPLE_ESCAPES.into_iter().enumerate() {
+        if simple & (1 << i) != 0 && memmem::find(text, &[b'\\', letter]).is_some() {
             return true;
         }
     }
+    let mut set: Option<ByteSet> = None;
     memmem::find_iter(text, b"\\u").any(|i| {
         let code = text
             .get(i + 2..i + 6)
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u32::from_str_radix(h, 16).ok());
+        let set = set.get_or_insert_with(&mut *needles);
         match code {
-            Some(c) if c < 0x80 => needles.contains(c as u8),
-            _ => needles.0[2] | needles.0[3] != 0,
+            Some(c) if c < 0x80 => set.contains(c as u8),
+            _ => set.0[2] | set.0[3] != 0,
         }
     })
 }
@@ -350,7 +378,6 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
     let searcher = Searcher::for_haystack(&needles, sinks.iter().map(|s| s.len()).sum());
     // The bytes any needle may hold (computed when first needed): a sink
     // whose escapes decode to none of them cannot hide a needle behind one.
-    let mut needle_bytes: Option<ByteSet> = None;
     let needle_byte_set = || {
         let mut set = ByteSet::default();
         for (n, &head) in needles.iter().zip(&owner_head) {
@@ -363,6 +390,28 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         }
         set
     };
+    // Which simple escapes decode to a byte some needle holds: a byte of a
+    // value's identity or lower-case form is one of the value's own bytes
+    // (lower-casing changes letters only), a URL form holds none of them,
+    // and a base64 or digest form may hold `/`.
+    let simple_escapes = || {
+        let mut mask = 0u8;
+        for &(si, li) in &source_leaves {
+            for &b in sources[si as usize].leaves[li as usize].value.iter() {
+                mask |= SIMPLE_BIT[b as usize];
+            }
+        }
+        if forms.iter().any(|f| {
+            !matches!(
+                f.transform,
+                Transform::Identity | Transform::Lowercase | Transform::Url
+            )
+        }) {
+            mask |= SIMPLE_BIT[b'/' as usize];
+        }
+        mask
+    };
+    let mut simple: Option<u8> = None;
 
     let mut matched = vec![false; sources.len() * sinks.len()];
     let mut matches: Vec<Match> = Vec::new();
@@ -381,8 +430,8 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
             if memchr(b'\\', sink).is_none() {
                 continue;
             }
-            let set = needle_bytes.get_or_insert_with(needle_byte_set);
-            if !escapes_hit(sink, set) {
+            let simple = *simple.get_or_insert_with(simple_escapes);
+            if !escapes_hit_lazy(sink, simple, &mut needle_byte_set.clone()) {
                 continue;
             }
         }

@@ -243,6 +243,13 @@ pub fn forms_into(
     let at = arena.len();
     arena.extend_from_slice(value);
     out.push(plain(Transform::Identity, at, value.len()));
+    // Each digest is computed once, for its hex and its base64 form.
+    let mut md5: Option<[u8; 16]> = None;
+    let mut sha1: Option<[u8; 20]> = None;
+    let mut sha256: Option<[u8; 32]> = None;
+    let mut md5 = || *md5.get_or_insert_with(|| Md5::digest(value).into());
+    let mut sha1 = || *sha1.get_or_insert_with(|| Sha1::digest(value).into());
+    let mut sha256 = || *sha256.get_or_insert_with(|| Sha256::digest(value).into());
     for &t in transforms {
         let at = arena.len();
         let form = match t {
@@ -292,22 +299,22 @@ pub fn forms_into(
                 }
             }
             Transform::Md5 => {
-                push_hex(arena, &Md5::digest(value));
+                push_hex(arena, &md5());
                 plain(t, at, 32)
             }
             Transform::Sha1 => {
-                push_hex(arena, &Sha1::digest(value));
+                push_hex(arena, &sha1());
                 plain(t, at, 40)
             }
             Transform::Sha256 => {
-                push_hex(arena, &Sha256::digest(value));
+                push_hex(arena, &sha256());
                 plain(t, at, 64)
             }
             Transform::Md5Base64 | Transform::Sha1Base64 | Transform::Sha256Base64 => {
                 let (padded, unpadded) = match t {
-                    Transform::Md5Base64 => push_base64(arena, &Md5::digest(value)),
-                    Transform::Sha1Base64 => push_base64(arena, &Sha1::digest(value)),
-                    _ => push_base64(arena, &Sha256::digest(value)),
+                    Transform::Md5Base64 => push_base64(arena, &md5()),
+                    Transform::Sha1Base64 => push_base64(arena, &sha1()),
+                    _ => push_base64(arena, &sha256()),
                 };
                 Form {
                     transform: t,
