@@ -170,12 +170,17 @@ class _Namer:
     per statement.
     """
 
-    __slots__ = ("fields", "keys", "namespace")
+    __slots__ = ("fields", "keys", "namespace", "shared", "shared_keys")
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, shared: set[Entry] | None = None) -> None:
         self.namespace = namespace
         self.keys: dict[Entry, tuple[str, str, str, bool]] = {}
         self.fields = _Fields()
+        # Entries common to most columns (relation-wide indirect ones): named once.
+        if shared and any(e[2] in DIRECT_RANK for e in shared):
+            shared = None
+        self.shared = shared or None
+        self.shared_keys: set[tuple[str, str, str, bool]] | None = None
 
     def key(self, entry: Entry) -> tuple[str, str, str, bool]:
         table, col, kind, masked = entry
@@ -188,6 +193,12 @@ class _Namer:
     def sources(self, entries: set[Entry]) -> tuple[SourceField, ...]:
         memo = self.keys
         keys: set[tuple[str, str, str, bool]] = set()
+        shared = self.shared
+        if shared is not None and shared <= entries:
+            if self.shared_keys is None:
+                self.shared_keys = {memo.get(e) or self.key(e) for e in shared}
+            keys |= self.shared_keys
+            entries = entries - shared
         direct: dict[str, tuple[str, str, str, bool]] = {}
         merge = False
         for entry in entries:
@@ -216,7 +227,7 @@ class _Namer:
 
 def to_lineage(index: int, outcome: Outcome, namespace: str) -> StatementLineage:
     """Name an :class:`Outcome`'s tables and fields in ``namespace``."""
-    namer = _Namer(namespace)
+    namer = _Namer(namespace, outcome.shared)
     columns = tuple(
         ColumnLineage(
             target=field_uri(namespace, table, name) if table else f"#{name}",

@@ -37,6 +37,8 @@ class Outcome:
     # (target table key or None for a bare SELECT, column name, entries)
     columns: list[tuple[str | None, str, set[Entry]]] = field(default_factory=list)
     unresolved: set[str] = field(default_factory=set)
+    # Entries in every column's set (the relation-wide ones): lets naming do them once.
+    shared: set[Entry] = field(default_factory=set)
 
 
 def analyze_statement(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
@@ -72,6 +74,7 @@ def _select(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
     rel = q.run(_unwrap(stmt))
     out = Outcome(kind="select")
     out.columns = [(None, n, rel.entries(i)) for i, n in enumerate(rel.names)]
+    out.shared = rel.indirect
     return _finish(out, q)
 
 
@@ -140,6 +143,7 @@ def _insert(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
         _merge_into_temp(temp, pairs, q.inputs)
     else:
         out.columns = [(key, t, e) for t, e in pairs]
+        out.shared = rel.indirect
     return _finish(out, q)
 
 
@@ -194,6 +198,7 @@ def _create(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
     else:
         out.outputs = [key]
         out.columns = [(key, n, rel.entries(i)) for i, n in enumerate(names)]
+        out.shared = rel.indirect
     return _finish(out, q)
 
 
@@ -227,6 +232,7 @@ def _update(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
     rel = q.run(select)
     out = Outcome(kind="update", outputs=[key])
     out.columns = [(key, n, rel.entries(i)) for i, n in enumerate(names)]
+    out.shared = rel.indirect
     _finish(out, q)
     if not _direct_reads(out.columns, key):
         out.inputs.discard(key)
