@@ -15,11 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
 from streams.graph_view import CONFIDENCE_RANK, current_edges
 from streams.settings import Settings
+from streams.topic_reader import read_latest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "photo_location.jsonl"
@@ -45,8 +47,26 @@ def wait_for_stable_graph(settings: Settings, console: Console, timeout_s: float
     return previous
 
 
+def wait_for_violations(settings: Settings, console: Console, timeout_s: float = 60) -> list:
+    """The latest event of every violation key, once they stop changing."""
+    deadline = time.monotonic() + timeout_s
+    previous: list = []
+    stable_since = time.monotonic()
+    with console.status("waiting for the policy monitor"):
+        while time.monotonic() < deadline:
+            latest = asyncio.run(read_latest(settings, "policy-violations"))
+            events = sorted((orjson.loads(v) for v in latest.values() if v is not None),
+                            key=lambda e: (e["policy_id"], e["sink"]))
+            if events != previous:
+                previous, stable_since = events, time.monotonic()
+            elif events and time.monotonic() - stable_since > 4:
+                return events
+            time.sleep(1)
+    return previous
+
+
 def main() -> int:
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=200)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = Settings.from_env()
     settings = Settings(bootstrap_servers=base.bootstrap_servers, topic_prefix=f"demo-{stamp}-",
@@ -65,6 +85,7 @@ def main() -> int:
             console.print("[red]sending the example failed[/]")
             return 1
         edges = wait_for_stable_graph(settings, console)
+        violations = wait_for_violations(settings, console)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -83,7 +104,21 @@ def main() -> int:
         table.add_row(edge["src"], edge["dst"], edge["confidence"], ",".join(edge["kinds"]),
                       f"{edge['score']:.2f}")
     console.print(table)
+    console.print(f"\n[bold]policy violations ({len(violations)})[/]")
+    for event in violations:
+        console.print(f"[bold]{event['status']}[/] {event['policy_id']}: {event['sink']} "
+                      f"({event['confidence']}, label {event['label']})")
+        console.print("    " + "\n -> ".join(event["path"]).replace("\n", "\n    "))
+    console.print(f"query it: .venv/bin/lineage graph downstream '{edges_root(edges)}' "
+                  f"--topic-prefix {settings.topic_prefix} --data-dir {settings.data_dir}")
     return 0
+
+
+def edges_root(edges: dict) -> str:
+    """A protected-looking source to suggest for a first query."""
+    sources = sorted(e["src"] for e in edges.values() if e["src"].startswith("web://")
+                     and "#" in e["src"])
+    return sources[0] if sources else next(iter(edges.values()))["src"]
 
 
 if __name__ == "__main__":
