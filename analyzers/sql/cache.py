@@ -3,13 +3,17 @@
 Two levels, both bounded LRUs keyed with the dialect, namespace and default
 schema:
 
-1. the *text key*: the statement as logged, then with whitespace collapsed (a
-   dict lookup, about a microsecond: a query logged thousands of times);
-2. the *fingerprint*: the text with comments dropped and single-quoted string
-   literals and numbers after a comparison replaced by ``?``, so the daily run
-   of a job with a new date literal is parsed once. Literals never change
-   column lineage (positional ``GROUP BY 1`` is left alone, since only numbers
-   after ``= < > ,(`` of IN lists ... are masked when preceded by an operator).
+1. the *text*: the statement exactly as logged. A hit is one dict lookup (a
+   query logged thousands of times); nothing else is computed.
+2. the *fingerprint*, computed only when the text misses: the text with
+   comments dropped, whitespace collapsed, single-quoted string literals and
+   parenthesised lists of literals (``IN (1, 2)``, ``VALUES (...)``) replaced
+   by ``?``, and numbers replaced by ``?`` when they follow an operator
+   (``= < > ( + - * / %``) or a keyword that takes a value (``AND``,
+   ``BETWEEN``, ``LIMIT``, ``THEN`` ...). So the daily run of a job with a new
+   date, id or range is parsed once. Literals never change column lineage; the
+   one place a number does, a positional ``GROUP BY 1, 2`` / ``ORDER BY 2, 1``,
+   follows ``BY`` or a comma and is kept, as are quoted identifiers.
 
 >>> a = SqlAnalyzer(engine="spark", namespace="hive://w", default_schema="default")
 >>> _ = a.analyze("SELECT x FROM t WHERE d = '2024-01-01'")
@@ -23,17 +27,27 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from analyzers.sql.model import AnalysisResult
 from analyzers.sql.naming import normalize_schema
 from analyzers.sql.script import MAX_TOKENS, TIME_CAP_S, analyze_script
 
+_LIT = r"""-?\d+(?:\.\d+)?|'(?:[^'\\]|\\.|'')*'"""
+# Every branch starts with a fixed character, which keeps the scan fast.
 _LITERALS = re.compile(
-    r"""(`[^`]*`|"(?:[^"\\]|\\.|"")*")"""  # quoted identifiers (kept; a string in some dialects)
+    r"""(`[^`]*`|"(?:[^"\\]|\\.|"")*")"""  # 1: quoted identifiers (kept; a string in some dialects)
     r"""|--[^\n]*|/\*.*?\*/"""  # comments (dropped)
     r"""|'(?:[^'\\]|\\.|'')*'"""  # string literals
-    r"""|(?<=[=<>(,])\s*-?\d+(?:\.\d+)?(?![\w.])""",  # numbers right after an operator
+    rf"""|\(\s*(?:{_LIT})(?:\s*,\s*(?:{_LIT}))*\s*\)"""  # a list of literals
+    r"""|([=<>(+*/%-])\s*-?\d+(?:\.\d+)?(?![\w.])""",  # 2: a number after an operator
     re.DOTALL,
+)
+# After the first pass: a number after a space, masked when the word before it takes a value.
+_SPACED_NUMBER = re.compile(r" -?\d+(?:\.\d+)?(?![\w.])")
+_VALUE_KEYWORDS = frozenset(
+    {"and", "or", "not", "between", "like", "is", "in", "then", "else", "when"}
+    | {"limit", "offset", "top", "interval"}
 )
 
 
@@ -41,10 +55,15 @@ def _mask(m: re.Match[str]) -> str:
     kept = m.group(1)
     if kept is not None:
         return kept
-    text = m.group(0)
-    if text.startswith(("--", "/*")):
-        return " "
-    return "?"
+    op = m.group(2)
+    if op is not None:
+        return op + "?"
+    first = m.group(0)[0]
+    if first == "'":
+        return "?"
+    if first == "(":
+        return "(?)"
+    return " "  # a comment
 
 
 def fingerprint(sql: str) -> str:
@@ -52,22 +71,33 @@ def fingerprint(sql: str) -> str:
 
     >>> fingerprint("SELECT a FROM t /* run 7 */ WHERE d='2024-01-01' AND n > 5 GROUP BY 1")
     'SELECT a FROM t WHERE d=? AND n >? GROUP BY 1'
+    >>> fingerprint("SELECT a, b FROM t WHERE x IN (1, 2) AND y BETWEEN 3 AND 4 GROUP BY 1, 2")
+    'SELECT a, b FROM t WHERE x IN (?) AND y BETWEEN ? AND ? GROUP BY 1, 2'
     """
-    return " ".join(_LITERALS.sub(_mask, sql).split())
+    text = " ".join(_LITERALS.sub(_mask, sql).split())
+    if " " not in text:
+        return text
+
+    def keyword_value(m: re.Match[str]) -> str:
+        start = m.start()
+        word = text[text.rfind(" ", 0, start) + 1 : start]
+        return " ?" if word.lower() in _VALUE_KEYWORDS else m.group(0)
+
+    return _SPACED_NUMBER.sub(keyword_value, text)
 
 
 class _Lru:
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self.data: OrderedDict[tuple[str, ...], AnalysisResult] = OrderedDict()
+        self.data: OrderedDict[Any, AnalysisResult] = OrderedDict()
 
-    def get(self, key: tuple[str, ...]) -> AnalysisResult | None:
+    def get(self, key: Any) -> AnalysisResult | None:
         value = self.data.get(key)
         if value is not None:
             self.data.move_to_end(key)
         return value
 
-    def put(self, key: tuple[str, ...], value: AnalysisResult) -> None:
+    def put(self, key: Any, value: AnalysisResult) -> None:
         self.data[key] = value
         self.data.move_to_end(key)
         while len(self.data) > self.maxsize:
@@ -103,6 +133,8 @@ class SqlAnalyzer:
         self.max_tokens = max_tokens
         self._by_text = _Lru(maxsize)
         self._by_print = _Lru(maxsize)
+        # (engine, namespace, default_schema) as passed -> the normalised context.
+        self._contexts: dict[tuple[str | None, ...], tuple[str, str, str | None]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -113,6 +145,22 @@ class SqlAnalyzer:
             self._schemas[default_schema] = schema
         return schema
 
+    def _context(
+        self, engine: str | None, namespace: str | None, default_schema: str | None
+    ) -> tuple[str, str, str | None]:
+        args = (engine, namespace, default_schema)
+        context = self._contexts.get(args)
+        if context is None:
+            ds = default_schema if default_schema is not None else self.default_schema
+            context = (
+                (engine or self.engine).lower(),
+                self.namespace if namespace is None else namespace,
+                ds,
+            )
+            if len(self._contexts) < 1024:
+                self._contexts[args] = context
+        return context
+
     def analyze(
         self,
         sql: str,
@@ -122,29 +170,28 @@ class SqlAnalyzer:
         default_schema: str | None = None,
     ) -> AnalysisResult:
         """The lineage of ``sql`` (one statement or a script), from the cache when seen before."""
-        engine = engine or self.engine
-        namespace = self.namespace if namespace is None else namespace
-        ds = default_schema if default_schema is not None else self.default_schema
-        context = (engine.lower(), namespace, ds or "")
-        raw_key = (*context, sql)
-        result = self._by_text.get(raw_key)
-        if result is not None:
+        context = self._contexts.get((engine, namespace, default_schema))
+        if context is None:
+            context = self._context(engine, namespace, default_schema)
+        key = (context, sql)
+        texts = self._by_text.data
+        result = texts.get(key)
+        if result is not None:  # the hit path: one lookup
+            texts.move_to_end(key)
             self.hits += 1
             return result
-        text_key = (*context, " ".join(sql.split()))
-        result = self._by_text.get(text_key)
-        if result is not None:
-            self.hits += 1
-            self._by_text.put(raw_key, result)
-            return result
-        print_key = (*context, fingerprint(sql))
+        return self._miss(key)
+
+    def _miss(self, key: tuple[tuple[str, str, str | None], str]) -> AnalysisResult:
+        context, sql = key
+        print_key = (context, fingerprint(sql))
         result = self._by_print.get(print_key)
         if result is not None:
             self.hits += 1
-            self._by_text.put(text_key, result)
-            self._by_text.put(raw_key, result)
+            self._by_text.put(key, result)
             return result
         self.misses += 1
+        engine, namespace, ds = context
         result = analyze_script(
             sql,
             engine=engine,
@@ -154,8 +201,7 @@ class SqlAnalyzer:
             time_cap_s=self.time_cap_s,
             max_tokens=self.max_tokens,
         )
-        self._by_text.put(text_key, result)
-        self._by_text.put(raw_key, result)
+        self._by_text.put(key, result)
         self._by_print.put(print_key, result)
         return result
 
