@@ -159,6 +159,7 @@ class QueryLineage:
         self._by_expr: dict[int, Scope] = {}
         self._sources: dict[int, dict[str, Any]] = {}
         self._keys: dict[int, str] = {}
+        self._resolved: dict[int, tuple[exp.Column, Scope, tuple[Any, str, bool] | None]] = {}
         self._index: dict[int, tuple[list[tuple[Any, Any]], Any, dict[str, Any]]] = {}
         self._colsets: dict[str, frozenset[str] | None] = {}
         self._lambda_vars: set[str] = set()
@@ -441,14 +442,16 @@ class QueryLineage:
         if isinstance(node.this, exp.Star):
             return
         name = node.name.lower()
-        if not node.table and name in self._lambda_vars:
-            return
-        env = self._alias_env
-        if self._prefer_alias and env is not None and not node.table and name in env:
-            self._absorb(env[name], kind, masked, sub, out)
-            return
+        if not node.table:
+            if name in self._lambda_vars:
+                return
+            env = self._alias_env
+            if env is not None and self._prefer_alias and name in env:
+                self._absorb(env[name], kind, masked, sub, out)
+                return
         hit = self._resolve(scope, node)
         if hit is None:
+            env = self._alias_env
             if env is not None and not node.table and name in env:
                 self._absorb(env[name], kind, masked, sub, out)
             else:
@@ -464,7 +467,7 @@ class QueryLineage:
     ) -> None:
         """Add what column ``col`` of source ``src`` contributes through ``kind``/``sub``."""
         if isinstance(src, exp.Table):
-            key = self.key(src)
+            key = self._keys.get(id(src)) or self.key(src)
             rel = self.temps.get(key)
             if rel is None:
                 out.add((key, col, sub, False) if sub else (key, col, kind, masked))
@@ -567,6 +570,14 @@ class QueryLineage:
 
     def _resolve(self, scope: Scope, col: exp.Column) -> tuple[Any, str, bool] | None:
         """(source, column name, nested?) for a column reference, or None."""
+        memo = self._resolved.get(id(col))
+        if memo is not None and memo[0] is col and memo[1] is scope:
+            return memo[2]
+        hit = self._resolve_uncached(scope, col)
+        self._resolved[id(col)] = (col, scope, hit)  # holds col: its id is not reused
+        return hit
+
+    def _resolve_uncached(self, scope: Scope, col: exp.Column) -> tuple[Any, str, bool] | None:
         name = col.name.lower()
         table = col.table.lower()
         db = col.db.lower()
