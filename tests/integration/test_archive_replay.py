@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +65,23 @@ def _archived(archive: Path) -> tuple[dict[str, int], set[tuple[str, int, int]]]
     return {t: s.records for t, s in manifest.topics.items() if s.records}, coords
 
 
-def _violations(settings: Settings) -> dict[bytes, str]:
-    latest = asyncio.run(read_latest(settings, "policy-violations"))
-    return {key: orjson.loads(value)["status"] for key, value in latest.items()
-            if value is not None}
+def _violations(settings: Settings, expect: int = 2,
+                timeout_s: float = 60.0) -> dict[bytes, tuple[Any, ...]]:
+    """Latest (status, path, confidence) per violation key, once `expect` keys are there.
+
+    The bound only keeps a broken monitor from hanging the suite.
+    """
+    deadline = time.monotonic() + timeout_s
+    found: dict[bytes, tuple[Any, ...]] = {}
+    while time.monotonic() < deadline:
+        latest = asyncio.run(read_latest(settings, "policy-violations"))
+        found = {key: (e["status"], tuple(e["path"]), e["confidence"])
+                 for key, value in latest.items() if value is not None
+                 for e in [orjson.loads(value)]}
+        if len(found) >= expect:
+            break
+        time.sleep(0.5)
+    return found
 
 
 def _evidence(edges: dict[str, dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
@@ -107,10 +121,8 @@ def test_replaying_the_archive_rebuilds_the_same_graph(settings: Settings,
 
     assert summary(graph_b) == summary(graph_a)
     assert _evidence(graph_b) == _evidence(graph_a)
-    # The policy monitor fills policy-violations; until the worker runs it, both are
-    # empty and only the graph is compared.
-    if violations_a or violations_b:
-        assert violations_b == violations_a
+    assert len(violations_a) == 2
+    assert violations_b == violations_a
 
 
 def test_archive_resumes_with_only_the_new_records(settings: Settings, tmp_path: Path) -> None:
