@@ -16,6 +16,8 @@
 
 use aho_corasick::{packed, AhoCorasick, AhoCorasickKind, MatchKind, Span};
 use memchr::memmem;
+use std::cell::RefCell;
+use std::thread::LocalKey;
 
 /// At most this many needles: one `memmem` pass per needle.
 pub const MEMMEM_MAX: usize = 4;
@@ -193,9 +195,10 @@ const MAX_STRIDE: usize = 32;
 /// offsets `0..m - q + 1`, so reading the haystack's gram at every
 /// `stride`-th position (`stride <= m - q + 1`) meets each occurrence exactly
 /// once, at an offset below `stride`. Building inserts each needle's grams
-/// at offsets `0..stride` into a bit filter (64 bits per entry, in L1 for
-/// up to a few hundred needles) and hash chains; scanning tests one bit per
-/// sampled position and walks a chain only when it is set, checking the
+/// at offsets `0..stride` into a byte filter (about 32 bytes per entry, in
+/// L1 for up to a few hundred entries) and hash chains; scanning reads one
+/// byte per sampled position (four probes per branch) and walks a chain only
+/// when it is set, checking the
 /// needle at the position the entry's offset implies. Each occurrence of
 /// each needle is reported once (overlaps included), in no particular order.
 /// The stride is chosen to balance build cost (needles x stride inserts)
@@ -204,7 +207,9 @@ pub struct HashAnchors {
     q: usize,
     stride: usize,
     gram_mask: u32,
-    filter: Vec<u64>,
+    /// One byte per hash value (non-zero: some entry has it), so that a
+    /// probe is a byte load.
+    filter: Vec<u8>,
     filter_shift: u32,
     heads: Vec<u32>,
     head_shift: u32,
@@ -258,6 +263,50 @@ fn gram_at(hay: &[u8], p: usize, mask: u32) -> u32 {
     }
 }
 
+thread_local! {
+    /// Cleared filters and head tables of dropped searchers, for reuse:
+    /// clearing the few slots a searcher set is cheaper than zeroing a table.
+    static FILTERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static HEADS: RefCell<Vec<Vec<u32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many tables of each kind a thread keeps.
+const POOLED: usize = 4;
+
+/// A table of `len` slots all equal to `empty`: from the pool, else new.
+fn pooled<T: Copy>(pool: &'static LocalKey<RefCell<Vec<Vec<T>>>>, len: usize, empty: T) -> Vec<T> {
+    pool.try_with(|p| {
+        let mut p = p.borrow_mut();
+        let i = p.iter().position(|t| t.len() == len)?;
+        Some(p.swap_remove(i))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| vec![empty; len])
+}
+
+/// Give back a table whose every slot is `empty` again.
+fn unpool<T>(pool: &'static LocalKey<RefCell<Vec<Vec<T>>>>, table: Vec<T>) {
+    let _ = pool.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOLED {
+            p.push(table);
+        }
+    });
+}
+
+impl Drop for HashAnchors {
+    fn drop(&mut self) {
+        for e in &self.entries {
+            let h = e.gram.wrapping_mul(GOLDEN);
+            self.filter[(h >> self.filter_shift) as usize] = 0;
+            self.heads[(h >> self.head_shift) as usize] = u32::MAX;
+        }
+        unpool(&FILTERS, std::mem::take(&mut self.filter));
+        unpool(&HEADS, std::mem::take(&mut self.heads));
+    }
+}
+
 impl HashAnchors {
     /// `None` when a needle is empty. `haystack_bytes` (the total expected
     /// to be scanned) sets the stride.
@@ -277,10 +326,12 @@ impl HashAnchors {
         let stride = balanced.clamp(1, (m - q + 1).min(MAX_STRIDE));
         let n_entries = needles.len() * stride;
         let log = (n_entries.next_power_of_two().trailing_zeros()).max(1);
-        let filter_bits = (log + 6).clamp(9, 24);
+        // About 32 bytes per entry (few false probes), an even number of
+        // bits from 12 to 18 (see `for_each`).
+        let filter_bits = ((log + 5).clamp(12, 18) + 1) & !1;
         let head_bits = (log + 1).clamp(4, 22);
-        let mut filter = vec![0u64; 1 << (filter_bits - 6)];
-        let mut heads = vec![u32::MAX; 1 << head_bits];
+        let mut filter = pooled(&FILTERS, 1 << filter_bits, 0u8);
+        let mut heads = pooled(&HEADS, 1 << head_bits, u32::MAX);
         let (filter_shift, head_shift) = (32 - filter_bits, 32 - head_bits);
         let mut entries = Vec::with_capacity(n_entries);
         for (j, n) in needles.iter().enumerate() {
@@ -288,8 +339,7 @@ impl HashAnchors {
             for o in 0..stride {
                 let gram = gram_at(n, o, gram_mask);
                 let h = gram.wrapping_mul(GOLDEN);
-                let bit = (h >> filter_shift) as usize;
-                filter[bit >> 6] |= 1 << (bit & 63);
+                filter[(h >> filter_shift) as usize] = 1;
                 let head = &mut heads[(h >> head_shift) as usize];
                 entries.push(Entry {
                     gram,
@@ -322,35 +372,72 @@ impl HashAnchors {
         if hay.len() < self.q {
             return;
         }
+        // The filter's size is one of a few, so that its shifts are constants.
+        let p = match self.filter_shift {
+            _ if self.q < 4 => 0,
+            s if s == 32 - 12 => self.scan::<{ 32 - 12 }>(hay, &mut f),
+            s if s == 32 - 14 => self.scan::<{ 32 - 14 }>(hay, &mut f),
+            s if s == 32 - 16 => self.scan::<{ 32 - 16 }>(hay, &mut f),
+            _ => self.scan::<{ 32 - 18 }>(hay, &mut f),
+        };
         let last = hay.len() - self.q;
-        let filter = &self.filter[..];
         let (shift, mask, stride) = (self.filter_shift, self.gram_mask, self.stride);
-        let mut p = 0;
-        if hay.len() >= 4 {
-            let fast_end = hay.len() - 4;
-            let ptr = hay.as_ptr();
-            while p <= fast_end {
-                // SAFETY: p + 4 <= hay.len().
-                let gram = unsafe { (ptr.add(p) as *const u32).read_unaligned() }.to_le() & mask;
-                let h = gram.wrapping_mul(GOLDEN);
-                let bit = (h >> shift) as usize;
-                // SAFETY: bit < filter.len() * 64 by construction of filter_shift.
-                let word = unsafe { *filter.get_unchecked(bit >> 6) };
-                if word & (1 << (bit & 63)) != 0 {
-                    self.verify(hay, p, gram, h, &mut f);
-                }
-                p += stride;
-            }
-        }
+        let mut p = p;
         while p <= last {
             let gram = gram_at(hay, p, mask);
             let h = gram.wrapping_mul(GOLDEN);
-            let bit = (h >> shift) as usize;
-            if filter[bit >> 6] & (1 << (bit & 63)) != 0 {
+            if self.filter[(h >> shift) as usize] != 0 {
                 self.verify(hay, p, gram, h, &mut f);
             }
             p += stride;
         }
+    }
+
+    /// The probes whose whole 4-byte gram lies in `hay`, four per step (one
+    /// branch for the four when none is set); returns the next position.
+    #[inline(always)]
+    fn scan<const SHIFT: u32>(&self, hay: &[u8], f: &mut impl FnMut(usize, usize)) -> usize {
+        assert!(self.filter.len() == 1 << (32 - SHIFT) && self.q == 4);
+        let filter = &self.filter[..];
+        let (mask, stride) = (self.gram_mask, self.stride);
+        let ptr = hay.as_ptr();
+        // SAFETY (every probe below): p + 4 <= hay.len(), and the filter
+        // holds 2^(32 - SHIFT) bytes, so `h >> SHIFT` indexes one of them.
+        let probe = |p: usize| -> u8 {
+            let gram = unsafe { (ptr.add(p) as *const u32).read_unaligned() }.to_le();
+            unsafe { *filter.get_unchecked((gram.wrapping_mul(GOLDEN) >> SHIFT) as usize) }
+        };
+        // A set bit is rare: its gram and hash are read again there.
+        let mut verify = |p: usize| {
+            let gram = gram_at(hay, p, mask);
+            self.verify(hay, p, gram, gram.wrapping_mul(GOLDEN), f)
+        };
+        let mut p = 0;
+        if hay.len() < 4 {
+            return 0;
+        }
+        let fast_end = hay.len() - 4;
+        while p + 3 * stride <= fast_end {
+            let b0 = probe(p);
+            let b1 = probe(p + stride);
+            let b2 = probe(p + 2 * stride);
+            let b3 = probe(p + 3 * stride);
+            if b0 | b1 | b2 | b3 != 0 {
+                for (k, b) in [b0, b1, b2, b3].into_iter().enumerate() {
+                    if b != 0 {
+                        verify(p + k * stride);
+                    }
+                }
+            }
+            p += 4 * stride;
+        }
+        while p <= fast_end {
+            if probe(p) != 0 {
+                verify(p);
+            }
+            p += stride;
+        }
+        p
     }
 
     #[cold]
