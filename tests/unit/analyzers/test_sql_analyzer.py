@@ -48,6 +48,27 @@ def test_fingerprint_masks_literals_not_identifiers() -> None:
     )
     assert fingerprint('SELECT "a" FROM t') != fingerprint('SELECT "b" FROM t')
     assert fingerprint("SELECT a FROM t GROUP BY 1") != fingerprint("SELECT a FROM t GROUP BY 2")
+    # positional references after a comma are kept too
+    assert fingerprint("SELECT a, b FROM t GROUP BY 1, 2") != fingerprint(
+        "SELECT a, b FROM t GROUP BY 1, 3"
+    )
+    assert fingerprint("SELECT a, b FROM t ORDER BY 2 DESC, 1") != fingerprint(
+        "SELECT a, b FROM t ORDER BY 2 DESC, 2"
+    )
+    # values: ranges, lists, limits, comments
+    assert fingerprint(
+        "SELECT a FROM t WHERE y BETWEEN 1999 AND 2001 AND x IN (1, 2) LIMIT 100 -- run 1"
+    ) == fingerprint("SELECT a FROM t WHERE y BETWEEN 2003 AND 2005 AND x IN (3) LIMIT 105")
+
+
+def test_cache_hit_by_fingerprint_keeps_lineage() -> None:
+    a = SqlAnalyzer(engine="spark", namespace=NS, default_schema="default")
+    q1 = "INSERT INTO d SELECT a, b FROM t WHERE y BETWEEN 1 AND 2 ORDER BY 2, 1"
+    q2 = "INSERT INTO d SELECT a, b FROM t WHERE y BETWEEN 3 AND 4 ORDER BY 2, 1"
+    assert a.analyze(q2) is a.analyze(q1)
+    assert (a.hits, a.misses) == (1, 1)
+    fresh = analyze(q2, engine="spark", namespace=NS, default_schema="default")
+    assert a.analyze(q2).to_json() == fresh.to_json()
 
 
 def test_errors_carry_no_values() -> None:
