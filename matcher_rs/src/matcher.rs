@@ -202,6 +202,100 @@ const SHORTEST_DIGEST: usize = 22;
 /// runs are measured with shifts (a run crossing blocks is carried over).
 #[cfg(target_arch = "x86_64")]
 fn has_digest_run(text: &[u8]) -> bool {
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available.
+        unsafe { has_digest_run_avx2(text) }
+    } else {
+        has_digest_run_sse2(text)
+    }
+}
+
+/// Whether there is a run of [`SHORTEST_DIGEST`] bits set in `mask`, given
+/// `carry` set bits just before it; returns the carry for the next mask.
+#[inline(always)]
+fn digest_run_in(mask: u64, carry: u32) -> Result<u32, ()> {
+    if carry + mask.trailing_ones() >= SHORTEST_DIGEST as u32 {
+        return Err(());
+    }
+    // Bit i of x: bits i..i+22 of the mask are all set.
+    let mut x = mask & (mask >> 1);
+    x &= x >> 2;
+    x &= x >> 4;
+    x &= x >> 8;
+    x &= x >> 6;
+    if x != 0 {
+        return Err(());
+    }
+    Ok(if mask == u64::MAX {
+        carry + 64
+    } else {
+        mask.leading_ones()
+    })
+}
+
+/// [`has_digest_run`] with AVX2: each byte classified by two nibble lookups
+/// (`pshufb`), 64 bytes per step.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn has_digest_run_avx2(text: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    // Classes by high nibble: 1 digits (low nibble 0-9), 2 letters @A-O/`a-o
+    // (1-15), 4 letters P-Z/p-z (0-10), 8 `+` and `/` (11, 15), 16 `\` (12).
+    const LO: [i8; 16] = {
+        let mut t = [0i8; 16];
+        let mut l = 0;
+        while l < 16 {
+            let mut c = 0;
+            if l <= 9 {
+                c |= 1;
+            }
+            if l >= 1 {
+                c |= 2;
+            }
+            if l <= 10 {
+                c |= 4;
+            }
+            if l == 11 || l == 15 {
+                c |= 8;
+            }
+            if l == 12 {
+                c |= 16;
+            }
+            t[l] = c;
+            l += 1;
+        }
+        t
+    };
+    const HI: [i8; 16] = [0, 0, 8, 1, 2, 4 | 16, 2, 4, 0, 0, 0, 0, 0, 0, 0, 0];
+    let lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(LO.as_ptr() as *const __m128i));
+    let hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(HI.as_ptr() as *const __m128i));
+    let nib = _mm256_set1_epi8(0x0f);
+    let zero = _mm256_setzero_si256();
+    // Bit i: byte i is NOT in the class.
+    let outside = |p: *const u8| -> u32 {
+        let b = _mm256_loadu_si256(p as *const __m256i);
+        let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(b, nib));
+        let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(b, 4), nib));
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), zero)) as u32
+    };
+    let mut chunks = text.chunks_exact(64);
+    let mut carry = 0u32;
+    for chunk in &mut chunks {
+        let p = chunk.as_ptr();
+        let mask = !(outside(p) as u64 | (outside(p.add(32)) as u64) << 32);
+        match digest_run_in(mask, carry) {
+            Ok(c) => carry = c,
+            Err(()) => return true,
+        }
+    }
+    let rest = chunks.remainder();
+    let run = rest.iter().take_while(|&&b| DIGEST_RUN[b as usize]).count() as u32;
+    carry + run >= SHORTEST_DIGEST as u32 || has_digest_run_scalar(rest)
+}
+
+/// [`has_digest_run`] with SSE2 (part of x86_64).
+#[cfg(target_arch = "x86_64")]
+fn has_digest_run_sse2(text: &[u8]) -> bool {
     use std::arch::x86_64::*;
     let mut chunks = text.chunks_exact(64);
     let mut carry = 0u32;
@@ -689,6 +783,26 @@ mod tests {
                 has_digest_run_scalar(&text),
                 "{text:?}"
             );
+            #[cfg(target_arch = "x86_64")]
+            assert_eq!(
+                has_digest_run_sse2(&text),
+                has_digest_run_scalar(&text),
+                "{text:?}"
+            );
+            if round == 0 {
+                // Every byte value is classified like the table says.
+                for b in 0..=255u8 {
+                    for at in [0, 10, 21, 40, 63] {
+                        let mut t = vec![b' '; 130];
+                        t[at..at + 22].fill(b'q');
+                        t[at + 7] = b;
+                        assert_eq!(has_digest_run(&t), DIGEST_RUN[b as usize], "{b}");
+                        let mut t = vec![b' '; 130];
+                        t[at..at + 22].fill(b);
+                        assert_eq!(has_digest_run(&t), DIGEST_RUN[b as usize], "{b}");
+                    }
+                }
+            }
             let long = [b'A'; 200];
             for start in 0..70 {
                 for n in [21, 22, 23, 64, 65] {
