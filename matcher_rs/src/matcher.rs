@@ -426,10 +426,19 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         .filter(|t| digest_run || !t.is_digest())
         .collect();
     // Source leaves that pass the guards, and their forms (bytes in `arena`).
-    let mut source_leaves: Vec<(u32, u32)> = Vec::new();
-    let mut arena: Vec<u8> = Vec::new();
-    let mut forms: Vec<Form> = Vec::new();
-    let mut form_leaf: Vec<u32> = Vec::new();
+    // Room for every form up front (an identity, lower-case and base64 form
+    // of up to 4/3 of the value, a URL form of up to 3 times the value, and
+    // 232 bytes of digests), so that nothing grows while forms are made.
+    let (n_leaves, value_bytes) = sources
+        .iter()
+        .flat_map(|f| &f.leaves)
+        .fold((0, 0), |(n, b), l| (n + 1, b + l.value.len()));
+    let per_leaf_forms = 1 + transforms.len();
+    let digest_bytes = if digest_run { 232 } else { 0 };
+    let mut source_leaves: Vec<(u32, u32)> = Vec::with_capacity(n_leaves);
+    let mut arena: Vec<u8> = Vec::with_capacity(value_bytes * 7 + n_leaves * (4 + digest_bytes));
+    let mut forms: Vec<Form> = Vec::with_capacity(n_leaves * per_leaf_forms);
+    let mut form_leaf: Vec<u32> = Vec::with_capacity(n_leaves * per_leaf_forms);
     for (si, flat) in sources.iter().enumerate() {
         for (li, leaf) in flat.leaves.iter().enumerate() {
             if !config.guards.is_evidence(&leaf.value) {

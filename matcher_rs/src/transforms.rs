@@ -7,20 +7,9 @@
 //! of a value whose length is not a multiple of three, a check on the
 //! character that follows the needle.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use md5::Md5;
-use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-
-/// Bytes left alone by URL encoding: RFC 3986 unreserved characters, like
-/// Python's `urllib.parse.quote(value, safe="")`.
-const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// A transform applied to a source value before seeking it, in preference
 /// order (a match through an earlier transform wins).
@@ -199,29 +188,77 @@ fn push_hex(arena: &mut Vec<u8>, digest: &[u8]) {
     }
 }
 
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 /// Append standard base64 (padded) of `data`; returns (padded, unpadded) lengths.
 fn push_base64(arena: &mut Vec<u8>, data: &[u8]) -> (u32, u32) {
-    let at = arena.len();
     let padded = data.len().div_ceil(3) * 4;
-    arena.resize(at + padded, 0);
-    let written = STANDARD
-        .encode_slice(data, &mut arena[at..])
-        .expect("exact base64 length");
-    debug_assert_eq!(written, padded);
-    let pad = match data.len() % 3 {
-        0 => 0,
-        1 => 2,
-        _ => 1,
+    let at = arena.len();
+    arena.resize(at + padded, b'=');
+    let out = &mut arena[at..];
+    let whole = data.len() / 3;
+    for (o, c) in out.chunks_exact_mut(4).zip(data.chunks_exact(3)) {
+        let n = (c[0] as usize) << 16 | (c[1] as usize) << 8 | c[2] as usize;
+        o[0] = B64[n >> 18];
+        o[1] = B64[(n >> 12) & 63];
+        o[2] = B64[(n >> 6) & 63];
+        o[3] = B64[n & 63];
+    }
+    let rest = &data[3 * whole..];
+    let pad = match *rest {
+        [a] => {
+            let n = (a as usize) << 16;
+            out[4 * whole] = B64[n >> 18];
+            out[4 * whole + 1] = B64[(n >> 12) & 63];
+            2
+        }
+        [a, b] => {
+            let n = (a as usize) << 16 | (b as usize) << 8;
+            out[4 * whole] = B64[n >> 18];
+            out[4 * whole + 1] = B64[(n >> 12) & 63];
+            out[4 * whole + 2] = B64[(n >> 6) & 63];
+            1
+        }
+        _ => 0,
     };
     (padded as u32, (padded - pad) as u32)
 }
 
+/// Bytes left alone by URL encoding: RFC 3986 unreserved characters, like
+/// Python's `urllib.parse.quote(value, safe="")`.
+const URL_UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    t
+};
+
 /// Whether URL encoding leaves every byte of `value` alone.
 #[inline]
 fn url_unreserved(value: &[u8]) -> bool {
-    value
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    value.iter().all(|&b| URL_UNRESERVED[b as usize])
+}
+
+/// Append `value` percent-encoded (upper-case hex), every byte but the
+/// unreserved ones.
+fn push_url(arena: &mut Vec<u8>, value: &[u8]) {
+    const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+    arena.reserve(3 * value.len());
+    for &b in value {
+        if URL_UNRESERVED[b as usize] {
+            arena.push(b);
+        } else {
+            arena.extend_from_slice(&[
+                b'%',
+                HEX_UPPER[(b >> 4) as usize],
+                HEX_UPPER[(b & 15) as usize],
+            ]);
+        }
+    }
 }
 
 /// Append every form of `value` under `transforms` (the identity first) to
@@ -273,9 +310,7 @@ pub fn forms_into(
                 if url_unreserved(value) {
                     continue;
                 }
-                for chunk in percent_encode(value, URL_ENCODE) {
-                    arena.extend_from_slice(chunk.as_bytes());
-                }
+                push_url(arena, value);
                 plain(t, at, arena.len() - at)
             }
             Transform::Base64 => {
@@ -427,6 +462,39 @@ mod tests {
             one("abc", Transform::Sha1Base64).unwrap().exact[0],
             b"qZk+NkcGgWq6PiVxeFDCbJzQ2J0="
         );
+    }
+
+    #[test]
+    fn encoders_agree_with_the_reference_crates() {
+        use base64::Engine as _;
+        use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
+        const SET: &AsciiSet = &NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        let set = SET;
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..200 {
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            let mut arena = b"prefix".to_vec();
+            let (padded, unpadded) = push_base64(&mut arena, &data);
+            let want = base64::engine::general_purpose::STANDARD.encode(&data);
+            assert_eq!(&arena[6..], want.as_bytes());
+            assert_eq!(padded as usize, want.len());
+            assert_eq!(unpadded as usize, want.trim_end_matches('=').len());
+            let mut arena = Vec::new();
+            push_url(&mut arena, &data);
+            assert_eq!(arena, percent_encode(&data, set).to_string().as_bytes());
+            assert_eq!(url_unreserved(&data), arena == data);
+        }
     }
 
     #[test]
