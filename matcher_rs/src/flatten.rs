@@ -82,6 +82,37 @@ pub fn flatten(payload: &[u8]) -> Flattened<'_> {
     }
 }
 
+/// The end of the run of string bytes that need no decoding from `i`: the
+/// index of the first `"`, `\\` or control byte (or the end of `s`).
+#[inline]
+fn plain_run(s: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        while i + 16 <= s.len() {
+            // SAFETY: SSE2 is part of x86_64; the load reads s[i..i + 16].
+            let special = unsafe {
+                let b = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let quote = _mm_cmpeq_epi8(b, _mm_set1_epi8(b'"' as i8));
+                let back = _mm_cmpeq_epi8(b, _mm_set1_epi8(b'\\' as i8));
+                let ctl = _mm_cmpeq_epi8(_mm_max_epu8(b, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, back), ctl)) as u32
+            };
+            if special != 0 {
+                return i + special.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    while let Some(&b) = s.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
@@ -226,25 +257,22 @@ impl<'a> Parser<'a> {
     /// its content span when it has no escapes.
     fn string(&mut self) -> Option<(Cow<'a, [u8]>, Option<Range<usize>>)> {
         let start = self.pos + 1;
-        let mut i = start;
         let s = self.s;
         // Fast scan: no escapes.
-        loop {
-            let b = *s.get(i)?;
-            if b == b'"' {
+        let mut i = plain_run(s, start);
+        match *s.get(i)? {
+            b'"' => {
                 self.pos = i + 1;
                 return Some((Cow::Borrowed(&s[start..i]), Some(start..i)));
             }
-            if b == b'\\' {
-                break;
-            }
-            if b < 0x20 {
-                return None;
-            }
-            i += 1;
+            b'\\' => {}
+            _ => return None,
         }
         let mut out = s[start..i].to_vec();
         loop {
+            let run = plain_run(s, i);
+            out.extend_from_slice(&s[i..run]);
+            i = run;
             let b = *s.get(i)?;
             match b {
                 b'"' => {
