@@ -1,4 +1,4 @@
-"""A RocksDB store tuned for the graph replica: many short range scans, few writes.
+"""A RocksDB store tuned for the graph replica: many point reads, few writes.
 
 Same interface as `PartitionStore` (the `state.transaction.Store` protocol);
 what differs is the options: a large LRU block cache so that traversals over
@@ -45,7 +45,11 @@ class GraphDB:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = Rdict(str(path), (options or GraphDBOptions()).to_options())
+            rocks = (options or GraphDBOptions()).to_options()
+            # The options again for the default column family: without them
+            # rocksdict reopens an existing store with its default table
+            # options (an 8 MB block cache, no bloom filters).
+            self._db = Rdict(str(path), rocks, column_families={"default": rocks})
         except Exception as exc:  # rocksdict raises a bare Exception
             if "lock" in str(exc).lower():
                 raise StoreLockedError(f"graph store {path} is in use by another process") from None
@@ -54,6 +58,13 @@ class GraphDB:
     def get(self, key: bytes) -> bytes | None:
         value = self._db.get(key)
         return value if value is None else bytes(value)
+
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """The values of `keys` (None when absent), in one multi-get."""
+        wanted: list[str | int | float | bytes | bool] = list(keys)
+        found = self._db.get(wanted)
+        assert isinstance(found, list)
+        return [None if value is None else bytes(value) for value in found]
 
     def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Items with start <= key < end, in key order."""
