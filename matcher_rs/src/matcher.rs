@@ -421,7 +421,14 @@ pub fn prefetch_request(request: &Request<'_>) {
 
 /// Match every request of a batch.
 pub fn match_batch(requests: &[Request<'_>], config: &Config) -> Vec<RequestResult> {
-    requests.iter().map(|r| match_request(r, config)).collect()
+    (0..requests.len())
+        .map(|i| {
+            if let Some(next) = requests.get(i + 1) {
+                prefetch_request(next);
+            }
+            match_request(&requests[i], config)
+        })
+        .collect()
 }
 
 /// Match one request.

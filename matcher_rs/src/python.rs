@@ -132,10 +132,14 @@ fn match_requests(
         })
         .collect();
     let results = py.detach(|| {
-        borrowed
-            .iter()
-            .map(
-                |r| match catch_unwind(AssertUnwindSafe(|| matcher::match_request(r, &config))) {
+        (0..borrowed.len())
+            .map(|i| {
+                // The next request's payloads load while this one is matched.
+                if let Some(next) = borrowed.get(i + 1) {
+                    matcher::prefetch_request(next);
+                }
+                let r = &borrowed[i];
+                match catch_unwind(AssertUnwindSafe(|| matcher::match_request(r, &config))) {
                     Ok(inner) => RequestResult {
                         inner,
                         failed: false,
@@ -149,8 +153,8 @@ fn match_requests(
                         },
                         failed: true,
                     },
-                },
-            )
+                }
+            })
             .collect::<Vec<_>>()
     });
     Ok(results)
