@@ -13,7 +13,8 @@ schema:
    ``BETWEEN``, ``LIMIT``, ``THEN`` ...). So the daily run of a job with a new
    date, id or range is parsed once. Literals never change column lineage; the
    one place a number does, a positional ``GROUP BY 1, 2`` / ``ORDER BY 2, 1``,
-   follows ``BY`` or a comma and is kept, as are quoted identifiers.
+   follows ``BY`` or a comma and is kept, as are quoted identifiers and a
+   string that names a column (``AS 'name'``).
 
 >>> a = SqlAnalyzer(engine="spark", namespace="hive://w", default_schema="default")
 >>> _ = a.analyze("SELECT x FROM t WHERE d = '2024-01-01'")
@@ -58,8 +59,14 @@ def _mask(m: re.Match[str]) -> str:
     op = m.group(2)
     if op is not None:
         return op + "?"
-    first = m.group(0)[0]
+    text = m.group(0)
+    first = text[0]
     if first == "'":
+        # ``AS 'name'`` (MySQL, SQLite) names an output column: kept.
+        start = m.start()
+        before = m.string[max(0, start - 4) : start].rstrip().lower()
+        if before.endswith("as") and (len(before) < 3 or not before[-3].isalnum()):
+            return text
         return "?"
     if first == "(":
         return "(?)"

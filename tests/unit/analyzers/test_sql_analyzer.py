@@ -55,6 +55,11 @@ def test_fingerprint_masks_literals_not_identifiers() -> None:
     assert fingerprint("SELECT a, b FROM t ORDER BY 2 DESC, 1") != fingerprint(
         "SELECT a, b FROM t ORDER BY 2 DESC, 2"
     )
+    # a string naming an output column is kept
+    assert fingerprint("SELECT a AS 'x' FROM t") != fingerprint("SELECT a AS 'y' FROM t")
+    assert fingerprint("SELECT a FROM t WHERE b = 'x'") == fingerprint(
+        "SELECT a FROM t WHERE b = 'y'"
+    )
     # values: ranges, lists, limits, comments
     assert fingerprint(
         "SELECT a FROM t WHERE y BETWEEN 1999 AND 2001 AND x IN (1, 2) LIMIT 100 -- run 1"
