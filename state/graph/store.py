@@ -208,6 +208,9 @@ class _Parsed:
     version: int
     after: EdgeRef | None
     raw: bytes
+    edge_key: bytes
+    out_key: bytes  # o|SRC
+    in_key: bytes  # i|DST
 
 
 # An adjacency list being changed by a batch, as stored: [{other: [rank, score,
@@ -235,17 +238,18 @@ class _Batch:
 
     def prefetch(self, keys: Iterable[bytes]) -> None:
         """Read these keys in one go (a RocksDB multi-get when the store has one)."""
-        wanted = [key for key in dict.fromkeys(keys)
-                  if key not in self.values and key not in self.lists]
+        values, lists = self.values, self.lists
+        wanted = [key for key in dict.fromkeys(keys) if key not in values and key not in lists]
         if not wanted:
             return
         get_many = getattr(self.store, "get_many", None)
         found = get_many(wanted) if get_many is not None else [self.store.get(k) for k in wanted]
+        loads = orjson.loads
         for key, raw in zip(wanted, found, strict=True):
-            if key.startswith(_EDGE):
-                self.values[key] = raw
+            if key[0] == 0x65:  # e|
+                values[key] = raw
             else:
-                self.lists[key] = _mutable(raw)
+                lists[key] = [{}, {}] if raw is None else loads(raw)
 
     def get(self, key: bytes) -> bytes | None:
         if key not in self.values:
@@ -263,19 +267,24 @@ class _Batch:
         self.dirty.add(key)
         return adjacency
 
-    def link(self, edge: EdgeRef) -> None:
-        """Add (or update) the edge in both lists.
+    def link(self, edge: EdgeRef, out_key: bytes, in_key: bytes) -> None:
+        """Add (or update) the edge in both lists (`o|SRC`, `i|DST`).
 
         A field is in its table's index exactly while its list has edges, so
         the table's list is read only when the field's list was empty.
         """
         src, dst = edge.src, edge.dst
         attrs = [CONFIDENCE_RANK[edge.confidence], edge.score, edge.kinds]
-        out = self.adjacency(_OUT + src.encode())[0]
+        lists, dirty = self.lists, self.dirty
+        adjacency = lists.get(out_key) or self.adjacency(out_key)
+        dirty.add(out_key)
+        out = adjacency[0]
         if not out and "#" in src:
             self.adjacency(_OUT + table_of(src).encode())[1][src] = 0
         out[dst] = attrs
-        into = self.adjacency(_IN + dst.encode())[0]
+        adjacency = lists.get(in_key) or self.adjacency(in_key)
+        dirty.add(in_key)
+        into = adjacency[0]
         if not into and "#" in dst:
             self.adjacency(_IN + table_of(dst).encode())[1][dst] = 0
         into[src] = attrs
@@ -407,7 +416,8 @@ class GraphStore:
         except (ValueError, KeyError, TypeError, AssertionError):
             self.skipped += 1
             return None
-        return _Parsed(edge_id, src, dst, version, after, value)
+        return _Parsed(edge_id, src, dst, version, after, value, _EDGE + edge_id.encode(),
+                       _OUT + src.encode(), _IN + dst.encode())
 
     def _apply_all(self, batch: _Batch, todo: list[_Parsed | str], count: int,
                    ) -> list[GraphChange]:
@@ -416,8 +426,7 @@ class GraphStore:
             if isinstance(item, str):
                 keys.append(_EDGE + item.encode())
             else:
-                keys += (_EDGE + item.edge_id.encode(), _OUT + item.src.encode(),
-                         _IN + item.dst.encode())
+                keys += (item.edge_key, item.out_key, item.in_key)
         batch.prefetch(keys)
         # The tables of fields that get their first edge: their index changes.
         lists = batch.lists
@@ -425,9 +434,9 @@ class GraphStore:
         for item in todo:
             if isinstance(item, str) or item.after is None:
                 continue
-            if "#" in item.src and not lists[_OUT + item.src.encode()][0]:
+            if "#" in item.src and not lists[item.out_key][0]:
                 tables.append(_OUT + table_of(item.src).encode())
-            if "#" in item.dst and not lists[_IN + item.dst.encode()][0]:
+            if "#" in item.dst and not lists[item.in_key][0]:
                 tables.append(_IN + table_of(item.dst).encode())
         batch.prefetch(tables)
         changes: list[GraphChange] = []
@@ -441,7 +450,7 @@ class GraphStore:
         return changes
 
     def _upsert(self, batch: _Batch, delta: _Parsed) -> GraphChange | None:
-        edge_key = _EDGE + delta.edge_id.encode()
+        edge_key = delta.edge_key
         stored = batch.get(edge_key)
         before: EdgeRef | None = None
         if stored is not None:
@@ -452,7 +461,7 @@ class GraphStore:
         if before is not None and (delta.after is None or before[:2] != delta.after[:2]):
             batch.unlink(before)  # an update of the same endpoints just overwrites
         if delta.after is not None:
-            batch.link(delta.after)
+            batch.link(delta.after, delta.out_key, delta.in_key)
             batch.put(edge_key, delta.raw)
         else:
             batch.put(edge_key, orjson.dumps({"op": "delete", "edge_id": delta.edge_id,
