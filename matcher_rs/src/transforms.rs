@@ -237,29 +237,53 @@ const URL_UNRESERVED: [bool; 256] = {
     t
 };
 
-/// Whether URL encoding leaves every byte of `value` alone.
-#[inline]
-fn url_unreserved(value: &[u8]) -> bool {
-    value.iter().all(|&b| URL_UNRESERVED[b as usize])
-}
-
 /// Append `value` percent-encoded (upper-case hex), every byte but the
 /// unreserved ones.
 fn push_url(arena: &mut Vec<u8>, value: &[u8]) {
     const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-    arena.reserve(3 * value.len());
+    let at = arena.len();
+    arena.resize(at + 3 * value.len(), 0);
+    let out = &mut arena[at..];
+    let mut k = 0;
     for &b in value {
         if URL_UNRESERVED[b as usize] {
-            arena.push(b);
+            out[k] = b;
+            k += 1;
         } else {
-            arena.extend_from_slice(&[
+            out[k..k + 3].copy_from_slice(&[
                 b'%',
                 HEX_UPPER[(b >> 4) as usize],
                 HEX_UPPER[(b & 15) as usize],
             ]);
+            k += 3;
         }
     }
+    arena.truncate(at + k);
 }
+
+/// Byte classes for one pass over a value: not ASCII, ASCII upper case, and
+/// changed by URL encoding.
+const NON_ASCII: u8 = 1;
+const UPPER: u8 = 2;
+const URL_RESERVED: u8 = 4;
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if !c.is_ascii() {
+            t[b] |= NON_ASCII;
+        }
+        if c.is_ascii_uppercase() {
+            t[b] |= UPPER;
+        }
+        if !URL_UNRESERVED[b] {
+            t[b] |= URL_RESERVED;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// Append every form of `value` under `transforms` (the identity first) to
 /// `out`, their bytes to `arena`; a transform that leaves the value
@@ -287,16 +311,20 @@ pub fn forms_into(
     let mut md5 = || *md5.get_or_insert_with(|| Md5::digest(value).into());
     let mut sha1 = || *sha1.get_or_insert_with(|| Sha1::digest(value).into());
     let mut sha256 = || *sha256.get_or_insert_with(|| Sha256::digest(value).into());
+    let class = value.iter().fold(0u8, |c, &b| c | BYTE_CLASS[b as usize]);
     for &t in transforms {
         let at = arena.len();
         let form = match t {
             Transform::Identity => continue,
             Transform::Lowercase => {
-                if value.is_ascii() {
-                    if !value.iter().any(u8::is_ascii_uppercase) {
+                if class & NON_ASCII == 0 {
+                    if class & UPPER == 0 {
                         continue;
                     }
-                    arena.extend(value.iter().map(u8::to_ascii_lowercase));
+                    arena.resize(at + value.len(), 0);
+                    for (d, s) in arena[at..].iter_mut().zip(value) {
+                        *d = s.to_ascii_lowercase();
+                    }
                 } else {
                     let lower = lowercase(value);
                     if lower == value {
@@ -307,7 +335,7 @@ pub fn forms_into(
                 plain(t, at, arena.len() - at)
             }
             Transform::Url => {
-                if url_unreserved(value) {
+                if class & URL_RESERVED == 0 {
                     continue;
                 }
                 push_url(arena, value);
@@ -493,7 +521,10 @@ mod tests {
             let mut arena = Vec::new();
             push_url(&mut arena, &data);
             assert_eq!(arena, percent_encode(&data, set).to_string().as_bytes());
-            assert_eq!(url_unreserved(&data), arena == data);
+            let class = data.iter().fold(0, |c, &b| c | BYTE_CLASS[b as usize]);
+            assert_eq!(class & URL_RESERVED == 0, arena == data);
+            assert_eq!(class & NON_ASCII == 0, data.is_ascii());
+            assert_eq!(class & UPPER != 0, data.iter().any(u8::is_ascii_uppercase));
         }
     }
 
