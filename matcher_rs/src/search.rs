@@ -285,8 +285,15 @@ fn pooled<T: Copy>(pool: &'static LocalKey<RefCell<Vec<Vec<T>>>>, len: usize, em
     .unwrap_or_else(|| vec![empty; len])
 }
 
+/// The largest table a thread keeps (larger ones, for huge needle sets,
+/// are freed rather than held).
+const POOLED_MAX_BYTES: usize = 1 << 20;
+
 /// Give back a table whose every slot is `empty` again.
 fn unpool<T>(pool: &'static LocalKey<RefCell<Vec<Vec<T>>>>, table: Vec<T>) {
+    if std::mem::size_of_val(&table[..]) > POOLED_MAX_BYTES {
+        return;
+    }
     let _ = pool.try_with(|p| {
         let mut p = p.borrow_mut();
         if p.len() < POOLED {
