@@ -12,8 +12,9 @@ its domain; 5% of edges cross into another domain, and 5% are table-level
 Kafka). Reports load time, bytes on disk per edge, the latency of 5-hop
 downstream traversals from random fields (p50/p99, after a warm-up: a live
 replica's caches are warm) and of path queries between a field and an asset
-it reaches (p99). `--cache-edges 0` turns the replica's adjacency cache off
-(RocksDB reads only); the hit rate counts warm-up and timed queries.
+it reaches (p99). `--cache-edges N` turns on the replica's optional adjacency
+cache (off by default: RocksDB reads only); its hit rate counts warm-up and
+timed queries.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--cache-edges", type=int, default=DEFAULT_CACHE_EDGES,
-                        help="bound of the replica's adjacency cache (0: no cache)")
+                        help="bound of the replica's adjacency cache (0, the default: none)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     report = run(args.edges, queries=args.queries, warmup=args.warmup,
