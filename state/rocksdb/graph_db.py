@@ -1,21 +1,18 @@
 """A RocksDB store tuned for the graph replica: many point reads, few writes.
 
-Same interface as `PartitionStore` (the `state.transaction.Store` protocol);
-what differs is the options: a large LRU block cache so that traversals over
+A `PartitionStore` (the `state.transaction.Store` protocol) whose options
+differ: a large LRU block cache so that traversals over
 a big graph read from memory, bloom filters, and compressed blocks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options, Rdict, WriteBatch
+from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options
 
-from state.rocksdb.store import StoreLockedError
-
-_OFFSET_KEY = b"\x00offset"
+from state.rocksdb.store import PartitionStore
 
 
 @dataclass(frozen=True)
@@ -38,26 +35,11 @@ class GraphDBOptions:
         return options
 
 
-class GraphDB:
-    """Ordered bytes-to-bytes store for the graph; keys starting with NUL are reserved."""
+class GraphDB(PartitionStore):
+    """The graph replica's store: a `PartitionStore` with the tuned options, plus multi-get."""
 
     def __init__(self, path: Path, options: GraphDBOptions | None = None) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            rocks = (options or GraphDBOptions()).to_options()
-            # The options again for the default column family: without them
-            # rocksdict reopens an existing store with its default table
-            # options (an 8 MB block cache, no bloom filters).
-            self._db = Rdict(str(path), rocks, column_families={"default": rocks})
-        except Exception as exc:  # rocksdict raises a bare Exception
-            if "lock" in str(exc).lower():
-                raise StoreLockedError(f"graph store {path} is in use by another process") from None
-            raise
-
-    def get(self, key: bytes) -> bytes | None:
-        value = self._db.get(key)
-        return value if value is None else bytes(value)
+        super().__init__(path, options=(options or GraphDBOptions()).to_options())
 
     def get_many(self, keys: list[bytes]) -> list[bytes | None]:
         """The values of `keys` (None when absent), in one multi-get."""
@@ -65,30 +47,3 @@ class GraphDB:
         found = self._db.get(wanted)
         assert isinstance(found, list)
         return [None if value is None else bytes(value) for value in found]
-
-    def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
-        """Items with start <= key < end, in key order."""
-        for key, value in self._db.items(from_key=start):
-            assert isinstance(key, bytes) and isinstance(value, bytes)  # raw mode
-            if key >= end:
-                break
-            yield key, value
-
-    def offset(self) -> int:
-        raw = self._db.get(_OFFSET_KEY)
-        return -1 if raw is None else int(raw)
-
-    def write(self, changes: Mapping[bytes, bytes | None], offset: int | None = None) -> None:
-        """Apply puts (value) and deletes (None), and the offset, atomically."""
-        batch = WriteBatch(raw_mode=True)
-        for key, value in changes.items():
-            if value is None:
-                batch.delete(key)
-            else:
-                batch.put(key, value)
-        if offset is not None:
-            batch.put(_OFFSET_KEY, str(offset).encode())
-        self._db.write(batch)
-
-    def close(self) -> None:
-        self._db.close()

@@ -22,19 +22,25 @@ class StoreLockedError(RuntimeError):
 class PartitionStore:
     """Ordered bytes-to-bytes store; keys starting with NUL are reserved."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False,
+                 options: Options | None = None) -> None:
+        """Open (creating) the store; `options` replace the defaults (raw mode)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        options = Options(raw_mode=True)
-        options.create_if_missing(True)
+        if options is None:
+            options = Options(raw_mode=True)
+            options.create_if_missing(True)
         try:
             self._db = Rdict(
                 str(path), options,
+                # The options again for the default column family: without them
+                # rocksdict reopens an existing store with its default table options.
+                column_families={"default": options},
                 access_type=AccessType.read_only() if read_only else AccessType.read_write(),
             )
         except Exception as exc:  # rocksdict raises a bare Exception
             if "lock" in str(exc).lower():
-                raise StoreLockedError(f"state store {path} is in use by another process") from None
+                raise StoreLockedError(f"store {path} is in use by another process") from None
             raise
 
     def get(self, key: bytes) -> bytes | None:
