@@ -13,7 +13,7 @@
 //! leaves the best match is kept (exact before contains, then transforms in
 //! their order).
 
-use memchr::{memchr, memmem};
+use memchr::memmem;
 
 use crate::flatten::{flatten, Flattened};
 use crate::guards::Guards;
@@ -131,7 +131,7 @@ fn escapes_hit(text: &[u8], needles: &ByteSet) -> bool {
         .enumerate()
         .filter(|(_, &(_, decoded))| needles.contains(decoded))
         .fold(0u8, |m, (i, _)| m | 1 << i);
-    escapes_hit_lazy(text, simple, &mut || *needles)
+    escapes_hit_lazy(text, escape_letters(text), simple, &mut || *needles)
 }
 
 /// The escapes `\x` with a one-letter code, and the byte each decodes to.
@@ -157,14 +157,21 @@ const SIMPLE_BIT: [u8; 256] = {
     t
 };
 
-/// [`escapes_hit`] with the needle bytes given as a mask of the simple
-/// escapes whose byte some needle holds (bit `i` for `SIMPLE_ESCAPES[i]`)
-/// and, only for `\u` escapes (rare), the whole set on demand.
-fn escapes_hit_lazy(text: &[u8], simple: u8, needles: &mut dyn FnMut() -> ByteSet) -> bool {
-    for (i, (letter, _)) in SIMPLE_ESCAPES.into_iter().enumerate() {
-        if simple & (1 << i) != 0 && memmem::find(text, &[b'\\', letter]).is_some() {
-            return true;
-        }
+/// [`escapes_hit`] with the text's escape letters given ([`escape_letters`]),
+/// the needle bytes given as a mask of the simple escapes whose byte some
+/// needle holds (bit `i` for `SIMPLE_ESCAPES[i]`) and, only for `\u`
+/// escapes (rare), the whole set on demand.
+fn escapes_hit_lazy(
+    text: &[u8],
+    letters: u16,
+    simple: u8,
+    needles: &mut dyn FnMut() -> ByteSet,
+) -> bool {
+    if letters as u8 & simple != 0 {
+        return true;
+    }
+    if letters & U_ESCAPE == 0 {
+        return false;
     }
     let mut set: Option<ByteSet> = None;
     memmem::find_iter(text, b"\\u").any(|i| {
@@ -204,7 +211,7 @@ const SHORTEST_DIGEST: usize = 22;
 fn has_digest_run(text: &[u8]) -> bool {
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is available.
-        unsafe { has_digest_run_avx2(text) }
+        unsafe { scan_sink_avx2(text, true).0 }
     } else {
         has_digest_run_sse2(text)
     }
@@ -233,11 +240,48 @@ fn digest_run_in(mask: u64, carry: u32) -> Result<u32, ()> {
     })
 }
 
-/// [`has_digest_run`] with AVX2: each byte classified by two nibble lookups
-/// (`pshufb`), 64 bytes per step.
+/// For each byte, the bit of its escape letter: bit `i` for the letter of
+/// `SIMPLE_ESCAPES[i]`, [`U_ESCAPE`] for `u`.
+const ESCAPE_LETTER: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < SIMPLE_ESCAPES.len() {
+        t[SIMPLE_ESCAPES[i].0 as usize] = 1 << i;
+        i += 1;
+    }
+    t[b'u' as usize] = U_ESCAPE;
+    t
+};
+
+/// The bit of a `\u` escape in an escape summary.
+const U_ESCAPE: u16 = 1 << 8;
+
+/// The escape letters of `text`: for each backslash, the bit
+/// ([`ESCAPE_LETTER`]) of the byte after it (an over-approximation of its
+/// escapes, like [`escapes_hit`]: a backslash that is itself escaped counts).
+fn escape_letters(text: &[u8]) -> u16 {
+    memchr::memchr_iter(b'\\', text).fold(0, |m, i| {
+        m | text.get(i + 1).map_or(0, |&b| ESCAPE_LETTER[b as usize])
+    })
+}
+
+/// One pass over a sink: whether it has a digest run (only sought when
+/// `digest` is set; else `false`) and its escape letters ([`escape_letters`]).
+fn scan_sink(text: &[u8], digest: bool) -> (bool, u16) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available.
+        return unsafe { scan_sink_avx2(text, digest) };
+    }
+    (digest && has_digest_run(text), escape_letters(text))
+}
+
+/// [`scan_sink`] with AVX2: each byte classified by two nibble lookups
+/// (`pshufb`), 64 bytes per step; backslashes found by one compare per 32
+/// bytes, the byte after each looked up.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn has_digest_run_avx2(text: &[u8]) -> bool {
+unsafe fn scan_sink_avx2(text: &[u8], digest: bool) -> (bool, u16) {
     use std::arch::x86_64::*;
     // Classes by high nibble: 1 digits (low nibble 0-9), 2 letters @A-O/`a-o
     // (1-15), 4 letters P-Z/p-z (0-10), 8 `+` and `/` (11, 15), 16 `\` (12).
@@ -271,29 +315,61 @@ unsafe fn has_digest_run_avx2(text: &[u8]) -> bool {
     let hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(HI.as_ptr() as *const __m128i));
     let nib = _mm256_set1_epi8(0x0f);
     let zero = _mm256_setzero_si256();
+    let back = _mm256_set1_epi8(b'\\' as i8);
     // Bit i: byte i is NOT in the class.
-    let outside = |p: *const u8| -> u32 {
-        let b = _mm256_loadu_si256(p as *const __m256i);
+    let outside = |b: __m256i| -> u32 {
         let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(b, nib));
         let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(b, 4), nib));
         _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), zero)) as u32
     };
-    let mut chunks = text.chunks_exact(64);
+    let backslashes =
+        |b: __m256i| -> u32 { _mm256_movemask_epi8(_mm256_cmpeq_epi8(b, back)) as u32 };
     let mut carry = 0u32;
+    let mut found = !digest;
+    // One 64-byte block: its escape letters (`next` reads the byte after a
+    // position), then its digest run unless one was already found.
+    let mut block = |p: *const u8, next: &dyn Fn(usize) -> u8, escapes: &mut u16| {
+        let (b0, b1) = (
+            _mm256_loadu_si256(p as *const __m256i),
+            _mm256_loadu_si256(p.add(32) as *const __m256i),
+        );
+        let mut back = backslashes(b0) as u64 | (backslashes(b1) as u64) << 32;
+        while back != 0 {
+            *escapes |= ESCAPE_LETTER[next(back.trailing_zeros() as usize) as usize];
+            back &= back - 1;
+        }
+        if !found {
+            let mask = !(outside(b0) as u64 | (outside(b1) as u64) << 32);
+            match digest_run_in(mask, carry) {
+                Ok(c) => carry = c,
+                Err(()) => found = true,
+            }
+        }
+    };
+    let mut escapes = 0u16;
+    let mut chunks = text.chunks_exact(64);
+    let mut base = 0;
     for chunk in &mut chunks {
         let p = chunk.as_ptr();
         // This is the first pass over a sink, usually not yet in any cache:
         // ask for the bytes a few steps ahead (a prefetch never faults).
         _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(512) as *const i8);
-        let mask = !(outside(p) as u64 | (outside(p.add(32)) as u64) << 32);
-        match digest_run_in(mask, carry) {
-            Ok(c) => carry = c,
-            Err(()) => return true,
-        }
+        block(
+            p,
+            &|i| text.get(base + i + 1).copied().unwrap_or(0),
+            &mut escapes,
+        );
+        base += 64;
     }
+    // The last bytes, padded with zeros (neither a digest byte, nor an
+    // escape letter, nor a backslash).
     let rest = chunks.remainder();
-    let run = rest.iter().take_while(|&&b| DIGEST_RUN[b as usize]).count() as u32;
-    carry + run >= SHORTEST_DIGEST as u32 || has_digest_run_scalar(rest)
+    if !rest.is_empty() {
+        let mut pad = [0u8; 64];
+        pad[..rest.len()].copy_from_slice(rest);
+        block(pad.as_ptr(), &|i| pad[i + 1], &mut escapes);
+    }
+    (digest && found, escapes)
 }
 
 /// [`has_digest_run`] with SSE2 (part of x86_64).
@@ -454,7 +530,17 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
 
     // Digests are sought only when some sink has a run of characters long
     // enough to spell one (rare in text; a digest costs a hash per leaf).
-    let digest_run = sinks.iter().any(|s| has_digest_run(s));
+    // One pass over each sink also notes the letters after its backslashes
+    // (for the escape check below); digest runs are sought until one is found.
+    let mut digest_run = false;
+    let escapes: Vec<u16> = sinks
+        .iter()
+        .map(|s| {
+            let (run, letters) = scan_sink(s, !digest_run);
+            digest_run |= run;
+            letters
+        })
+        .collect();
     let transforms: Vec<Transform> = config
         .transforms
         .iter()
@@ -566,11 +652,12 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
             // Only a leaf whose value differs from its bytes (an escaped
             // string) could still hold a needle, and only through a byte
             // that one of its escapes decodes to.
-            if memchr(b'\\', sink).is_none() {
+            let letters = escapes[sink_index];
+            if letters == 0 {
                 continue;
             }
             let simple = *simple.get_or_insert_with(simple_escapes);
-            if !escapes_hit_lazy(sink, simple, &mut needle_byte_set.clone()) {
+            if !escapes_hit_lazy(sink, letters, simple, &mut needle_byte_set.clone()) {
                 continue;
             }
         }
@@ -855,6 +942,36 @@ mod tests {
                     t[start..start + n].copy_from_slice(&long[..n]);
                     assert_eq!(has_digest_run(&t), n >= 22, "{start} {n}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn escape_letters_agree_with_the_scalar_scan() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..3000 {
+            let len = (round * 11) % 300;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    b"\\\\\\nu/\"bftrxA0 "[(x % 15) as usize]
+                })
+                .collect();
+            let want = escape_letters(&text);
+            let slow = text.windows(2).fold(0u16, |m, w| {
+                m | if w[0] == b'\\' {
+                    ESCAPE_LETTER[w[1] as usize]
+                } else {
+                    0
+                }
+            });
+            assert_eq!(want, slow, "{text:?}");
+            for digest in [false, true] {
+                let (run, letters) = scan_sink(&text, digest);
+                assert_eq!(letters, want, "{text:?}");
+                assert_eq!(run, digest && has_digest_run_scalar(&text), "{text:?}");
             }
         }
     }
