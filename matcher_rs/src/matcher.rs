@@ -507,8 +507,79 @@ pub fn match_batch(requests: &[Request<'_>], config: &Config) -> Vec<RequestResu
         .collect()
 }
 
+/// The per-request buffers, kept per thread between requests (allocating
+/// them anew costs more than clearing them, most in a process whose heap is
+/// large and scattered, like Python's).
+#[derive(Default)]
+struct Scratch {
+    escapes: Vec<u16>,
+    source_leaves: Vec<(u32, u32)>,
+    arena: Vec<u8>,
+    forms: Vec<Form>,
+    form_leaf: Vec<u32>,
+    /// Always empty between requests (its element type borrows).
+    needles: Vec<&'static [u8]>,
+    owner_head: Vec<u32>,
+    owner_next: Vec<u32>,
+    table: Vec<u32>,
+    matched: Vec<bool>,
+    found: Vec<(u32, u32, Kind, Transform)>,
+    hits: Vec<(u32, usize)>,
+}
+
+/// Buffers larger than this are freed rather than kept.
+const SCRATCH_MAX_BYTES: usize = 1 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
+}
+
+/// An empty vector with the allocation of `v` (same element size and
+/// alignment, so that the in-place collect keeps the buffer).
+fn recycle<'a, 'b>(mut v: Vec<&'a [u8]>) -> Vec<&'b [u8]> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!()).collect()
+}
+
+/// Clear `v` for the next request, or free it when it is too large to keep.
+fn keep<T>(v: &mut Vec<T>) {
+    if v.capacity() * std::mem::size_of::<T>() > SCRATCH_MAX_BYTES {
+        *v = Vec::new();
+    } else {
+        v.clear();
+    }
+}
+
 /// Match one request.
 pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
+    let mut scratch = SCRATCH
+        .try_with(|s| s.take())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let result = match_request_in(request, config, &mut scratch);
+    let s = &mut *scratch;
+    keep(&mut s.escapes);
+    keep(&mut s.source_leaves);
+    keep(&mut s.arena);
+    keep(&mut s.forms);
+    keep(&mut s.form_leaf);
+    keep(&mut s.needles);
+    keep(&mut s.owner_head);
+    keep(&mut s.owner_next);
+    keep(&mut s.table);
+    keep(&mut s.matched);
+    keep(&mut s.found);
+    keep(&mut s.hits);
+    let _ = SCRATCH.try_with(|c| c.set(Some(scratch)));
+    result
+}
+
+fn match_request_in(
+    request: &Request<'_>,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> RequestResult {
     let mut truncated = 0u32;
     let mut cap = |p: &'_ [u8]| -> usize {
         if p.len() > config.max_capture_bytes {
@@ -533,14 +604,12 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
     // One pass over each sink also notes the letters after its backslashes
     // (for the escape check below); digest runs are sought until one is found.
     let mut digest_run = false;
-    let escapes: Vec<u16> = sinks
-        .iter()
-        .map(|s| {
-            let (run, letters) = scan_sink(s, !digest_run);
-            digest_run |= run;
-            letters
-        })
-        .collect();
+    let escapes = &mut scratch.escapes;
+    escapes.extend(sinks.iter().map(|s| {
+        let (run, letters) = scan_sink(s, !digest_run);
+        digest_run |= run;
+        letters
+    }));
     let transforms: Vec<Transform> = config
         .transforms
         .iter()
@@ -557,10 +626,14 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         .fold((0, 0), |(n, b), l| (n + 1, b + l.value.len()));
     let per_leaf_forms = 1 + transforms.len();
     let digest_bytes = if digest_run { 232 } else { 0 };
-    let mut source_leaves: Vec<(u32, u32)> = Vec::with_capacity(n_leaves);
-    let mut arena: Vec<u8> = Vec::with_capacity(value_bytes * 7 + n_leaves * (4 + digest_bytes));
-    let mut forms: Vec<Form> = Vec::with_capacity(n_leaves * per_leaf_forms);
-    let mut form_leaf: Vec<u32> = Vec::with_capacity(n_leaves * per_leaf_forms);
+    let source_leaves = &mut scratch.source_leaves;
+    source_leaves.reserve(n_leaves);
+    let arena = &mut scratch.arena;
+    arena.reserve(value_bytes * 7 + n_leaves * (4 + digest_bytes));
+    let forms = &mut scratch.forms;
+    forms.reserve(n_leaves * per_leaf_forms);
+    let form_leaf = &mut scratch.form_leaf;
+    form_leaf.reserve(n_leaves * per_leaf_forms);
     for (si, flat) in sources.iter().enumerate() {
         for (li, leaf) in flat.leaves.iter().enumerate() {
             if !config.guards.is_evidence(&leaf.value) {
@@ -568,18 +641,23 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
             }
             let source_leaf = source_leaves.len() as u32;
             source_leaves.push((si as u32, li as u32));
-            forms_into(&leaf.value, &transforms, &mut arena, &mut forms);
+            forms_into(&leaf.value, &transforms, arena, forms);
             form_leaf.resize(forms.len(), source_leaf);
         }
     }
     let arena = &arena[..];
+    let (source_leaves, forms, form_leaf) = (&source_leaves[..], &forms[..], &form_leaf[..]);
     // Distinct needles, each with the forms that own it (chains: the first
     // form of each needle, then the next).
-    let mut needles: Vec<&[u8]> = Vec::with_capacity(forms.len());
-    let mut owner_head: Vec<u32> = Vec::with_capacity(forms.len());
-    let mut owner_next: Vec<u32> = vec![NONE; forms.len()];
+    let mut needles: Vec<&[u8]> = recycle(std::mem::take(&mut scratch.needles));
+    needles.reserve(forms.len());
+    let owner_head = &mut scratch.owner_head;
+    owner_head.reserve(forms.len());
+    let owner_next = &mut scratch.owner_next;
+    owner_next.resize(forms.len(), NONE);
     let slots = (2 * forms.len()).next_power_of_two().max(16);
-    let mut table: Vec<u32> = vec![NONE; slots];
+    let table = &mut scratch.table;
+    table.resize(slots, NONE);
     for (fi, form) in forms.iter().enumerate() {
         let needle = form.needle(arena);
         let mut slot = hash_bytes(needle) as usize & (slots - 1);
@@ -598,14 +676,14 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         owner_next[fi] = owner_head[id];
         owner_head[id] = fi as u32;
     }
-    drop(table);
+    let owner_head = &owner_head[..];
     let numeric = needles.iter().any(|n| is_numeric(n));
     let searcher = Searcher::for_haystack(&needles, sinks.iter().map(|s| s.len()).sum());
     // The bytes any needle may hold (computed when first needed): a sink
     // whose escapes decode to none of them cannot hide a needle behind one.
     let needle_byte_set = || {
         let mut set = ByteSet::default();
-        for (n, &head) in needles.iter().zip(&owner_head) {
+        for (n, &head) in needles.iter().zip(owner_head) {
             match forms[head as usize].transform {
                 Transform::Identity | Transform::Lowercase | Transform::Url => set.extend(n),
                 _ => {
@@ -621,7 +699,7 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
     // and a base64 or digest form may hold `/`.
     let simple_escapes = || {
         let mut mask = 0u8;
-        for &(si, li) in &source_leaves {
+        for &(si, li) in source_leaves {
             for &b in sources[si as usize].leaves[li as usize].value.iter() {
                 mask |= SIMPLE_BIT[b as usize];
             }
@@ -638,10 +716,11 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
     };
     let mut simple: Option<u8> = None;
 
-    let mut matched = vec![false; sources.len() * sinks.len()];
+    let matched = &mut scratch.matched;
+    matched.resize(sources.len() * sinks.len(), false);
     let mut matches: Vec<Match> = Vec::new();
-    let mut found: Vec<(u32, u32, Kind, Transform)> = Vec::new();
-    let mut hits: Vec<(u32, usize)> = Vec::new();
+    let found = &mut scratch.found;
+    let hits = &mut scratch.hits;
     for (sink_index, &sink) in sinks.iter().enumerate() {
         if needles.is_empty() {
             break;
@@ -685,7 +764,7 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
             .enumerate()
             .filter_map(|(i, l)| l.span.as_ref().map(|s| (s.start, s.end, i as u32)))
             .collect();
-        for &(n, start) in &hits {
+        for &(n, start) in hits.iter() {
             let end = start + needles[n as usize].len();
             let k = spanned.partition_point(|s| s.0 <= start);
             if k == 0 {
@@ -706,7 +785,7 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         }
         found.sort_unstable();
         found.dedup_by_key(|f| (f.0, f.1));
-        for &(source_leaf, sink_leaf, kind, transform) in &found {
+        for &(source_leaf, sink_leaf, kind, transform) in found.iter() {
             let (si, li) = source_leaves[source_leaf as usize];
             let src = &sources[si as usize];
             matched[si as usize * sinks.len() + sink_index] = true;
@@ -744,11 +823,13 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
         .filter(|&(i, j)| !matched[i * sinks.len() + j])
         .map(|(i, j)| (i as u32, j as u32))
         .collect();
+    let searcher = searcher.kind();
+    scratch.needles = recycle(needles);
     RequestResult {
         matches,
         nomatch,
         truncated,
-        searcher: searcher.kind(),
+        searcher,
     }
 }
 
