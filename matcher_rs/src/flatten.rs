@@ -15,7 +15,9 @@
 //! their decoded value instead.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::ops::Range;
+use std::thread::LocalKey;
 
 /// Nesting deeper than this makes the payload raw bytes (no stack overflow).
 pub const MAX_DEPTH: usize = 128;
@@ -48,16 +50,84 @@ impl<'a> Flattened<'a> {
 
     /// The payload as one raw leaf with an empty path.
     pub fn raw(payload: &'a [u8]) -> Self {
+        let mut leaves = pooled_leaves();
+        leaves.push(Leaf {
+            path: 0..0,
+            value: Cow::Borrowed(payload),
+            span: Some(0..payload.len()),
+        });
         Flattened {
-            leaves: vec![Leaf {
-                path: 0..0,
-                value: Cow::Borrowed(payload),
-                span: Some(0..payload.len()),
-            }],
+            leaves,
             paths: String::new(),
             is_json: false,
         }
     }
+}
+
+impl Drop for Flattened<'_> {
+    fn drop(&mut self) {
+        let mut leaves = std::mem::take(&mut self.leaves);
+        leaves.clear();
+        // Same layout (only the lifetime differs): the buffer is kept.
+        let leaves: Vec<Leaf<'static>> = leaves.into_iter().map(|_| unreachable!()).collect();
+        give_back(&LEAVES, leaves);
+        give_back_string(std::mem::take(&mut self.paths));
+    }
+}
+
+thread_local! {
+    /// Emptied leaf vectors and path strings of dropped results, for reuse
+    /// (a fresh allocation per payload costs more).
+    static LEAVES: RefCell<Vec<Vec<Leaf<'static>>>> = const { RefCell::new(Vec::new()) };
+    static STRINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many buffers of each kind a thread keeps, and the largest it keeps.
+const POOLED: usize = 16;
+const POOLED_MAX_BYTES: usize = 1 << 20;
+
+fn give_back<T>(pool: &'static LocalKey<RefCell<Vec<Vec<T>>>>, v: Vec<T>) {
+    if v.capacity() == 0 || v.capacity() * std::mem::size_of::<T>() > POOLED_MAX_BYTES {
+        return;
+    }
+    let _ = pool.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOLED {
+            p.push(v);
+        }
+    });
+}
+
+fn give_back_string(mut s: String) {
+    if s.capacity() == 0 || s.capacity() > POOLED_MAX_BYTES {
+        return;
+    }
+    s.clear();
+    let _ = STRINGS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOLED {
+            p.push(s);
+        }
+    });
+}
+
+/// An empty leaf vector, from the pool when there is one.
+fn pooled_leaves<'a>() -> Vec<Leaf<'a>> {
+    let v: Vec<Leaf<'static>> = LEAVES
+        .try_with(|p| p.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    v.into_iter().map(|_| unreachable!()).collect()
+}
+
+/// An empty string, from the pool when there is one.
+fn pooled_string() -> String {
+    STRINGS
+        .try_with(|p| p.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// Flatten a payload into leaves. Never fails: non-JSON is one raw leaf.
@@ -68,15 +138,17 @@ pub fn flatten(payload: &[u8]) -> Flattened<'_> {
     let mut parser = Parser {
         s: payload,
         pos: 0,
-        path: String::new(),
+        path: pooled_string(),
         out: Flattened {
-            leaves: Vec::new(),
-            paths: String::new(),
+            leaves: pooled_leaves(),
+            paths: pooled_string(),
             is_json: true,
         },
         last_path: None,
     };
-    match parser.document() {
+    let ok = parser.document();
+    give_back_string(std::mem::take(&mut parser.path));
+    match ok {
         Some(()) => parser.out,
         None => Flattened::raw(payload),
     }
@@ -381,6 +453,17 @@ fn hex4(b: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pooled_buffers_are_reused() {
+        let payload = br#"{"a":"x","b":[1,2,3],"c":{"d":"y"}}"#;
+        let first = flatten(payload);
+        let ptr = first.leaves.as_ptr() as usize;
+        drop(first);
+        let again = flatten(payload);
+        assert_eq!(again.leaves.as_ptr() as usize, ptr);
+        assert_eq!(again.leaves.len(), 5);
+    }
 
     fn leaves(payload: &str) -> Vec<(String, String)> {
         let f = flatten(payload.as_bytes());

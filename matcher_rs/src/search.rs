@@ -233,8 +233,8 @@ pub struct Needles {
 
 impl Needles {
     fn new<N: AsRef<[u8]>>(needles: &[N]) -> Needles {
-        let mut bytes = Vec::with_capacity(needles.iter().map(|n| n.as_ref().len()).sum());
-        let mut ends = Vec::with_capacity(needles.len());
+        let mut bytes = emptied(&BYTES, needles.iter().map(|n| n.as_ref().len()).sum());
+        let mut ends = emptied(&ENDS, needles.len());
         for n in needles {
             bytes.extend_from_slice(n.as_ref());
             ends.push(bytes.len() as u32);
@@ -263,11 +263,48 @@ fn gram_at(hay: &[u8], p: usize, mask: u32) -> u32 {
     }
 }
 
+impl Drop for Needles {
+    fn drop(&mut self) {
+        give_back(&BYTES, std::mem::take(&mut self.bytes));
+        give_back(&ENDS, std::mem::take(&mut self.ends));
+    }
+}
+
 thread_local! {
     /// Cleared filters and head tables of dropped searchers, for reuse:
     /// clearing the few slots a searcher set is cheaper than zeroing a table.
     static FILTERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     static HEADS: RefCell<Vec<Vec<u32>>> = const { RefCell::new(Vec::new()) };
+    /// Emptied buffers of dropped searchers (entries, needle bytes and
+    /// ends), for reuse: a fresh allocation per request costs more.
+    static ENTRIES: RefCell<Vec<Vec<Entry>>> = const { RefCell::new(Vec::new()) };
+    static BYTES: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static ENDS: RefCell<Vec<Vec<u32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty vector with room for `capacity`: from the pool, else new.
+fn emptied<T>(pool: &'static LocalKey<RefCell<Vec<Vec<T>>>>, capacity: usize) -> Vec<T> {
+    let mut v = pool
+        .try_with(|p| p.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    v.reserve(capacity);
+    v
+}
+
+/// Give back a buffer to the pool (emptied; a large one is freed instead).
+fn give_back<T>(pool: &'static LocalKey<RefCell<Vec<Vec<T>>>>, mut v: Vec<T>) {
+    if v.capacity() == 0 || v.capacity() * std::mem::size_of::<T>() > POOLED_MAX_BYTES {
+        return;
+    }
+    v.clear();
+    let _ = pool.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOLED {
+            p.push(v);
+        }
+    });
 }
 
 /// How many tables of each kind a thread keeps.
@@ -309,6 +346,7 @@ impl Drop for HashAnchors {
             self.filter[(h >> self.filter_shift) as usize] = 0;
             self.heads[(h >> self.head_shift) as usize] = u32::MAX;
         }
+        give_back(&ENTRIES, std::mem::take(&mut self.entries));
         unpool(&FILTERS, std::mem::take(&mut self.filter));
         unpool(&HEADS, std::mem::take(&mut self.heads));
     }
@@ -340,7 +378,7 @@ impl HashAnchors {
         let mut filter = pooled(&FILTERS, 1 << filter_bits, 0u8);
         let mut heads = pooled(&HEADS, 1 << head_bits, u32::MAX);
         let (filter_shift, head_shift) = (32 - filter_bits, 32 - head_bits);
-        let mut entries = Vec::with_capacity(n_entries);
+        let mut entries = emptied(&ENTRIES, n_entries);
         for (j, n) in needles.iter().enumerate() {
             let n = n.as_ref();
             for o in 0..stride {
