@@ -513,6 +513,10 @@ pub fn match_batch(requests: &[Request<'_>], config: &Config) -> Vec<RequestResu
 #[derive(Default)]
 struct Scratch {
     escapes: Vec<u16>,
+    /// Always empty between requests (their element types borrow).
+    sources: Vec<Flattened<'static>>,
+    sinks: Vec<&'static [u8]>,
+    transforms: Vec<Transform>,
     source_leaves: Vec<(u32, u32)>,
     arena: Vec<u8>,
     forms: Vec<Form>,
@@ -560,6 +564,7 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
     let result = match_request_in(request, config, &mut scratch);
     let s = &mut *scratch;
     keep(&mut s.escapes);
+    keep(&mut s.transforms);
     keep(&mut s.source_leaves);
     keep(&mut s.arena);
     keep(&mut s.forms);
@@ -589,12 +594,13 @@ fn match_request_in(
             p.len()
         }
     };
-    let sources: Vec<Flattened<'_>> = request
-        .sources
-        .iter()
-        .map(|p| flatten(&p[..cap(p)]))
+    let mut sources: Vec<Flattened<'_>> = std::mem::take(&mut scratch.sources)
+        .into_iter()
+        .map(|_| unreachable!())
         .collect();
-    let sinks: Vec<&[u8]> = request.sinks.iter().map(|p| &p[..cap(p)]).collect();
+    sources.extend(request.sources.iter().map(|p| flatten(&p[..cap(p)])));
+    let mut sinks: Vec<&[u8]> = recycle(std::mem::take(&mut scratch.sinks));
+    sinks.extend(request.sinks.iter().map(|p| &p[..cap(p)]));
     // The sinks are read first by the digest-run check, one after the
     // other: fetch the start of each now, so that they load in parallel.
     prefetch_request(request);
@@ -610,12 +616,14 @@ fn match_request_in(
         digest_run |= run;
         letters
     }));
-    let transforms: Vec<Transform> = config
-        .transforms
-        .iter()
-        .copied()
-        .filter(|t| digest_run || !t.is_digest())
-        .collect();
+    let transforms = &mut scratch.transforms;
+    transforms.extend(
+        config
+            .transforms
+            .iter()
+            .copied()
+            .filter(|t| digest_run || !t.is_digest()),
+    );
     // Source leaves that pass the guards, and their forms (bytes in `arena`).
     // Room for every form up front (an identity, lower-case and base64 form
     // of up to 4/3 of the value, a URL form of up to 3 times the value, and
@@ -641,7 +649,7 @@ fn match_request_in(
             }
             let source_leaf = source_leaves.len() as u32;
             source_leaves.push((si as u32, li as u32));
-            forms_into(&leaf.value, &transforms, arena, forms);
+            forms_into(&leaf.value, transforms, arena, forms);
             form_leaf.resize(forms.len(), source_leaf);
         }
     }
@@ -825,6 +833,9 @@ fn match_request_in(
         .collect();
     let searcher = searcher.kind();
     scratch.needles = recycle(needles);
+    scratch.sinks = recycle(sinks);
+    sources.clear();
+    scratch.sources = sources.into_iter().map(|_| unreachable!()).collect();
     RequestResult {
         matches,
         nomatch,
