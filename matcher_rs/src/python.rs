@@ -124,36 +124,67 @@ fn match_requests(
         transforms: parse_transforms(transforms)?,
         max_capture_bytes,
     };
-    let borrowed: Vec<Request<'_>> = requests
-        .iter()
-        .map(|(sources, sinks)| Request {
-            sources: sources.iter().map(|b| b.as_bytes()).collect(),
-            sinks: sinks.iter().map(|b| b.as_bytes()).collect(),
-        })
-        .collect();
+    // Every payload of the batch in one vector (request `i`'s sources, then
+    // its sinks), so that no vector is allocated per request.
+    let n_payloads = requests.iter().map(|(a, b)| a.len() + b.len()).sum();
+    let mut payloads: Vec<&[u8]> = Vec::with_capacity(n_payloads);
+    let mut bounds: Vec<(u32, u32)> = Vec::with_capacity(requests.len());
+    for (sources, sinks) in &requests {
+        payloads.extend(sources.iter().map(|b| b.as_bytes()));
+        let mid = payloads.len() as u32;
+        payloads.extend(sinks.iter().map(|b| b.as_bytes()));
+        bounds.push((mid - sources.len() as u32, mid));
+    }
     let results = py.detach(|| {
-        (0..borrowed.len())
+        // Request `i` into `r` (its vectors reused).
+        fn fill<'a>(r: &mut Request<'a>, payloads: &[&'a [u8]], bounds: &[(u32, u32)], i: usize) {
+            let (start, mid) = (bounds[i].0 as usize, bounds[i].1 as usize);
+            let end = bounds
+                .get(i + 1)
+                .map_or(payloads.len(), |&(next, _)| next as usize);
+            r.sources.clear();
+            r.sources.extend_from_slice(&payloads[start..mid]);
+            r.sinks.clear();
+            r.sinks.extend_from_slice(&payloads[mid..end]);
+        }
+        // One request at a time in two reused vectors.
+        let mut request = Request {
+            sources: Vec::new(),
+            sinks: Vec::new(),
+        };
+        let mut next = Request {
+            sources: Vec::new(),
+            sinks: Vec::new(),
+        };
+        if !bounds.is_empty() {
+            fill(&mut request, &payloads, &bounds, 0);
+        }
+        (0..bounds.len())
             .map(|i| {
                 // The next request's payloads load while this one is matched.
-                if let Some(next) = borrowed.get(i + 1) {
-                    matcher::prefetch_request(next);
+                if i + 1 < bounds.len() {
+                    fill(&mut next, &payloads, &bounds, i + 1);
+                    matcher::prefetch_request(&next);
                 }
-                let r = &borrowed[i];
-                match catch_unwind(AssertUnwindSafe(|| matcher::match_request(r, &config))) {
-                    Ok(inner) => RequestResult {
-                        inner,
-                        failed: false,
-                    },
-                    Err(_) => RequestResult {
-                        inner: matcher::RequestResult {
-                            matches: Vec::new(),
-                            nomatch: Vec::new(),
-                            truncated: 0,
-                            searcher: crate::search::SearcherKind::None,
+                let r = &request;
+                let result =
+                    match catch_unwind(AssertUnwindSafe(|| matcher::match_request(r, &config))) {
+                        Ok(inner) => RequestResult {
+                            inner,
+                            failed: false,
                         },
-                        failed: true,
-                    },
-                }
+                        Err(_) => RequestResult {
+                            inner: matcher::RequestResult {
+                                matches: Vec::new(),
+                                nomatch: Vec::new(),
+                                truncated: 0,
+                                searcher: crate::search::SearcherKind::None,
+                            },
+                            failed: true,
+                        },
+                    };
+                std::mem::swap(&mut request, &mut next);
+                result
             })
             .collect::<Vec<_>>()
     });
