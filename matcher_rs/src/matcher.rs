@@ -486,6 +486,20 @@ fn prefetch(bytes: &[u8]) {
     }
 }
 
+/// Hint that the cache line at `p` will be written soon (a prefetch never
+/// faults: any address will do).
+#[inline]
+pub fn prefetch_object(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch has no effect on memory and never faults.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Hint that the payloads of `request` will be read soon (their first
 /// bytes: the rest is fetched ahead as it is read).
 #[inline]

@@ -188,6 +188,24 @@ fn match_requests(
             })
             .collect::<Vec<_>>()
     });
+    drop(payloads);
+    // Release the payloads (a decrement on each object, which is no longer
+    // in any cache after the batch): fetch the objects a few ahead, so that
+    // their loads overlap.
+    let objects: Vec<*const u8> = requests
+        .iter()
+        .flat_map(|(a, b)| a.iter().chain(b))
+        .map(|b| b.as_ptr() as *const u8)
+        .collect();
+    let mut at = 0;
+    for (sources, sinks) in requests {
+        let n = sources.len() + sinks.len();
+        for &p in objects.iter().skip(at + 16).take(n) {
+            matcher::prefetch_object(p);
+        }
+        at += n;
+        drop((sources, sinks));
+    }
     Ok(results)
 }
 
