@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from loadtest.measure import percentile
 from state.graph import GraphStore, find_path, traverse
 from state.graph.store import DEFAULT_CACHE_EDGES
 from state.graph.traverse import Limits, TraversalTooLarge
@@ -97,11 +98,6 @@ def _dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
 def run(n_edges: int, *, queries: int = 1000, warmup: int = 200, batch: int = 5000,
         seed: int = 7, cache_edges: int = DEFAULT_CACHE_EDGES) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-graph-"))
@@ -156,13 +152,13 @@ def run(n_edges: int, *, queries: int = 1000, warmup: int = 200, batch: int = 50
             "edges": n_edges,
             "load_s": round(load_s, 2),
             "bytes_per_edge": round(size / n_edges, 1),
-            "downstream_p50_ms": round(_pct(down_ms, 0.5), 2),
-            "downstream_p99_ms": round(_pct(down_ms, 0.99), 2),
+            "downstream_p50_ms": round(percentile(down_ms, 50), 2),
+            "downstream_p99_ms": round(percentile(down_ms, 99), 2),
             "downstream_mean_nodes": round(statistics.fmean(reached), 1) if reached else 0,
-            "downstream_p99_nodes": _pct([float(n) for n in reached], 0.99),
+            "downstream_p99_nodes": percentile(reached, 99),
             "downstream_too_large": too_large,
-            "path_p50_ms": round(_pct(path_ms, 0.5), 2),
-            "path_p99_ms": round(_pct(path_ms, 0.99), 2),
+            "path_p50_ms": round(percentile(path_ms, 50), 2),
+            "path_p99_ms": round(percentile(path_ms, 99), 2),
             "cache_edges": cache_edges,
             "cache_hit_rate": round(cache.hits / lookups, 3) if cache and lookups else 0.0,
             "queries": queries,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -106,7 +107,8 @@ class LagProbe:
         return len(members) if state == "Stable" else 0
 
 
-def percentile(values: list[int], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; 0 for no values."""
     if not values:
         return 0.0
     ordered = sorted(values)

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from streams.graph_view import CONFIDENCE_RANK, current_edges
 from streams.settings import Settings
+from streams.settle import settle
 from streams.topic_reader import read_latest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,37 +33,25 @@ def lineage(*args: str) -> list[str]:
 
 
 def wait_for_stable_graph(settings: Settings, console: Console, timeout_s: float = 120) -> dict:
-    deadline = time.monotonic() + timeout_s
-    previous: dict = {}
-    stable_since = time.monotonic()
     with console.status("waiting for the graph to settle") as status:
-        while time.monotonic() < deadline:
-            edges = asyncio.run(current_edges(settings))
-            if edges != previous:
-                previous, stable_since = edges, time.monotonic()
-                status.update(f"graph has {len(edges)} edges; waiting for it to settle")
-            elif edges and time.monotonic() - stable_since > 6:
-                return edges
-            time.sleep(1)
-    return previous
+        return settle(
+            lambda: asyncio.run(current_edges(settings)), bool, timeout_s=timeout_s,
+            settle_s=6, poll_s=1,
+            on_change=lambda edges: status.update(
+                f"graph has {len(edges)} edges; waiting for it to settle"))
+
+
+def read_violations(settings: Settings) -> list:
+    latest = asyncio.run(read_latest(settings, "policy-violations"))
+    return sorted((orjson.loads(v) for v in latest.values() if v is not None),
+                  key=lambda e: (e["policy_id"], e["sink"]))
 
 
 def wait_for_violations(settings: Settings, console: Console, timeout_s: float = 60) -> list:
     """The latest event of every violation key, once they stop changing."""
-    deadline = time.monotonic() + timeout_s
-    previous: list = []
-    stable_since = time.monotonic()
     with console.status("waiting for the policy monitor"):
-        while time.monotonic() < deadline:
-            latest = asyncio.run(read_latest(settings, "policy-violations"))
-            events = sorted((orjson.loads(v) for v in latest.values() if v is not None),
-                            key=lambda e: (e["policy_id"], e["sink"]))
-            if events != previous:
-                previous, stable_since = events, time.monotonic()
-            elif events and time.monotonic() - stable_since > 4:
-                return events
-            time.sleep(1)
-    return previous
+        return settle(lambda: read_violations(settings), bool, timeout_s=timeout_s,
+                      settle_s=4, poll_s=1)
 
 
 def main() -> int:

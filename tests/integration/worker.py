@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from streams.graph_view import current_edges
 from streams.settings import Settings
+from streams.settle import settle
 
 LINEAGE = str(Path(sys.executable).parent / "lineage")
 
@@ -59,22 +59,9 @@ def wait_for_graph(
     settings: Settings, done: Callable[[dict[str, dict[str, Any]]], bool], *,
     timeout_s: float = 90.0, settle_s: float = 4.0,
 ) -> dict[str, dict[str, Any]]:
-    """Poll the graph until `done(edges)` holds and the graph stopped changing.
-
-    The bound only keeps a broken pipeline from hanging the suite; the test
-    asserts on the graph, never on how long it took.
-    """
-    deadline = time.monotonic() + timeout_s
-    previous: dict[str, dict[str, Any]] = {}
-    stable_since = time.monotonic()
-    while time.monotonic() < deadline:
-        edges = asyncio.run(current_edges(settings))
-        if edges != previous:
-            previous, stable_since = edges, time.monotonic()
-        elif done(edges) and time.monotonic() - stable_since >= settle_s:
-            return edges
-        time.sleep(0.5)
-    return previous
+    """The graph once `done(edges)` holds and it stopped changing (see streams.settle)."""
+    return settle(lambda: asyncio.run(current_edges(settings)), done,
+                  timeout_s=timeout_s, settle_s=settle_s)
 
 
 def summary(edges: dict[str, dict[str, Any]]) -> dict[str, tuple[str, tuple[str, ...]]]:
