@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 
 from streams.archive.manifest import load_manifest
 from streams.settings import Settings
+from streams.settle import settle
 from streams.topic_reader import read_latest
 from tests.integration.kafka_helpers import read_topic
 from tests.integration.test_topology_example import EXPECTED_HIGH, LOW_ONLY, MEDIUM
@@ -65,23 +65,16 @@ def _archived(archive: Path) -> tuple[dict[str, int], set[tuple[str, int, int]]]
     return {t: s.records for t, s in manifest.topics.items() if s.records}, coords
 
 
-def _violations(settings: Settings, expect: int = 2,
-                timeout_s: float = 60.0) -> dict[bytes, tuple[Any, ...]]:
-    """Latest (status, path, confidence) per violation key, once `expect` keys are there.
+def _violations(settings: Settings, expect: int = 2) -> dict[bytes, tuple[Any, ...]]:
+    """Latest (status, path, confidence) per violation key, once `expect` keys settled."""
 
-    The bound only keeps a broken monitor from hanging the suite.
-    """
-    deadline = time.monotonic() + timeout_s
-    found: dict[bytes, tuple[Any, ...]] = {}
-    while time.monotonic() < deadline:
+    def read() -> dict[bytes, tuple[Any, ...]]:
         latest = asyncio.run(read_latest(settings, "policy-violations"))
-        found = {key: (e["status"], tuple(e["path"]), e["confidence"])
-                 for key, value in latest.items() if value is not None
-                 for e in [orjson.loads(value)]}
-        if len(found) >= expect:
-            break
-        time.sleep(0.5)
-    return found
+        return {key: (e["status"], tuple(e["path"]), e["confidence"])
+                for key, value in latest.items() if value is not None
+                for e in [orjson.loads(value)]}
+
+    return settle(read, lambda found: len(found) >= expect, timeout_s=60, settle_s=2)
 
 
 def _evidence(edges: dict[str, dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
