@@ -1,6 +1,6 @@
 """Where the pipeline's time goes, against baselines measured in the same run.
 
-    python -m loadtest.bench_pipeline [--requests N] [--json]
+    python -m loadtest.bench_pipeline [--requests N] [--consumer stream|batch|both] [--json]
 
 On one generated workload (loadtest.workload, about 4 probe events per
 request) already on the broker, it measures in events/s:
@@ -9,11 +9,15 @@ request) already on the broker, it measures in events/s:
   probe event (the ceiling for any Python consumer on this machine);
 - ``handlers_offline``: the probe join and the edge merge run on the same
   events in-process, with real RocksDB state, without Kafka or Faust;
-- ``pipeline``: one ``lineage worker`` consuming everything, from its start to
-  the moment every input and signal is consumed (lag 0).
+- ``pipeline_stream``: one ``lineage worker`` with every agent a Faust agent
+  (``consumer: stream``), from the moment it joined its groups to the moment
+  every input and signal is consumed (lag 0);
+- ``pipeline_batch``: the same with every agent on the batch consumer
+  (``consumer: batch``, streams/batch_consumer.py).
 
-It prints the figures and the ratios ``pipeline_vs_bare`` and
-``pipeline_vs_handlers``. Needs a broker (``lineage kafka up``).
+Each worker run reads its own copy of the events (its own topic prefix). It
+prints the figures, each pipeline's ratios to the bare consumer and to the
+handlers, and ``batch_vs_stream``. Needs a broker (``lineage kafka up``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,13 +33,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import orjson
 from aiokafka import AIOKafkaConsumer
 
 from analyzers.signals import validate_signal
 from loadtest.driver import _send, _stop_workers
-from loadtest.measure import LagProbe
+from loadtest.measure import LagProbe, pipeline_groups
 from loadtest.workload import generate, stream
 from streams.agents.edge_merge import EdgeMerge
 from streams.agents.probe_join import ProbeJoin
@@ -43,7 +49,7 @@ from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.stores import StoreRegistry
 from streams.topics import ensure_topics
-from streams.topology import load_topology
+from streams.topology import load_topology, write_consumer_variant
 
 
 @dataclass
@@ -124,35 +130,47 @@ async def _handlers_offline(probes: list[dict[str, object]]) -> float:
     return len(messages) / elapsed
 
 
-async def _pipeline(settings: Settings, expected_inputs: int) -> float:
+async def _pipeline(settings: Settings, expected_inputs: int,
+                    consumer: Literal["stream", "batch"]) -> float:
+    """Events/s of one worker from the moment it joined to the moment its lag is 0."""
+    topology_path = write_consumer_variant(
+        consumer, Path(tempfile.mkdtemp(prefix="bench-pipeline-topology-")))
     lineage = str(Path(sys.executable).parent / "lineage")
     data_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-worker-"))
-    start = time.perf_counter()
     proc = subprocess.Popen([lineage, "worker", "--bootstrap-servers", settings.bootstrap_servers,
                              "--topic-prefix", settings.topic_prefix, "--data-dir",
                              str(data_dir), "--loglevel", "warning"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "LINEAGE_TOPOLOGY": str(topology_path)},
                             start_new_session=True)
-    probe = LagProbe(settings)
+    probe = LagProbe(settings, pipeline_groups(settings, load_topology(topology_path)))
     await probe.start()
     try:
-        quiet = 0
-        while quiet < 2:
-            await asyncio.sleep(0.5)
+        while await probe.members() < 1:
+            await asyncio.sleep(0.1)
+        start = time.perf_counter()
+        drained_at = None
+        while True:
+            await asyncio.sleep(0.2)
             try:
                 lag = await probe.lag()
-                committed = await probe.admin.list_consumer_group_offsets(settings.group_id)
+                committed = await probe.committed()
             except Exception:
                 continue
             started = any(tp.topic == settings.topic("probe-events") for tp in committed)
-            quiet = quiet + 1 if started and lag == 0 else 0
-        return expected_inputs / (time.perf_counter() - start)
+            if not (started and lag == 0):
+                drained_at = None
+            elif drained_at is None:
+                drained_at = time.perf_counter()
+            else:  # still drained one poll later: nothing was in flight
+                return expected_inputs / (drained_at - start)
     finally:
         await probe.stop()
         _stop_workers([proc])
 
 
-async def run(requests: int, bootstrap: str) -> dict[str, float]:
+async def run(requests: int, bootstrap: str,
+              consumers: Sequence[Literal["stream", "batch"]]) -> dict[str, float]:
     workload = generate(7)
     events = list(stream(workload, int(time.time() * 1000), requests))
     probes = [e for e in events if e["type"] == "probe"]
@@ -160,24 +178,35 @@ async def run(requests: int, bootstrap: str) -> dict[str, float]:
     await _produce(settings, events)
     bare = await _bare_consume(settings, len(probes))
     offline = await _handlers_offline(probes)
-    pipeline = await _pipeline(settings, len(events))
-    return {
-        "events": len(events), "probe_events": len(probes),
-        "bare_consume_events_per_s": round(bare),
-        "handlers_offline_events_per_s": round(offline),
-        "pipeline_events_per_s": round(pipeline),
-        "pipeline_vs_bare": round(pipeline / bare, 3),
-        "pipeline_vs_handlers": round(pipeline / offline, 3),
-    }
+    results: dict[str, float] = {"events": len(events), "probe_events": len(probes),
+               "bare_consume_events_per_s": round(bare),
+               "handlers_offline_events_per_s": round(offline)}
+    for consumer in consumers:
+        # Each variant on a prefix of its own: the same events, a fresh group.
+        own = Settings(bootstrap, f"{settings.topic_prefix}{consumer}-", Path("."))
+        await _produce(own, events)
+        rate = await _pipeline(own, len(events), consumer)
+        results[f"pipeline_{consumer}_events_per_s"] = round(rate)
+        results[f"pipeline_{consumer}_vs_bare"] = round(rate / bare, 3)
+        results[f"pipeline_{consumer}_vs_handlers"] = round(rate / offline, 3)
+    if len(consumers) == 2:
+        results["batch_vs_stream"] = round(results["pipeline_batch_events_per_s"]
+                                           / results["pipeline_stream_events_per_s"], 2)
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    parser.add_argument("--consumer", choices=["stream", "batch", "both"], default="both",
+                        help="which agent consumer(s) the worker runs with (default: both, "
+                             "the Faust stream first as the baseline)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    result = asyncio.run(run(args.requests, args.bootstrap_servers))
+    consumers: list[Literal["stream", "batch"]] = (
+        ["stream", "batch"] if args.consumer == "both" else [args.consumer])
+    result = asyncio.run(run(args.requests, args.bootstrap_servers, consumers))
     if args.json:
         print(json.dumps(result))
     else:

@@ -25,7 +25,14 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from analyzers.events import validate_event
-from loadtest.measure import LagProbe, Samples, follow_deltas, now_ms, percentile
+from loadtest.measure import (
+    LagProbe,
+    Samples,
+    follow_deltas,
+    now_ms,
+    percentile,
+    pipeline_groups,
+)
 from loadtest.workload import Workload, generate
 from streams.graph_view import current_edges
 from streams.settings import Settings
@@ -161,7 +168,7 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> di
     workload = generate(spec.seed)
     samples = Samples()
     procs = _start_workers(settings, spec.workers) if spec.start_workers else []
-    probe = LagProbe(settings)
+    probe = LagProbe(settings, pipeline_groups(settings, load_topology()))
     await probe.start()
     stop = asyncio.Event()
     try:

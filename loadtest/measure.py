@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.settings import Settings
+from streams.topology import Topology
 
 INPUT_AND_INTERNAL = ("probe-events", "sql-job-logs", "config-events", "static-flows",
                       "flow-signals")
@@ -61,8 +62,10 @@ async def follow_deltas(settings: Settings, samples: Samples, stop: asyncio.Even
 class LagProbe:
     """The pipeline's consumer-group lag over its input and internal topics."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, groups: Sequence[str] | None = None) -> None:
         self.settings = settings
+        #: The consumer groups whose members and lag count (see `pipeline_groups`).
+        self.groups = tuple(groups or settings.consumer_groups)
         self.admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
         self.consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
                                          group_id=None)
@@ -75,36 +78,54 @@ class LagProbe:
         await self.admin.close()
         await self.consumer.stop()
 
-    async def lag(self) -> int:
+    async def committed(self) -> dict[TopicPartition, int]:
+        """Committed offsets on the input and internal topics, over every pipeline group.
+
+        Each topic is read by one group (Faust's or the batch agents'), so the
+        groups' offsets never overlap.
+        """
         topics = {self.settings.topic(t) for t in INPUT_AND_INTERNAL}
-        committed = await self.admin.list_consumer_group_offsets(self.settings.group_id)
-        parts = [tp for tp in committed if tp.topic in topics]
-        if not parts:
+        offsets: dict[TopicPartition, int] = {}
+        for group in self.groups:
+            committed = await self.admin.list_consumer_group_offsets(group)
+            offsets.update({tp: meta.offset for tp, meta in committed.items()
+                            if tp.topic in topics})
+        return offsets
+
+    async def lag(self) -> int:
+        committed = await self.committed()
+        if not committed:
             return 0
-        ends = await self.consumer.end_offsets(parts)
-        return sum(max(0, ends[tp] - committed[tp].offset) for tp in parts)
+        ends = await self.consumer.end_offsets(list(committed))
+        return sum(max(0, ends[tp] - offset) for tp, offset in committed.items())
 
     async def total_input(self) -> int:
         """Messages on the input and internal topics (for a drained check)."""
         names = {self.settings.topic(t) for t in INPUT_AND_INTERNAL}
         cluster_topics = await self.consumer.topics()
-        from aiokafka import TopicPartition
-
         parts = [TopicPartition(t, p) for t in names & cluster_topics
                  for p in (self.consumer.partitions_for_topic(t) or set())]
         ends = await self.consumer.end_offsets(parts) if parts else {}
         return sum(ends.values())
 
     async def members(self) -> int:
-        """How many workers have joined the pipeline's consumer group."""
-        described = await self.admin.describe_consumer_groups([self.settings.group_id])
-        groups = getattr(described[0], "groups", [])
-        if not groups:
-            return 0
-        group = groups[0]
-        state = group[2] if isinstance(group, tuple) else getattr(group, "state", "")
-        members = group[5] if isinstance(group, tuple) else getattr(group, "members", [])
-        return len(members) if state == "Stable" else 0
+        """How many workers have joined: the least stable membership over the groups."""
+        counts = []
+        for group in self.groups:
+            # One group per request: a response describing two live groups
+            # failed to decode in aiokafka 0.14 ("Buffer underrun").
+            described = await self.admin.describe_consumer_groups([group])
+            found = [g for response in described for g in getattr(response, "groups", [])]
+            state = found[0][2] if found else ""
+            counts.append(len(found[0][5]) if state == "Stable" else 0)
+        return min(counts)
+
+
+def pipeline_groups(settings: Settings, topology: Topology) -> tuple[str, ...]:
+    """The consumer groups a worker joins with this topology."""
+    if any(agent.consumer == "batch" for agent in topology.agents.values()):
+        return settings.consumer_groups
+    return (settings.group_id,)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

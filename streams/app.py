@@ -1,7 +1,8 @@
 """The Faust app, built from topology.yaml: topics, agents, the shared plumbing.
 
-Each agent reads raw bytes in batches (`take_events`) and hands them to
-`streams.batch.process_messages` with its handler; handlers live in
+Each agent reads raw bytes in batches, as a Faust agent (`take_events`) or,
+with `consumer: batch`, through the worker's `BatchConsumer` (`getmany`), and
+hands them to `streams.batch.process_messages` with its handler; handlers live in
 `streams.agents.*` and call the analyzers, the matcher and the state layer.
 """
 
@@ -21,6 +22,7 @@ from streams.agents.probe_join import ProbeJoin
 from streams.agents.sql_analysis import SqlAnalysis
 from streams.agents.static_intake import handle_static
 from streams.batch import Handler, Validator, input_validator, process_messages
+from streams.batch_consumer import BatchAgent, BatchConsumer
 from streams.graph_api import ApiConfig
 from streams.graph_service import GraphService
 from streams.metrics import Metrics
@@ -99,12 +101,24 @@ def build_app(
     stores = StoreRegistry(settings.data_dir / "state")
     pipeline.stores = stores
     sink = ProducerSink(app.producer, settings)
+    batch_agents: list[BatchAgent] = []
     for name, (handler, validate) in handlers(topology, pipeline.metrics).items():
         agent = topology.agents[name]
+        if agent.consumer == "batch":
+            batch_agents.append(BatchAgent(name, settings.topic(agent.topic), agent.batch_size,
+                                           agent.batch_within_ms, handler, validate))
+            continue
         app.agent(pipeline.topics[agent.topic], name=name, concurrency=agent.concurrency)(
             _agent_body(name, agent.batch_size, agent.batch_within_ms / 1000, handler, validate,
                         stores, sink, pipeline.metrics)
         )
+    if batch_agents:
+        batch = BatchConsumer(settings, batch_agents, stores=stores, sink=sink,
+                              metrics=pipeline.metrics)
+
+        @app.task
+        async def batch_agents_task() -> None:
+            await batch.run()
 
     pipeline.graph = GraphService(settings, api=graph_api)
     pipeline.graph.install(app)

@@ -34,3 +34,13 @@ class Settings:
     def group_id(self) -> str:
         """The consumer group (and Faust app id) of the pipeline under this prefix."""
         return f"{self.topic_prefix}lineage"
+
+    @property
+    def batch_group_id(self) -> str:
+        """The consumer group of the agents that read in batches (`consumer: batch`)."""
+        return f"{self.group_id}-batch"
+
+    @property
+    def consumer_groups(self) -> tuple[str, str]:
+        """Every consumer group of the pipeline: Faust's and the batch agents'."""
+        return (self.group_id, self.batch_group_id)

@@ -127,6 +127,9 @@ class AgentSpec:
     batch_size: int
     batch_within_ms: int
     concurrency: int
+    #: "stream": a Faust agent (`take_events`); "batch": the worker's batch
+    #: consumer (streams/batch_consumer.py), for the agents that carry volume.
+    consumer: Literal["stream", "batch"] = "stream"
 
     def check(self, where: str) -> None:
         _positive(
@@ -211,9 +214,13 @@ def _build(cls: type[T], value: Any, where: str) -> T:
     for key in value:
         if key not in names:
             raise ValueError(f"{prefix}{key}: unknown key")
+    optional = {f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if f.default is not dataclasses.MISSING}
     kwargs = {}
     for name in names:
         if name not in value:
+            if name in optional:
+                continue
             raise ValueError(f"{prefix}{name}: missing")
         kwargs[name] = _convert(hints[name], value[name], f"{prefix}{name}")
     obj = cls(**kwargs)
@@ -243,3 +250,20 @@ def load_topology(path: Path | str | None = None) -> Topology:
     except yaml.YAMLError as exc:
         raise TopologyError(f"{path}: not valid YAML: {exc}") from None
     return parse_topology(data, str(path))
+
+
+def write_consumer_variant(consumer: Literal["stream", "batch"], directory: Path,
+                           source: Path = DEFAULT_PATH) -> Path:
+    """A copy of `source` with every agent's `consumer` set, as `directory`/topology.yaml.
+
+    For comparing the two consumers on the same topology (benchmarks, tests);
+    point a worker at it with the env LINEAGE_TOPOLOGY.
+    """
+    data = yaml.safe_load(source.read_text())
+    for agent in data["agents"].values():
+        agent["consumer"] = consumer
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "topology.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    parse_topology(yaml.safe_load(path.read_text()), str(path))  # still valid
+    return path

@@ -24,11 +24,16 @@ def cli_args(settings: Settings) -> list[str]:
             "--topic-prefix", settings.topic_prefix, "--data-dir", str(settings.data_dir)]
 
 
-def start_worker(settings: Settings, log_name: str = "worker.log") -> subprocess.Popen[bytes]:
+def start_worker(settings: Settings, log_name: str = "worker.log", *,
+                 topology: Path | None = None) -> subprocess.Popen[bytes]:
+    """A worker on `settings`; `topology` replaces topology.yaml (env LINEAGE_TOPOLOGY)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if topology is not None:
+        env["LINEAGE_TOPOLOGY"] = str(topology)
     with open(settings.data_dir / log_name, "ab") as log:
         return subprocess.Popen([LINEAGE, "worker", *cli_args(settings)], stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
 def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
@@ -42,8 +47,9 @@ def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> Non
 
 
 @contextmanager
-def running_worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    proc = start_worker(settings)
+def running_worker(settings: Settings, *,
+                   topology: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start_worker(settings, topology=topology)
     try:
         yield proc
     finally:

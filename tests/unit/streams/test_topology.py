@@ -16,6 +16,7 @@ from streams.topology import (
     TopologyError,
     load_topology,
     parse_topology,
+    write_consumer_variant,
 )
 
 
@@ -122,3 +123,28 @@ def test_env_var_selects_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     path.write_text(yaml.safe_dump(doc))
     monkeypatch.setenv("LINEAGE_TOPOLOGY", str(path))
     assert load_topology().sql.cache_size == 7
+
+
+def test_consumer_defaults_to_the_faust_stream(doc: dict[str, Any]) -> None:
+    for agent in doc["agents"].values():
+        agent.pop("consumer", None)
+    topology = parse_topology(doc)
+    assert {a.consumer for a in topology.agents.values()} == {"stream"}
+
+
+def test_project_topology_reads_the_volume_agents_in_batches() -> None:
+    agents = load_topology().agents
+    assert agents["probe-join"].consumer == "batch"
+    assert agents["edge-merge"].consumer == "batch"
+
+
+def test_bad_consumer_is_named(doc: dict[str, Any]) -> None:
+    doc["agents"]["probe-join"]["consumer"] = "polling"
+    assert "agents.probe-join.consumer: 'polling' is not one of" in _error(doc)
+
+
+def test_consumer_variant_sets_every_agent(tmp_path: Path) -> None:
+    path = write_consumer_variant("stream", tmp_path / "v")
+    variant = load_topology(path)
+    assert {a.consumer for a in variant.agents.values()} == {"stream"}
+    assert variant.topics == load_topology().topics
