@@ -454,20 +454,29 @@ fn has_digest_run_scalar(text: &[u8]) -> bool {
     false
 }
 
-/// A small, fast hash of a byte string (for deduplicating needles).
+/// A small, fast hash of a byte string (for deduplicating needles). The
+/// last bytes are read with loads that overlap the ones before (no copy
+/// into a buffer, whose reload would wait for the stores).
 #[inline]
 fn hash_bytes(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(c.try_into().unwrap())).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut b = [0u8; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    let mix = |h: u64, x: u64| (h.rotate_left(5) ^ x).wrapping_mul(K);
+    let n = bytes.len();
+    let mut h = n as u64;
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap()) as u64;
+    if n >= 8 {
+        let mut chunks = bytes[..n - 1].chunks_exact(8);
+        for c in &mut chunks {
+            h = mix(h, u64::from_le_bytes(c.try_into().unwrap()));
+        }
+        // The last 8 bytes (overlapping the last chunk, unless whole).
+        h = mix(h, u64_at(n - 8));
+    } else if n >= 4 {
+        h = mix(h, u32_at(0) | u32_at(n - 4) << 32);
+    } else if n > 0 {
+        let x = bytes[0] as u64 | (bytes[n / 2] as u64) << 8 | (bytes[n - 1] as u64) << 16;
+        h = mix(h, x);
     }
     h ^ (h >> 29)
 }
@@ -1095,6 +1104,26 @@ mod tests {
         assert!(!escapes_hit(br#""\u00e9""#, &set));
         set.insert(0xc3);
         assert!(escapes_hit(br#""\u00e9""#, &set));
+    }
+
+    #[test]
+    fn needle_hash_reads_every_byte_once_at_any_alignment() {
+        let text: Vec<u8> = (0..80u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        let mut seen = std::collections::HashSet::new();
+        for len in 0..40 {
+            let h = hash_bytes(&text[..len]);
+            // The same bytes elsewhere (another alignment) hash the same.
+            let copy = [&[0u8; 3][..], &text[..len]].concat();
+            assert_eq!(hash_bytes(&copy[3..]), h);
+            // Every byte counts.
+            for i in 0..len {
+                let mut other = text[..len].to_vec();
+                other[i] ^= 1;
+                assert_ne!(hash_bytes(&other), h, "{len} {i}");
+            }
+            seen.insert(h);
+        }
+        assert_eq!(seen.len(), 40);
     }
 
     #[test]

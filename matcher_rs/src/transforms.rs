@@ -237,26 +237,41 @@ const URL_UNRESERVED: [bool; 256] = {
     t
 };
 
-/// Append `value` percent-encoded (upper-case hex), every byte but the
-/// unreserved ones.
-fn push_url(arena: &mut Vec<u8>, value: &[u8]) {
+/// Each byte URL-encoded, in the low bytes of a `u32` (little-endian), and
+/// the encoding's length in the top byte: the byte itself (1) when it is
+/// unreserved, else `%XX` (3).
+const URL_CODE: [u32; 256] = {
     const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+    let mut t = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = if URL_UNRESERVED[b] {
+            b as u32 | 1 << 24
+        } else {
+            b'%' as u32
+                | (HEX_UPPER[b >> 4] as u32) << 8
+                | (HEX_UPPER[b & 15] as u32) << 16
+                | 3 << 24
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Append `value` percent-encoded (upper-case hex), every byte but the
+/// unreserved ones. Without a branch per byte: each byte's code is written
+/// whole (four bytes, the last one overwritten next) and the end advances by
+/// its length.
+fn push_url(arena: &mut Vec<u8>, value: &[u8]) {
     let at = arena.len();
-    arena.resize(at + 3 * value.len(), 0);
+    arena.resize(at + 3 * value.len() + 1, 0);
     let out = &mut arena[at..];
     let mut k = 0;
     for &b in value {
-        if URL_UNRESERVED[b as usize] {
-            out[k] = b;
-            k += 1;
-        } else {
-            out[k..k + 3].copy_from_slice(&[
-                b'%',
-                HEX_UPPER[(b >> 4) as usize],
-                HEX_UPPER[(b & 15) as usize],
-            ]);
-            k += 3;
-        }
+        let code = URL_CODE[b as usize];
+        // k + 4 <= 3 * (bytes so far) + 1 <= out.len().
+        out[k..k + 4].copy_from_slice(&code.to_le_bytes());
+        k += (code >> 24) as usize;
     }
     arena.truncate(at + k);
 }
