@@ -1,13 +1,17 @@
 //! The PyO3 layer: `matcher_rs._native`. Thin: converts and delegates.
 //!
-//! Payload bytes are borrowed from the Python `bytes` objects (kept alive by
-//! this frame) without copying; the GIL is released while the batch is
-//! matched; a panic in the core never crosses the boundary: it fails only
-//! its own request (`RequestResult.failed`).
+//! Payload bytes are borrowed from the Python `bytes` objects (a reference
+//! held on each for the call, none on the lists and tuples) without copying;
+//! the GIL is released while the batch is matched; a panic in the core never
+//! crosses the boundary: it fails only its own request
+//! (`RequestResult.failed`).
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
+use pyo3::impl_::extract_argument::argument_extraction_error;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -104,17 +108,197 @@ fn parse_transforms(transforms: Option<Vec<String>>) -> PyResult<Vec<Transform>>
 
 type PyRequest<'py> = (Vec<Bound<'py, PyBytes>>, Vec<Bound<'py, PyBytes>>);
 
+/// The payloads of a batch: a reference held on each `bytes` object (so that
+/// no other thread can free one while the GIL is released, even by changing
+/// the lists that held it), and each one's bytes, borrowed.
+///
+/// Taken from a list (or tuple) of 2-tuples of lists (or tuples) of `bytes`
+/// by reading the containers' items in place: no reference is taken on a
+/// container and no vector is allocated per request (the containers cannot
+/// change meanwhile: the GIL is held and no Python code runs). Anything else
+/// goes through PyO3's generic conversion, which accepts the same inputs as
+/// before and raises the same errors.
+struct Batch {
+    /// Owned references (one decrement each when the batch is dropped).
+    objects: Vec<*mut ffi::PyObject>,
+    /// Request `i`'s sources, then its sinks; valid while `objects` lives
+    /// (the `'static` never leaves this struct: see [`Batch::payloads`]).
+    payloads: Vec<&'static [u8]>,
+    /// Per request: where its sources and its sinks start in `payloads`.
+    bounds: Vec<(u32, u32)>,
+}
+
+thread_local! {
+    /// Emptied vectors of the last batch, for reuse (a batch's vectors are
+    /// large enough that allocating and freeing them costs more than
+    /// clearing them, most in a process whose heap is as scattered as
+    /// Python's).
+    static BATCH: Cell<Option<Batch>> = const { Cell::new(None) };
+}
+
+impl Batch {
+    fn new() -> Batch {
+        BATCH
+            .try_with(|b| b.take())
+            .ok()
+            .flatten()
+            .unwrap_or(Batch {
+                objects: Vec::new(),
+                payloads: Vec::new(),
+                bounds: Vec::new(),
+            })
+    }
+
+    /// Take the batch from `requests` (see [`Batch`]).
+    fn extract(requests: &Bound<'_, PyAny>) -> PyResult<Batch> {
+        let mut batch = Batch::new();
+        if batch.extract_in_place(requests).is_none() {
+            batch.release(requests.py());
+            let requests: Vec<PyRequest<'_>> = requests.extract()?;
+            for (sources, sinks) in &requests {
+                let start = batch.payloads.len() as u32;
+                batch.bounds.push((start, start + sources.len() as u32));
+                for b in sources.iter().chain(sinks) {
+                    batch.push(b.as_borrowed());
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    /// The fast path: `None` when `requests` is not made of exactly the
+    /// containers it reads in place (the caller then starts over).
+    fn extract_in_place(&mut self, requests: &Bound<'_, PyAny>) -> Option<()> {
+        let py = requests.py();
+        let outer = Items::of(requests)?;
+        self.bounds.reserve(outer.len);
+        for i in 0..outer.len {
+            // SAFETY: i < len; the item is borrowed from the container,
+            // which holds it (the GIL is held, nothing runs in between).
+            let request = unsafe { outer.get(py, i) };
+            let pair = request.downcast::<PyTuple>().ok()?;
+            if pair.len() != 2 {
+                return None;
+            }
+            let sources = Items::of(&*pair.get_borrowed_item(0).ok()?)?;
+            let sinks = Items::of(&*pair.get_borrowed_item(1).ok()?)?;
+            let start = self.payloads.len() as u32;
+            self.bounds.push((start, start + sources.len as u32));
+            for items in [sources, sinks] {
+                for j in 0..items.len {
+                    // SAFETY: as above.
+                    let payload = unsafe { items.get(py, j) };
+                    self.push(payload.downcast::<PyBytes>().ok()?.as_borrowed());
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Hold a reference on `b` and note its bytes.
+    fn push(&mut self, b: Borrowed<'_, '_, PyBytes>) {
+        let owned = b.to_owned();
+        // SAFETY: the bytes live as long as the object, on which a
+        // reference is now held until `release` (the slice never leaves
+        // the batch with a longer lifetime than the batch's: `payloads`).
+        let bytes: &'static [u8] = unsafe { std::mem::transmute::<&[u8], _>(owned.as_bytes()) };
+        self.payloads.push(bytes);
+        self.objects.push(owned.into_ptr());
+    }
+
+    /// The payloads, borrowed for as long as the batch.
+    fn payloads(&self) -> &[&[u8]] {
+        &self.payloads
+    }
+
+    /// Give back every reference (with the GIL) and empty the vectors. The
+    /// objects' reference counts are no longer in any cache after a batch:
+    /// each object is fetched a few ahead, so that the loads overlap.
+    fn release(&mut self, _py: Python<'_>) {
+        self.payloads.clear();
+        self.bounds.clear();
+        const AHEAD: usize = 16;
+        for i in 0..self.objects.len() {
+            if let Some(&p) = self.objects.get(i + AHEAD) {
+                matcher::prefetch_object(p as *const u8);
+            }
+            // SAFETY: the GIL is held; the batch owns this reference.
+            unsafe { ffi::Py_DECREF(self.objects[i]) };
+        }
+        self.objects.clear();
+    }
+
+    /// Release the batch and keep its vectors for the next one (large ones
+    /// are freed instead).
+    fn recycle(mut self, py: Python<'_>) {
+        self.release(py);
+        if self.payloads.capacity() <= KEEP_ITEMS {
+            let _ = BATCH.try_with(|b| b.set(Some(self)));
+        }
+    }
+}
+
+/// The vectors kept between batches (payloads, results) keep room for at
+/// most this many items; larger ones are freed.
+const KEEP_ITEMS: usize = 1 << 16;
+
+/// The items of an exact list or tuple, read in place.
+#[derive(Clone, Copy)]
+struct Items {
+    ptr: *mut ffi::PyObject,
+    len: usize,
+    list: bool,
+}
+
+impl Items {
+    fn of(ob: &Bound<'_, PyAny>) -> Option<Items> {
+        let ptr = ob.as_ptr();
+        // SAFETY: `ptr` is a live object (borrowed by `ob`), the GIL is held.
+        unsafe {
+            if ffi::PyList_CheckExact(ptr) != 0 {
+                Some(Items {
+                    ptr,
+                    len: ffi::PyList_GET_SIZE(ptr) as usize,
+                    list: true,
+                })
+            } else if ffi::PyTuple_CheckExact(ptr) != 0 {
+                Some(Items {
+                    ptr,
+                    len: ffi::PyTuple_GET_SIZE(ptr) as usize,
+                    list: false,
+                })
+            } else {
+                None
+            }
+        }
+    }
+
+    /// Item `i`, borrowed from the container.
+    ///
+    /// # Safety
+    /// `i < self.len`, the GIL is held, and the container has not changed
+    /// since [`Items::of`] (no Python code ran).
+    unsafe fn get<'a, 'py>(&'a self, py: Python<'py>, i: usize) -> Borrowed<'a, 'py, PyAny> {
+        let item = if self.list {
+            ffi::PyList_GET_ITEM(self.ptr, i as ffi::Py_ssize_t)
+        } else {
+            ffi::PyTuple_GET_ITEM(self.ptr, i as ffi::Py_ssize_t)
+        };
+        Borrowed::from_ptr(py, item)
+    }
+}
+
 /// Match a batch of requests (see the stub for the documentation).
 #[pyfunction]
 #[pyo3(signature = (requests, *, min_length=4, transforms=None, stop_list=None, max_capture_bytes=1_048_576))]
-fn match_requests(
-    py: Python<'_>,
-    requests: Vec<PyRequest<'_>>,
+fn match_requests<'py>(
+    py: Python<'py>,
+    requests: &Bound<'py, PyAny>,
     min_length: usize,
     transforms: Option<Vec<String>>,
     stop_list: Option<Vec<String>>,
     max_capture_bytes: usize,
-) -> PyResult<Vec<RequestResult>> {
+) -> PyResult<Bound<'py, PyList>> {
     let guards = match stop_list {
         None => Guards::new(min_length, DEFAULT_STOP_LIST.iter().map(|s| s.as_bytes())),
         Some(list) => Guards::new(min_length, list.iter().map(|s| s.as_bytes())),
@@ -124,18 +308,15 @@ fn match_requests(
         transforms: parse_transforms(transforms)?,
         max_capture_bytes,
     };
-    // Every payload of the batch in one vector (request `i`'s sources, then
-    // its sinks), so that no vector is allocated per request.
-    let n_payloads = requests.iter().map(|(a, b)| a.len() + b.len()).sum();
-    let mut payloads: Vec<&[u8]> = Vec::with_capacity(n_payloads);
-    let mut bounds: Vec<(u32, u32)> = Vec::with_capacity(requests.len());
-    for (sources, sinks) in &requests {
-        payloads.extend(sources.iter().map(|b| b.as_bytes()));
-        let mid = payloads.len() as u32;
-        payloads.extend(sinks.iter().map(|b| b.as_bytes()));
-        bounds.push((mid - sources.len() as u32, mid));
-    }
-    let results = py.detach(|| {
+    let batch =
+        Batch::extract(requests).map_err(|e| argument_extraction_error(py, "requests", e))?;
+    let mut results = RESULTS
+        .try_with(|r| r.take())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let (payloads, bounds) = (batch.payloads(), &batch.bounds[..]);
+    py.detach(|| {
         // Request `i` into `r` (its vectors reused).
         fn fill<'a>(r: &mut Request<'a>, payloads: &[&'a [u8]], bounds: &[(u32, u32)], i: usize) {
             let (start, mid) = (bounds[i].0 as usize, bounds[i].1 as usize);
@@ -157,58 +338,49 @@ fn match_requests(
             sinks: Vec::new(),
         };
         if !bounds.is_empty() {
-            fill(&mut request, &payloads, &bounds, 0);
+            fill(&mut request, payloads, bounds, 0);
         }
-        (0..bounds.len())
-            .map(|i| {
-                // The next request's payloads load while this one is matched.
-                if i + 1 < bounds.len() {
-                    fill(&mut next, &payloads, &bounds, i + 1);
-                    matcher::prefetch_request(&next);
-                }
-                let r = &request;
-                let result =
-                    match catch_unwind(AssertUnwindSafe(|| matcher::match_request(r, &config))) {
-                        Ok(inner) => RequestResult {
-                            inner,
-                            failed: false,
+        results.reserve(bounds.len());
+        for i in 0..bounds.len() {
+            // The next request's payloads load while this one is matched.
+            if i + 1 < bounds.len() {
+                fill(&mut next, payloads, bounds, i + 1);
+                matcher::prefetch_request(&next);
+            }
+            let r = &request;
+            results.push(
+                match catch_unwind(AssertUnwindSafe(|| matcher::match_request(r, &config))) {
+                    Ok(inner) => RequestResult {
+                        inner,
+                        failed: false,
+                    },
+                    Err(_) => RequestResult {
+                        inner: matcher::RequestResult {
+                            matches: Vec::new(),
+                            nomatch: Vec::new(),
+                            truncated: 0,
+                            searcher: crate::search::SearcherKind::None,
                         },
-                        Err(_) => RequestResult {
-                            inner: matcher::RequestResult {
-                                matches: Vec::new(),
-                                nomatch: Vec::new(),
-                                truncated: 0,
-                                searcher: crate::search::SearcherKind::None,
-                            },
-                            failed: true,
-                        },
-                    };
-                std::mem::swap(&mut request, &mut next);
-                result
-            })
-            .collect::<Vec<_>>()
+                        failed: true,
+                    },
+                },
+            );
+            std::mem::swap(&mut request, &mut next);
+        }
     });
-    drop(payloads);
-    // Release the payloads (a decrement on each object, which is no longer
-    // in any cache after the batch): fetch the objects a few ahead, so that
-    // their loads overlap.
-    let objects: Vec<*const u8> = requests
-        .iter()
-        .flat_map(|(a, b)| a.iter().chain(b))
-        .map(|b| b.as_ptr() as *const u8)
-        .collect();
-    let mut at = 0;
-    for (sources, sinks) in requests {
-        let n = sources.len() + sinks.len();
-        for &p in objects.iter().skip(at + 16).take(n) {
-            matcher::prefetch_object(p);
-        }
-        at += n;
-        drop((sources, sinks));
+    batch.recycle(py);
+    let list = PyList::new(py, results.drain(..));
+    if results.capacity() <= KEEP_ITEMS {
+        let _ = RESULTS.try_with(|r| r.set(Some(results)));
     }
-    Ok(results)
+    list
 }
 
+thread_local! {
+    /// The emptied results vector of the last batch, for reuse (like
+    /// [`BATCH`]).
+    static RESULTS: Cell<Option<Vec<RequestResult>>> = const { Cell::new(None) };
+}
 /// Flatten one payload into (path, value) leaves (see the stub).
 #[pyfunction]
 #[pyo3(signature = (payload, *, max_capture_bytes=1_048_576))]

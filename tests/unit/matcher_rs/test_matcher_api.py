@@ -128,6 +128,51 @@ def test_threads_share_the_matcher() -> None:
     assert out == [500] * 4
 
 
+def test_any_sequence_of_pairs_of_sequences_gives_the_same_results() -> None:
+    class Payloads(list[bytes]):
+        pass
+
+    class Bytes(bytes):
+        pass
+
+    source, sink = b'{"k":"some-value"}', b"log some-value end"
+    want = [(0, "k", 0, "", "CONTAINS", None)]
+    shapes = [
+        [([source], [sink])],
+        (((source,), (sink,)),),
+        [(Payloads([source]), Payloads([sink]))],
+        [([Bytes(source)], [Bytes(sink)])],
+    ]
+    for requests in shapes:
+        [r] = match_requests(requests)  # type: ignore[arg-type]
+        assert r.matches == want
+
+
+def test_lists_changed_by_another_thread_while_matching() -> None:
+    # The GIL is released while a batch is matched: another thread may empty
+    # the lists meanwhile; the payloads stay alive until the call returns.
+    requests = [
+        ([b'{"k":"some-value-%d"}' % i], [b"log some-value-%d end" % i * 50]) for i in range(2000)
+    ]
+    stop = threading.Event()
+
+    def mutate() -> None:
+        while not stop.is_set():
+            for sources, sinks in requests:
+                sinks[:] = [bytes(bytearray(s)) for s in sinks]
+                sources[:] = [bytes(bytearray(s)) for s in sources]
+
+    t = threading.Thread(target=mutate)
+    t.start()
+    try:
+        for _ in range(5):
+            results = match_requests(requests)
+            assert all(r.matches for r in results)
+    finally:
+        stop.set()
+        t.join()
+
+
 def test_flatten_and_metadata() -> None:
     leaves = [("a.b", b"x"), ("c[]", b"1.5")]
     assert matcher_rs.flatten(b'{"a":{"b":"x"},"c":[1.50,true]}') == leaves
