@@ -33,14 +33,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 from aiokafka import AIOKafkaConsumer
 
 from analyzers.signals import validate_signal
-from loadtest.driver import _send, _stop_workers
+from loadtest.driver import _stop_workers
 from loadtest.measure import LagProbe, pipeline_groups
+from loadtest.sender import send_events
 from loadtest.workload import generate, stream
 from streams.agents.edge_merge import EdgeMerge
 from streams.agents.probe_join import ProbeJoin
@@ -72,19 +73,9 @@ class _Collect:
         return None
 
 
-async def _produce(settings: Settings, events: list[dict[str, object]]) -> None:
-    from aiokafka import AIOKafkaProducer
-
+async def _produce(settings: Settings, events: list[dict[str, Any]]) -> None:
     await ensure_topics(settings, load_topology())
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20,
-                                max_batch_size=512 * 1024)
-    await producer.start()
-    try:
-        for event in events:
-            await _send(producer, settings, event)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await send_events(settings, events)
 
 
 async def _bare_consume(settings: Settings, expected: int) -> float:

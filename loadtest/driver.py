@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaProducer
 
-from analyzers.events import validate_event
 from loadtest.measure import (
     LagProbe,
     Samples,
@@ -33,6 +31,7 @@ from loadtest.measure import (
     percentile,
     pipeline_groups,
 )
+from loadtest.sender import BatchSender
 from loadtest.workload import Workload, generate
 from streams.graph_view import current_edges
 from streams.settings import Settings
@@ -80,45 +79,41 @@ def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-async def _send(producer: AIOKafkaProducer, settings: Settings, event: dict[str, Any]) -> None:
-    spec = validate_event(event)
-    await producer.send(settings.topic(spec.topic), orjson.dumps(event),
-                        key=spec.key_of(event).encode())
-
-
 async def _produce(settings: Settings, spec: LoadSpec, workload: Workload, samples: Samples,
                    t0: float, progress: Progress) -> int:
-    """Send at `spec.rate` events/s for `spec.duration_s`; return how many were sent."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20,
+    """Send at `spec.rate` events/s for `spec.duration_s`; return how many were sent.
+
+    Every tick (50 ms) generates the events due by its end, stamped with the
+    tick's time, appends them to per-partition record batches and sends those.
+    """
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5,
                                 max_batch_size=512 * 1024, acks=1)
     await producer.start()
-    sent = 0
+    sender = BatchSender(producer, settings)
     try:
         for event in workload.preamble(now_ms()):
-            await _send(producer, settings, event)
-            sent += 1
+            await sender.add(event)
         tick = 0.05
         start = time.monotonic()
         requests = 0
         while (elapsed := time.monotonic() - start) < spec.duration_s:
             target = int(spec.rate * min(elapsed + tick, spec.duration_s))
             ts = now_ms()
-            while sent < target:
+            while sender.sent < target:
                 for event in workload.request(ts):
-                    await _send(producer, settings, event)
-                    sent += 1
+                    await sender.add(event)
                 requests += 1
                 if requests % 50 == 0:
                     for event in workload.background(ts):
-                        await _send(producer, settings, event)
-                        sent += 1
-            samples.sent.append((time.monotonic() - t0, sent))
+                        await sender.add(event)
+            await sender.flush()
+            samples.sent.append((time.monotonic() - t0, sender.sent))
             progress("sending", elapsed / spec.duration_s)
             await asyncio.sleep(max(0.0, start + elapsed + tick - time.monotonic()))
-        await producer.flush()
+        await sender.drain()
     finally:
         await producer.stop()
-    return sent
+    return sender.sent
 
 
 async def _sample_lag(probe: LagProbe, samples: Samples, t0: float, stop: asyncio.Event) -> None:

@@ -11,7 +11,7 @@ import orjson
 from analyzers.events import validate_event
 from loadtest.driver import score
 from loadtest.measure import percentile
-from loadtest.workload import TRANSFORMS, generate, stream
+from loadtest.workload import TRANSFORMS, _near_miss, generate, stream
 
 
 def _leaves(value: object) -> list[str]:
@@ -83,3 +83,17 @@ def test_percentile() -> None:
     assert percentile([], 99) == 0.0
     assert percentile(list(range(1, 101)), 50) in (50.0, 51.0)
     assert percentile([5], 99) == 5.0
+
+
+class _SameTail:
+    """An rng whose next word is the tail of the value (`com`)."""
+
+    def randbytes(self, n: int) -> bytes:
+        return bytes([2, 14, 12])[:n]  # a=0: c, o, m
+
+
+def test_a_near_miss_never_equals_the_value() -> None:
+    value = "alice.1f@example.com"
+    miss = _near_miss(_SameTail(), value)  # type: ignore[arg-type]
+    assert miss != value
+    assert miss[:-3] == value[:-3]
