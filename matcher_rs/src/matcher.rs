@@ -552,6 +552,7 @@ struct Scratch {
     matched: Vec<bool>,
     found: Vec<(u32, u32, Kind, Transform)>,
     hits: Vec<(u32, usize)>,
+    spanned: Vec<(usize, usize, u32)>,
 }
 
 /// Buffers larger than this are freed rather than kept.
@@ -599,6 +600,7 @@ pub fn match_request(request: &Request<'_>, config: &Config) -> RequestResult {
     keep(&mut s.matched);
     keep(&mut s.found);
     keep(&mut s.hits);
+    keep(&mut s.spanned);
     let _ = SCRATCH.try_with(|c| c.set(Some(scratch)));
     result
 }
@@ -752,6 +754,7 @@ fn match_request_in(
     let mut matches: Vec<Match> = Vec::new();
     let found = &mut scratch.found;
     let hits = &mut scratch.hits;
+    let spanned = &mut scratch.spanned;
     for (sink_index, &sink) in sinks.iter().enumerate() {
         if needles.is_empty() {
             break;
@@ -789,12 +792,13 @@ fn match_request_in(
             }
         };
         // Hits in the sink's bytes, mapped to the leaf whose span holds them.
-        let spanned: Vec<(usize, usize, u32)> = flat
-            .leaves
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| l.span.as_ref().map(|s| (s.start, s.end, i as u32)))
-            .collect();
+        spanned.clear();
+        spanned.extend(
+            flat.leaves
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| l.span.as_ref().map(|s| (s.start, s.end, i as u32))),
+        );
         for &(n, start) in hits.iter() {
             let end = start + needles[n as usize].len();
             let k = spanned.partition_point(|s| s.0 <= start);
@@ -816,6 +820,7 @@ fn match_request_in(
         }
         found.sort_unstable();
         found.dedup_by_key(|f| (f.0, f.1));
+        matches.reserve(found.len());
         for &(source_leaf, sink_leaf, kind, transform) in found.iter() {
             let (si, li) = source_leaves[source_leaf as usize];
             let src = &sources[si as usize];
@@ -849,11 +854,14 @@ fn match_request_in(
             ))
     });
     matches.dedup();
-    let nomatch = (0..sources.len())
-        .flat_map(|i| (0..sinks.len()).map(move |j| (i, j)))
-        .filter(|&(i, j)| !matched[i * sinks.len() + j])
-        .map(|(i, j)| (i as u32, j as u32))
-        .collect();
+    // Allocated once at its size (a collect through a filter would grow it).
+    let mut nomatch = Vec::with_capacity(matched.iter().filter(|&&m| !m).count());
+    nomatch.extend(
+        (0..sources.len())
+            .flat_map(|i| (0..sinks.len()).map(move |j| (i, j)))
+            .filter(|&(i, j)| !matched[i * sinks.len() + j])
+            .map(|(i, j)| (i as u32, j as u32)),
+    );
     let searcher = searcher.kind();
     scratch.needles = recycle(needles);
     scratch.sinks = recycle(sinks);
