@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from sortedcontainers import SortedDict
@@ -37,6 +37,11 @@ class Transaction:
         # Sorted, so a range scan finds its pending changes in O(log n + k):
         # per-event scans inside a large batch must not cost O(batch) each.
         self.changes: SortedDict[bytes, bytes | None] = SortedDict()
+        self._before_commit: list[Callable[[], None]] = []
+
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Call `hook` at every commit, before the changes are written (to add its own)."""
+        self._before_commit.append(hook)
 
     def get(self, key: bytes) -> bytes | None:
         if key in self.changes:
@@ -84,5 +89,7 @@ class Transaction:
         return self.scan(prefix, prefix_end(prefix))
 
     def commit(self, offset: int | None = None) -> None:
+        for hook in self._before_commit:
+            hook()
         self.store.write(dict(self.changes), offset)
         self.changes = SortedDict()

@@ -44,7 +44,13 @@ class WindowMeta:
 
 
 class EventTimeWindows:
-    """Window bookkeeping for one namespace of keys inside a partition store."""
+    """Window bookkeeping for one namespace of keys inside a partition store.
+
+    The watermark and the windows' metadata are kept in memory while the
+    transaction is open and written to it once, just before it commits (a
+    capture of a busy trace used to rewrite both on every event). Use one
+    instance per namespace and transaction.
+    """
 
     def __init__(self, tx: Transaction, namespace: str, *, size_ms: int,
                  allowed_lateness_ms: int) -> None:
@@ -56,20 +62,27 @@ class EventTimeWindows:
         self._wm_key = f"{namespace}|w".encode()
         raw = tx.get(self._wm_key)
         self.watermark = int(raw) if raw is not None else -1
+        self._stored_watermark = self.watermark
+        self._metas: dict[str, WindowMeta | None] = {}  # read or changed in this transaction
+        self._dirty: set[str] = set()
+        tx.before_commit(self._write)
 
     def advance(self, ts: int) -> None:
         """Move the watermark forward to `ts` (never back)."""
         if ts > self.watermark:
             self.watermark = ts
-            self.tx.put(self._wm_key, str(ts).encode())
 
     def is_late(self, ts: int) -> bool:
         """An event whose own window would already be closed."""
         return ts + self.size_ms + self.lateness_ms <= self.watermark
 
     def meta(self, key: str) -> WindowMeta | None:
+        if key in self._metas:
+            return self._metas[key]
         raw = self.tx.get(self._meta + key.encode())
-        return None if raw is None else WindowMeta.from_bytes(raw)
+        meta = None if raw is None else WindowMeta.from_bytes(raw)
+        self._metas[key] = meta
+        return meta
 
     def open(self, key: str, ts: int) -> WindowMeta:
         """The key's open window, opened at `ts` when it has none."""
@@ -81,7 +94,15 @@ class EventTimeWindows:
         return meta
 
     def save(self, key: str, meta: WindowMeta) -> None:
-        self.tx.put(self._meta + key.encode(), meta.to_bytes())
+        """Keep `meta` as the key's window; written when the transaction commits."""
+        self._metas[key] = meta
+        self._dirty.add(key)
+
+    def _drop(self, key: str, key_bytes: bytes, meta: WindowMeta) -> None:
+        self.tx.delete(self._index + b"%020d|" % meta.close_at + key_bytes)
+        self.tx.delete(self._meta + key_bytes)
+        self._metas[key] = None
+        self._dirty.discard(key)
 
     def close_if_expired(self, key: str) -> WindowMeta | None:
         """Close the key's window now if the watermark reached its close time.
@@ -93,8 +114,7 @@ class EventTimeWindows:
         meta = self.meta(key)
         if meta is None or meta.close_at > self.watermark:
             return None
-        self.tx.delete(self._index + b"%020d|" % meta.close_at + key.encode())
-        self.tx.delete(self._meta + key.encode())
+        self._drop(key, key.encode(), meta)
         return meta
 
     def close_expired(self) -> list[tuple[str, WindowMeta]]:
@@ -106,7 +126,20 @@ class EventTimeWindows:
             key = key_bytes.decode()
             meta = self.meta(key)
             self.tx.delete(index_key)
-            self.tx.delete(self._meta + key_bytes)
             if meta is not None:
+                self._drop(key, key_bytes, meta)
                 closed.append((key, meta))
+            else:
+                self.tx.delete(self._meta + key_bytes)
         return closed
+
+    def _write(self) -> None:
+        """Put the changed windows and the watermark into the transaction."""
+        for key in self._dirty:
+            meta = self._metas[key]
+            if meta is not None:
+                self.tx.put(self._meta + key.encode(), meta.to_bytes())
+        self._dirty.clear()
+        if self.watermark != self._stored_watermark:
+            self.tx.put(self._wm_key, str(self.watermark).encode())
+            self._stored_watermark = self.watermark

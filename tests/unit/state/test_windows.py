@@ -86,7 +86,22 @@ def test_meta_counts_are_persisted_with_save(tx: Transaction) -> None:
     meta = w.open("k", 10)
     meta.count, meta.size, meta.overflow = 3, 120, 1
     w.save("k", meta)
-    assert windows(tx).meta("k") == meta
+    assert w.meta("k") == meta
+    tx.commit(0)
+    assert windows(Transaction(tx.store)).meta("k") == meta
+
+
+def test_window_changes_reach_the_store_only_at_commit(tx: Transaction) -> None:
+    w = windows(tx)
+    w.advance(1000)
+    meta = w.open("k", 1000)
+    meta.count = 2
+    w.save("k", meta)
+    assert tx.get(b"w|w") is None  # buffered: one write per batch, not per event
+    tx.commit(7)
+    again = windows(Transaction(tx.store))
+    assert again.watermark == 1000
+    assert again.meta("k") == meta
 
 
 def test_watermark_meta_and_index_survive_a_restart(
