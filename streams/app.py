@@ -26,6 +26,7 @@ from streams.batch_consumer import BatchAgent, BatchConsumer
 from streams.graph_api import ApiConfig
 from streams.graph_service import GraphService
 from streams.metrics import Metrics
+from streams.partitioner import CachedPartitioner
 from streams.policy_monitor import PolicyMonitor
 from streams.settings import Settings
 from streams.sink import ProducerSink
@@ -83,6 +84,7 @@ def build_app(
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
         producer_linger_ms=5,
+        producer_partitioner=CachedPartitioner(),
         broker_commit_every=1000,
         # A worker killed without leaving the group holds its partitions until
         # the session times out; keep that short so a restart resumes quickly.

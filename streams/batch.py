@@ -35,22 +35,36 @@ class Output:
     value: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class InEvent:
-    """A validated input event with where it came from."""
-
-    event: dict[str, Any]
-    origin: Origin
-    key: bytes | None
-    raw: bytes
-
-
 class Message(Protocol):
     topic: str
     partition: int
     offset: int
     key: Any
     value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class InEvent:
+    """A validated input event with the message it came in."""
+
+    event: dict[str, Any]
+    message: Message
+
+    @property
+    def origin(self) -> Origin:
+        """Where the event came from (made when asked: only dead letters need it)."""
+        message = self.message
+        return Origin(message.topic, message.partition, message.offset)
+
+    @property
+    def key(self) -> bytes | None:
+        key: bytes | None = self.message.key
+        return key
+
+    @property
+    def raw(self) -> bytes:
+        raw: bytes = self.message.value
+        return raw
 
 
 Handler = Callable[[Transaction, list[InEvent]], list[Output]]
@@ -80,16 +94,15 @@ def decode_messages(
     dead: list[Output] = []
     now = int(time.time() * 1000)
     for message in messages:
-        origin = Origin(message.topic, message.partition, message.offset)
-        raw = message.value
         try:
-            event = decode_event(raw)
+            event = decode_event(message.value)
             validate(event)
         except InvalidEvent as exc:
-            dead.append(dead_letter(origin, exc.reason, message.key, raw, now, agent))
+            origin = Origin(message.topic, message.partition, message.offset)
+            dead.append(dead_letter(origin, exc.reason, message.key, message.value, now, agent))
             metrics.incr(f"{agent}.dead_letters")
             continue
-        good.append(InEvent(event, origin, message.key, raw))
+        good.append(InEvent(event, message))
     return good, dead
 
 
