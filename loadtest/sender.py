@@ -34,6 +34,8 @@ class BatchSender:
         self._batches: dict[tuple[str, int], BatchBuilder] = {}
         self._in_flight: list[asyncio.Future[Any]] = []
         self.sent = 0
+        self._last_key: tuple[str, bytes] | None = None
+        self._last_partition = 0
 
     async def _partitions_of(self, topic: str) -> list[int]:
         partitions = self._partitions.get(topic)
@@ -47,9 +49,11 @@ class BatchSender:
         spec = SPECS[event["type"]]
         key = spec.key_of(event).encode()
         topic = self.settings.topic(spec.topic)
-        partitions = await self._partitions_of(topic)
-        partition = DefaultPartitioner()(key, partitions, partitions)
-        await self.add_raw(topic, partition, key, orjson.dumps(event))
+        if (topic, key) != self._last_key:  # a trace's captures come one after another
+            partitions = await self._partitions_of(topic)
+            self._last_partition = DefaultPartitioner()(key, partitions, partitions)
+            self._last_key = (topic, key)
+        await self.add_raw(topic, self._last_partition, key, orjson.dumps(event))
 
     async def add_raw(self, topic: str, partition: int, key: bytes, value: bytes) -> None:
         batch = self._batches.get((topic, partition))
