@@ -190,6 +190,18 @@ fn push_hex(arena: &mut Vec<u8>, digest: &[u8]) {
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/// The two base64 digits of every 12 bits (the first in the low byte): one
+/// lookup per two digits.
+const B64_PAIRS: [u16; 4096] = {
+    let mut t = [0u16; 4096];
+    let mut i = 0;
+    while i < 4096 {
+        t[i] = B64[i >> 6] as u16 | (B64[i & 63] as u16) << 8;
+        i += 1;
+    }
+    t
+};
+
 /// Append standard base64 (padded) of `data`; returns (padded, unpadded) lengths.
 fn push_base64(arena: &mut Vec<u8>, data: &[u8]) -> (u32, u32) {
     let padded = data.len().div_ceil(3) * 4;
@@ -199,10 +211,9 @@ fn push_base64(arena: &mut Vec<u8>, data: &[u8]) -> (u32, u32) {
     let whole = data.len() / 3;
     for (o, c) in out.chunks_exact_mut(4).zip(data.chunks_exact(3)) {
         let n = (c[0] as usize) << 16 | (c[1] as usize) << 8 | c[2] as usize;
-        o[0] = B64[n >> 18];
-        o[1] = B64[(n >> 12) & 63];
-        o[2] = B64[(n >> 6) & 63];
-        o[3] = B64[n & 63];
+        let pair = |bits: usize| B64_PAIRS[bits].to_le_bytes();
+        let ([a, b], [c, d]) = (pair(n >> 12), pair(n & 0xfff));
+        o.copy_from_slice(&[a, b, c, d]);
     }
     let rest = &data[3 * whole..];
     let pad = match *rest {
