@@ -8,6 +8,7 @@ share no value become asset-level `NO_MATCH` signals: the full-set.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from analyzers.signals import FlowSignal
@@ -48,3 +49,45 @@ def runtime_signals(
         if sources[si] != sinks[ki]
     )
     return signals
+
+
+@dataclass
+class RuntimeFold:
+    """The runtime signals of many requests, folded as they come (see `aggregate`).
+
+    `signals()` equals `aggregate` over every request's `runtime_signals`, in
+    first-seen order, without making a `FlowSignal` per observation: a batch
+    of captures yields tens of thousands of observations of a few hundred
+    flows.
+    """
+
+    _folded: dict[tuple[str, str, str, str | None], list[int]] = field(default_factory=dict)
+
+    def _see(self, key: tuple[str, str, str, str | None], ts: int) -> None:
+        seen = self._folded.get(key)
+        if seen is None:
+            self._folded[key] = [1, ts, ts]
+        else:
+            seen[0] += 1
+            if ts > seen[1]:
+                seen[1] = ts
+            if ts < seen[2]:
+                seen[2] = ts
+
+    def add(self, result: MatchResult, sources: Sequence[str], sinks: Sequence[str],
+            ts: int) -> None:
+        """One request's observations (as `runtime_signals` would make them)."""
+        for si, spath, ki, kpath, kind, transform in result.matches:
+            self._see((field_asset(sources[si], spath), field_asset(sinks[ki], kpath), kind,
+                       transform), ts)
+        for si, ki in result.nomatch:
+            if sources[si] != sinks[ki]:
+                self._see((sources[si], sinks[ki], "NO_MATCH", None), ts)
+
+    def signals(self) -> list[FlowSignal]:
+        return [
+            FlowSignal(src=src, dst=dst, kind=kind, origin="runtime", ts=latest,
+                       transform=transform, count=count,
+                       earliest=None if count == 1 else earliest)
+            for (src, dst, kind, transform), (count, latest, earliest) in self._folded.items()
+        ]

@@ -11,24 +11,39 @@ _WATERMARK = b"edge|w"
 
 
 class EdgeStore:
-    """Edge states by edge id, the partition's watermark, and static deadlines."""
+    """Edge states by edge id, the partition's watermark, and static deadlines.
+
+    Edge states and the watermark are kept decoded in memory while the
+    transaction is open and written to it once, before it commits: a batch
+    carries many signals of the same few hundred edges. Use one instance per
+    transaction.
+    """
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
         raw = tx.get(_WATERMARK)
         self.watermark = int(raw) if raw is not None else -1
+        self._stored_watermark = self.watermark
+        self._states: dict[str, EdgeState | None] = {}
+        self._dirty: set[str] = set()
+        tx.before_commit(self._write)
 
     def get(self, edge_id: str) -> EdgeState | None:
+        if edge_id in self._states:
+            return self._states[edge_id]
         raw = self.tx.get(_EDGE + edge_id.encode())
-        return None if raw is None else EdgeState.from_bytes(raw)
+        state = None if raw is None else EdgeState.from_bytes(raw)
+        self._states[edge_id] = state
+        return state
 
     def put(self, state: EdgeState) -> None:
-        self.tx.put(_EDGE + state.edge_id.encode(), state.to_bytes())
+        """Keep `state` as its edge's; written when the transaction commits."""
+        self._states[state.edge_id] = state
+        self._dirty.add(state.edge_id)
 
     def advance(self, ts: int) -> None:
         if ts > self.watermark:
             self.watermark = ts
-            self.tx.put(_WATERMARK, str(ts).encode())
 
     def watch_static(self, edge_id: str, deadline: int) -> None:
         """Check this edge again once the watermark passes `deadline`."""
@@ -41,3 +56,13 @@ class EdgeStore:
             self.tx.delete(key)
             due.append(key[len(_STATIC):].partition(b"|")[2].decode())
         return due
+
+    def _write(self) -> None:
+        for edge_id in self._dirty:
+            state = self._states[edge_id]
+            if state is not None:
+                self.tx.put(_EDGE + edge_id.encode(), state.to_bytes())
+        self._dirty.clear()
+        if self.watermark != self._stored_watermark:
+            self.tx.put(_WATERMARK, str(self.watermark).encode())
+            self._stored_watermark = self.watermark

@@ -7,6 +7,7 @@ closes; the payload bytes live nowhere else and are deleted with the window.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -14,8 +15,9 @@ from state.transaction import Transaction, length_prefixed
 from state.windows import Admission, EventTimeWindows, WindowMeta
 
 
-@dataclass(frozen=True, slots=True)
-class Capture:
+class Capture(NamedTuple):
+    """One capture kept in its trace's window (a tuple: the join makes one per event)."""
+
     role: str  # "source" | "sink"
     asset: str
     ts: int
@@ -50,7 +52,7 @@ class TraceWindows:
         self._closed_early = 0
         # Traces touched by this transaction, so that the captures of a trace
         # are read and decoded once per batch, not once per capture.
-        self._open: dict[str, tuple[WindowMeta, list[Capture]]] = {}
+        self._open: dict[str, tuple[WindowMeta, list[Capture], bytes]] = {}
 
     def _prefix(self, trace_id: str) -> bytes:
         return length_prefixed(b"trace|c|", trace_id)
@@ -64,39 +66,43 @@ class TraceWindows:
         A late capture (its window already closed) or one over the trace's caps
         is not stored; the overflow is counted on the window.
         """
-        self.windows.advance(capture.ts)
-        if self.windows.is_late(capture.ts):
+        windows = self.windows
+        windows.advance(capture.ts)
+        if windows.is_late(capture.ts):
             return Admission.LATE, []
-        meta, stored = self._working_set(trace_id, capture.ts)
+        cached = self._open.get(trace_id)
+        if cached is None or cached[0].close_at <= windows.watermark:
+            cached = self._working_set(trace_id, capture.ts)
+        meta, stored, prefix = cached
         size = len(capture.payload)
         if meta.count >= self.caps.max_captures or meta.size + size > self.caps.max_bytes:
             meta.overflow += 1
-            self.windows.save(trace_id, meta)
+            windows.save(trace_id, meta)
             return Admission.OVERFLOW, []
-        earlier = list(stored)
-        self.tx.put(self._prefix(trace_id) + b"%06d" % meta.count, capture.to_bytes())
+        earlier = stored.copy()
+        self.tx.put(prefix + b"%06d" % meta.count, capture.to_bytes())
         stored.append(capture)
         meta.count += 1
         meta.size += size
-        self.windows.save(trace_id, meta)
+        windows.save(trace_id, meta)
         return Admission.STORED, earlier
 
-    def _working_set(self, trace_id: str, ts: int) -> tuple[WindowMeta, list[Capture]]:
-        """The trace's open window and captures, closing it first if it expired."""
-        cached = self._open.get(trace_id)
-        if cached is not None and cached[0].close_at > self.windows.watermark:
-            return cached
-        if self.windows.close_if_expired(trace_id) is not None:
-            self._forget(trace_id)
+    def _working_set(self, trace_id: str, ts: int) -> tuple[WindowMeta, list[Capture], bytes]:
+        """The trace's open window, captures and key prefix, closing an expired window first."""
+        closed = self.windows.close_if_expired(trace_id)
+        if closed is not None:
+            self._forget(trace_id, closed)
             self._closed_early += 1
         meta = self.windows.open(trace_id, ts)
-        entry = (meta, self.captures(trace_id) if meta.count else [])
+        entry = (meta, self.captures(trace_id) if meta.count else [], self._prefix(trace_id))
         self._open[trace_id] = entry
         return entry
 
-    def _forget(self, trace_id: str) -> None:
-        for key, _ in list(self.tx.scan_prefix(self._prefix(trace_id))):
-            self.tx.delete(key)
+    def _forget(self, trace_id: str, meta: WindowMeta) -> None:
+        """Delete the closed window's captures: keys 0 .. count-1 under the trace's prefix."""
+        prefix = self._prefix(trace_id)
+        for number in range(meta.count):
+            self.tx.delete(prefix + b"%06d" % number)
 
     def expire(self) -> int:
         """Delete every closed trace with its captures; return how many closed.
@@ -104,7 +110,7 @@ class TraceWindows:
         The count includes traces closed early by `add` since the last call.
         """
         closed = self.windows.close_expired()
-        for trace_id, _meta in closed:
-            self._forget(trace_id)
+        for trace_id, meta in closed:
+            self._forget(trace_id, meta)
         count, self._closed_early = len(closed) + self._closed_early, 0
         return count

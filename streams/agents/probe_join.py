@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import Counter
 from dataclasses import dataclass
 
 import orjson
 
 import matcher_rs
-from analyzers.runtime import runtime_signals
-from analyzers.signals import FlowSignal, aggregate
+from analyzers.runtime import RuntimeFold
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 from state.windows import Admission
@@ -49,9 +49,11 @@ class ProbeJoin:
             allowed_lateness_ms=topo.windows.trace.allowed_lateness_ms,
             caps=TraceCapsSpec(topo.caps.trace.max_captures, topo.caps.trace.max_bytes),
         )
+        max_bytes = topo.caps.capture_max_bytes
         outputs: list[Output] = []
         requests: list[tuple[list[bytes], list[bytes]]] = []
         assets: list[tuple[list[str], list[str], int]] = []
+        admissions: Counter[Admission] = Counter()
         for item in events:
             event = item.event
             try:
@@ -60,40 +62,40 @@ class ProbeJoin:
                 outputs.append(dead_letter(item.origin, "probe: payload_b64 is not valid base64",
                                            item.key, item.raw, event["ts"], AGENT))
                 continue
-            if len(payload) > topo.caps.capture_max_bytes:
-                reason = (f"probe: payload of {len(payload)} bytes is over the cap of "
-                          f"{topo.caps.capture_max_bytes}")
+            if len(payload) > max_bytes:
+                reason = f"probe: payload of {len(payload)} bytes is over the cap of {max_bytes}"
                 outputs.append(dead_letter(item.origin, reason, item.key, item.raw,
                                            event["ts"], AGENT))
                 continue
-            capture = Capture(role=event["role"], asset=event["asset"], ts=event["ts"],
-                              payload=payload)
+            role = event["role"]
+            capture = Capture(role, event["asset"], event["ts"], payload)
             admission, earlier = traces.add(event["trace_id"], capture)
-            self.metrics.incr(f"{AGENT}.{admission.value}")
+            admissions[admission] += 1
             if admission is not Admission.STORED:
                 continue
-            counterparts = [c for c in earlier if c.role != capture.role]
+            counterparts = [c for c in earlier if c.role != role]
             if not counterparts:
                 continue
-            if capture.role == "source":
+            if role == "source":
                 sources, sinks = [capture], counterparts
             else:
                 sources, sinks = counterparts, [capture]
             requests.append(([c.payload for c in sources], [c.payload for c in sinks]))
             assets.append(([c.asset for c in sources], [c.asset for c in sinks], capture.ts))
-        signals: list[FlowSignal] = []
+        for admission, count in admissions.items():
+            self.metrics.incr(f"{AGENT}.{admission.value}", count)
+        fold = RuntimeFold()
         if requests:
             results = matcher_rs.match_requests(
                 requests, min_length=topo.matcher.min_length,
-                transforms=list(topo.matcher.transforms),
-                max_capture_bytes=topo.caps.capture_max_bytes,
+                transforms=list(topo.matcher.transforms), max_capture_bytes=max_bytes,
             )
             for result, (src_assets, sink_assets, ts) in zip(results, assets, strict=True):
                 if result.failed:
                     self.metrics.incr(f"{AGENT}.matcher_failed")
                     continue
-                signals += runtime_signals(result, src_assets, sink_assets, ts)
-        for signal in aggregate(signals):
+                fold.add(result, src_assets, sink_assets, ts)
+        for signal in fold.signals():
             outputs.append(Output("flow-signals", signal.edge_id.encode(), signal.to_json()))
         self.metrics.incr(f"{AGENT}.traces_closed", traces.expire())
         return outputs
