@@ -154,6 +154,20 @@ pub fn flatten(payload: &[u8]) -> Flattened<'_> {
     }
 }
 
+/// Where the JSON string that contains position `i` (inside it, after its
+/// opening quote) ends: the index of its closing quote, escapes skipped
+/// (not checked); `None` when it is not closed.
+fn string_end(s: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        i = plain_run(s, i);
+        match *s.get(i)? {
+            b'"' => return Some(i),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
 /// The end of the run of string bytes that need no decoding from `i`: the
 /// index of the first `"`, `\\` or control byte (or the end of `s`).
 #[inline]
@@ -340,7 +354,10 @@ impl<'a> Parser<'a> {
             b'\\' => {}
             _ => return None,
         }
-        let mut out = s[start..i].to_vec();
+        // Every escape decodes to fewer bytes than its text: room for the
+        // raw string up to its closing quote is enough (no growing).
+        let mut out = Vec::with_capacity(string_end(s, i).map_or(0, |end| end - start));
+        out.extend_from_slice(&s[start..i]);
         loop {
             let run = plain_run(s, i);
             out.extend_from_slice(&s[i..run]);
