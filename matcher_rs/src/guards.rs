@@ -84,6 +84,20 @@ pub struct Guards {
     stop: HashSet<Vec<u8>>,
     /// The length of the longest stop value: a longer value is never on the list.
     stop_max_len: usize,
+    /// A bit per [`stop_key`] of the stop values: a value whose key's bit is
+    /// clear is not on the list (most values: no hashing for them).
+    stop_keys: [u64; 16],
+}
+
+/// A key of a value for [`Guards::stop_keys`], from its length and its first
+/// and last bytes (ASCII lower-cased), in `0..1024`.
+fn stop_key(value: &[u8]) -> usize {
+    let (first, last) = match value {
+        [] => (0, 0),
+        [f, .., l] => (f.to_ascii_lowercase(), l.to_ascii_lowercase()),
+        [f] => (f.to_ascii_lowercase(), f.to_ascii_lowercase()),
+    };
+    (value.len() * 7 + first as usize * 31 + last as usize * 131) & 1023
 }
 
 impl Default for Guards {
@@ -106,10 +120,16 @@ impl Guards {
             .map(|s| s.as_ref().to_ascii_lowercase())
             .collect();
         let stop_max_len = stop.iter().map(Vec::len).max().unwrap_or(0);
+        let mut stop_keys = [0u64; 16];
+        for v in &stop {
+            let k = stop_key(v);
+            stop_keys[k >> 6] |= 1 << (k & 63);
+        }
         Guards {
             min_length,
             stop,
             stop_max_len,
+            stop_keys,
         }
     }
 
@@ -133,6 +153,10 @@ impl Guards {
     }
 
     fn on_stop_list(&self, value: &[u8]) -> bool {
+        let k = stop_key(value);
+        if self.stop_keys[k >> 6] & 1 << (k & 63) == 0 {
+            return false;
+        }
         let mut lower = [0u8; 64];
         match lower.get_mut(..value.len()) {
             Some(buf) => {
@@ -172,6 +196,27 @@ mod tests {
         assert!(custom.is_evidence(b"US"));
         assert!(custom.is_evidence(b"true"));
         assert!(!custom.is_evidence(b"SECRET"));
+    }
+
+    #[test]
+    fn every_stop_value_is_stopped_in_any_case() {
+        let g = Guards::default();
+        for v in DEFAULT_STOP_LIST {
+            assert!(!g.is_evidence(v.as_bytes()), "{v}");
+            assert!(!g.is_evidence(v.to_ascii_uppercase().as_bytes()), "{v}");
+        }
+        let custom = Guards::new(
+            1,
+            [
+                "x",
+                "Long stop value here, longer than 64 bytes of text, to be sure.",
+            ],
+        );
+        assert!(!custom.is_evidence(b"X"));
+        assert!(
+            !custom.is_evidence(b"LONG stop value here, longer than 64 bytes of text, to be sure.")
+        );
+        assert!(custom.is_evidence(b"y"));
     }
 
     #[test]

@@ -181,10 +181,13 @@ impl Form {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Append `digest` in lower-case hex (room made once, two digits written
+/// per byte).
 fn push_hex(arena: &mut Vec<u8>, digest: &[u8]) {
-    for b in digest {
-        arena.push(HEX[(b >> 4) as usize]);
-        arena.push(HEX[(b & 15) as usize]);
+    let at = arena.len();
+    arena.resize(at + 2 * digest.len(), 0);
+    for (o, b) in arena[at..].chunks_exact_mut(2).zip(digest) {
+        o.copy_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
     }
 }
 
