@@ -6,6 +6,7 @@
 pub mod flatten;
 pub mod guards;
 pub mod matcher;
+pub mod nomatch;
 pub mod number;
 pub mod search;
 pub mod transforms;

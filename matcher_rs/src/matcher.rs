@@ -17,6 +17,7 @@ use memchr::memmem;
 
 use crate::flatten::{flatten, Flattened};
 use crate::guards::Guards;
+use crate::nomatch::NoMatch;
 use crate::search::{Searcher, SearcherKind};
 use crate::transforms::{forms_into, Form, Transform};
 
@@ -82,7 +83,7 @@ pub struct RequestResult {
     /// Sorted by (source, source path, sink, sink path, kind, transform), no duplicates.
     pub matches: Vec<Match>,
     /// (source index, sink index) pairs that share no value.
-    pub nomatch: Vec<(u32, u32)>,
+    pub nomatch: NoMatch,
     /// Captures longer than the cap, truncated to it.
     pub truncated: u32,
     /// The searcher size class used for this request.
@@ -866,14 +867,7 @@ fn match_request_in(
             ))
     });
     matches.dedup();
-    // Allocated once at its size (a collect through a filter would grow it).
-    let mut nomatch = Vec::with_capacity(matched.iter().filter(|&&m| !m).count());
-    nomatch.extend(
-        (0..sources.len())
-            .flat_map(|i| (0..sinks.len()).map(move |j| (i, j)))
-            .filter(|&(i, j)| !matched[i * sinks.len() + j])
-            .map(|(i, j)| (i as u32, j as u32)),
-    );
+    let nomatch = NoMatch::unmatched(sources.len(), sinks.len(), matched);
     let searcher = searcher.kind();
     scratch.needles = recycle(needles);
     scratch.sinks = recycle(sinks);

@@ -18,6 +18,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use crate::flatten::flatten as flatten_core;
 use crate::guards::{Guards, DEFAULT_MIN_LENGTH, DEFAULT_STOP_LIST};
 use crate::matcher::{self, Config, Request, DEFAULT_MAX_CAPTURE_BYTES};
+use crate::nomatch::NoMatch;
 use crate::transforms::Transform;
 
 /// The version of the native matcher.
@@ -58,7 +59,7 @@ impl RequestResult {
 
     #[getter]
     fn nomatch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, &self.inner.nomatch)
+        PyList::new(py, self.inner.nomatch.iter())
     }
 
     #[getter]
@@ -357,7 +358,7 @@ fn match_requests<'py>(
                     Err(_) => RequestResult {
                         inner: matcher::RequestResult {
                             matches: Vec::new(),
-                            nomatch: Vec::new(),
+                            nomatch: NoMatch::default(),
                             truncated: 0,
                             searcher: crate::search::SearcherKind::None,
                         },
