@@ -1,110 +1,57 @@
 """The fingerprint cache: parse each distinct statement once.
 
-Two levels, both bounded LRUs keyed with the dialect, namespace and default
-schema:
+Bounded LRUs keyed with the dialect, namespace and default schema:
 
 1. the *text*: the statement exactly as logged. A hit is one dict lookup (a
    query logged thousands of times); nothing else is computed.
-2. the *fingerprint*, computed only when the text misses: the text with
-   comments dropped, whitespace collapsed, single-quoted string literals and
-   parenthesised lists of literals (``IN (1, 2)``, ``VALUES (...)``) replaced
-   by ``?``, and numbers replaced by ``?`` when they follow an operator
-   (``= < > ( + - * / %``) or a keyword that takes a value (``AND``,
-   ``BETWEEN``, ``LIMIT``, ``THEN`` ...). So the daily run of a job with a new
-   date, id or range is parsed once. Literals never change column lineage; the
-   one place a number does, a positional ``GROUP BY 1, 2`` / ``ORDER BY 2, 1``,
-   follows ``BY`` or a comma and is kept, as are quoted identifiers and a
-   string that names a column (``AS 'name'``).
+2. the *fingerprint*, computed only when the text misses: the text without
+   comments, whitespace or literal values (:mod:`analyzers.sql.keys`),
+   so the daily run of a job with a new date, id or range is parsed once.
+3. the *template*, for a fingerprint seen over other tables: table names with
+   a digit (``events_20240101``, ``report_job_7``) replaced by placeholders; a
+   checked analysis is renamed to the new tables (:mod:`analyzers.sql.template`),
+   the same result a fresh analysis gives.
 
 >>> a = SqlAnalyzer(engine="spark", namespace="hive://w", default_schema="default")
 >>> _ = a.analyze("SELECT x FROM t WHERE d = '2024-01-01'")
 >>> _ = a.analyze("SELECT x FROM t WHERE d = '2024-01-02'")
 >>> (a.hits, a.misses)
 (1, 1)
+>>> r = a.analyze("INSERT INTO out_2 SELECT x FROM t WHERE d = '2024-01-02'")
+>>> r = a.analyze("INSERT INTO out_3 SELECT x FROM t WHERE d = '2024-01-03'")
+>>> r.statements[0].outputs, a.stats()["template_hits"]
+(('hive://w/default.out_3',), 1)
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from analyzers.sql.keys import fingerprint, template_key
 from analyzers.sql.model import AnalysisResult
 from analyzers.sql.naming import normalize_schema
 from analyzers.sql.script import MAX_TOKENS, TIME_CAP_S, analyze_script
+from analyzers.sql.template import Probe, Template, reserved_words
 
-_LIT = r"""-?\d+(?:\.\d+)?|'(?:[^'\\]|\\.|'')*'"""
-# Every branch starts with a fixed character, which keeps the scan fast.
-_LITERALS = re.compile(
-    r"""(`[^`]*`|"(?:[^"\\]|\\.|"")*")"""  # 1: quoted identifiers (kept; a string in some dialects)
-    r"""|--[^\n]*|/\*.*?\*/"""  # comments (dropped)
-    r"""|'(?:[^'\\]|\\.|'')*'"""  # string literals
-    rf"""|\(\s*(?:{_LIT})(?:\s*,\s*(?:{_LIT}))*\s*\)"""  # a list of literals
-    r"""|([=<>(+*/%-])\s*-?\d+(?:\.\d+)?(?![\w.])""",  # 2: a number after an operator
-    re.DOTALL,
-)
-# After the first pass: a number after a space, masked when the word before it takes a value.
-_SPACED_NUMBER = re.compile(r" -?\d+(?:\.\d+)?(?![\w.])")
-_VALUE_KEYWORDS = frozenset(
-    {"and", "or", "not", "between", "like", "is", "in", "then", "else", "when"}
-    | {"limit", "offset", "top", "interval"}
-)
+__all__ = ["SqlAnalyzer", "fingerprint"]
+
+V = TypeVar("V")
 
 
-def _mask(m: re.Match[str]) -> str:
-    kept = m.group(1)
-    if kept is not None:
-        return kept
-    op = m.group(2)
-    if op is not None:
-        return op + "?"
-    text = m.group(0)
-    first = text[0]
-    if first == "'":
-        # ``AS 'name'`` (MySQL, SQLite) names an output column: kept.
-        start = m.start()
-        before = m.string[max(0, start - 4) : start].rstrip().lower()
-        if before.endswith("as") and (len(before) < 3 or not before[-3].isalnum()):
-            return text
-        return "?"
-    if first == "(":
-        return "(?)"
-    return " "  # a comment
-
-
-def fingerprint(sql: str) -> str:
-    """The literal-insensitive form of a statement.
-
-    >>> fingerprint("SELECT a FROM t /* run 7 */ WHERE d='2024-01-01' AND n > 5 GROUP BY 1")
-    'SELECT a FROM t WHERE d=? AND n >? GROUP BY 1'
-    >>> fingerprint("SELECT a, b FROM t WHERE x IN (1, 2) AND y BETWEEN 3 AND 4 GROUP BY 1, 2")
-    'SELECT a, b FROM t WHERE x IN (?) AND y BETWEEN ? AND ? GROUP BY 1, 2'
-    """
-    text = " ".join(_LITERALS.sub(_mask, sql).split())
-    if " " not in text:
-        return text
-
-    def keyword_value(m: re.Match[str]) -> str:
-        start = m.start()
-        word = text[text.rfind(" ", 0, start) + 1 : start]
-        return " ?" if word.lower() in _VALUE_KEYWORDS else m.group(0)
-
-    return _SPACED_NUMBER.sub(keyword_value, text)
-
-
-class _Lru:
+class _Lru(Generic[V]):
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self.data: OrderedDict[Any, AnalysisResult] = OrderedDict()
+        self.data: OrderedDict[Any, V] = OrderedDict()
 
-    def get(self, key: Any) -> AnalysisResult | None:
+    def get(self, key: Any) -> V | None:
         value = self.data.get(key)
         if value is not None:
             self.data.move_to_end(key)
         return value
 
-    def put(self, key: Any, value: AnalysisResult) -> None:
+    def put(self, key: Any, value: V) -> None:
         self.data[key] = value
         self.data.move_to_end(key)
         while len(self.data) > self.maxsize:
@@ -138,12 +85,14 @@ class SqlAnalyzer:
         self._schemas: dict[str | None, dict[str, tuple[str, ...]]] = {}
         self.time_cap_s = time_cap_s
         self.max_tokens = max_tokens
-        self._by_text = _Lru(maxsize)
-        self._by_print = _Lru(maxsize)
+        self._by_text: _Lru[AnalysisResult] = _Lru(maxsize)
+        self._by_print: _Lru[AnalysisResult] = _Lru(maxsize)
+        self._templates: _Lru[Template] = _Lru(maxsize)
         # (engine, namespace, default_schema) as passed -> the normalised context.
         self._contexts: dict[tuple[str | None, ...], tuple[str, str, str | None]] = {}
         self.hits = 0
         self.misses = 0
+        self.template_hits = 0
 
     def _schema(self, default_schema: str | None) -> dict[str, tuple[str, ...]]:
         schema = self._schemas.get(default_schema)
@@ -191,25 +140,48 @@ class SqlAnalyzer:
 
     def _miss(self, key: tuple[tuple[str, str, str | None], str]) -> AnalysisResult:
         context, sql = key
-        print_key = (context, fingerprint(sql))
-        result = self._by_print.get(print_key)
+        engine, namespace, ds = context
+        reserved = reserved_words(engine)
+        words: tuple[str, ...] = ()
+        if reserved is None:
+            print_key = fingerprint(sql)
+        else:
+            print_key, words = template_key(sql, reserved)
+        exact = (context, print_key, words)
+        result = self._by_print.get(exact)
         if result is not None:
             self.hits += 1
             self._by_text.put(key, result)
             return result
+        schema = self._schema(ds)
+        if words:
+            template = self._templates.get((context, print_key))
+            if template is not None:
+                result = template.apply(words, schema)
+                if result is not None:
+                    self.hits += 1
+                    self.template_hits += 1
+                    self._by_print.put(exact, result)
+                    self._by_text.put(key, result)
+                    return result
         self.misses += 1
-        engine, namespace, ds = context
+        probe = Probe(sql, words, ds, schema) if words else None
         result = analyze_script(
             sql,
             engine=engine,
             namespace=namespace,
             default_schema=ds,
-            schema=self._schema(ds),
+            schema=schema,
             time_cap_s=self.time_cap_s,
             max_tokens=self.max_tokens,
+            on_parse=probe.inspect if probe is not None else None,
         )
         self._by_text.put(key, result)
-        self._by_print.put(print_key, result)
+        self._by_print.put(exact, result)
+        if probe is not None and (context, print_key) not in self._templates.data:
+            template = probe.template(result, namespace)
+            if template is not None:
+                self._templates.put((context, print_key), template)
         return result
 
     @property
@@ -217,4 +189,10 @@ class SqlAnalyzer:
         return len(self._by_text.data)
 
     def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "size": self.size}
+        """Hits (of which renamed from a template), misses (full analyses), cached texts."""
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "template_hits": self.template_hits,
+            "size": self.size,
+        }

@@ -12,9 +12,10 @@ from __future__ import annotations
 import gc
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
@@ -94,8 +95,13 @@ def analyze_script(
     schema: dict[str, tuple[str, ...]],
     time_cap_s: float = TIME_CAP_S,
     max_tokens: int = MAX_TOKENS,
+    on_parse: Callable[[exp.Expr], None] | None = None,
 ) -> AnalysisResult:
-    """Analyse every statement of ``sql``; never raises for bad SQL."""
+    """Analyse every statement of ``sql``; never raises for bad SQL.
+
+    ``on_parse``, if given, sees each parsed statement before it is analysed
+    (the analysis may rearrange the tree).
+    """
     try:
         dialect = Dialect.get_or_raise(dialect_for(engine))
     except ValueError:
@@ -106,7 +112,9 @@ def analyze_script(
     if paused:
         gc.disable()
     try:
-        return _analyze(sql, dialect, namespace, default_schema, schema, time_cap_s, max_tokens)
+        return _analyze(
+            sql, dialect, namespace, default_schema, schema, time_cap_s, max_tokens, on_parse
+        )
     finally:
         if paused:
             gc.enable()
@@ -120,6 +128,7 @@ def _analyze(
     schema: dict[str, tuple[str, ...]],
     time_cap_s: float,
     max_tokens: int,
+    on_parse: Callable[[exp.Expr], None] | None = None,
 ) -> AnalysisResult:
     state = ScriptState(default_schema=default_schema, schema=schema)
     statements: list[StatementLineage] = []
@@ -128,7 +137,7 @@ def _analyze(
         try:
             if isinstance(chunk, Exception):
                 raise chunk
-            outcome = _one(chunk, sql, dialect, state, time_cap_s, max_tokens)
+            outcome = _one(chunk, sql, dialect, state, time_cap_s, max_tokens, on_parse)
             if outcome is not None:
                 statements.append(to_lineage(index, outcome, namespace))
         except Exception as e:
@@ -143,6 +152,7 @@ def _one(
     state: ScriptState,
     time_cap_s: float,
     max_tokens: int,
+    on_parse: Callable[[exp.Expr], None] | None = None,
 ) -> Outcome | None:
     if len(tokens) > max_tokens:
         raise StatementTooLarge(f"statement has {len(tokens)} tokens, over the cap of {max_tokens}")
@@ -152,6 +162,8 @@ def _one(
         return None
     if time.perf_counter() > deadline:
         raise StatementTimeout("statement ran past the time cap while parsing")
+    if on_parse is not None:
+        on_parse(parsed[0])
     return analyze_statement(parsed[0], state, deadline)
 
 

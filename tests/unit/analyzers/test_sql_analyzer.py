@@ -9,13 +9,23 @@ import pytest
 from click.testing import CliRunner
 
 import analyzers.sql as sql_pkg
-from analyzers.sql import SqlAnalyzer, analyze, cache, fingerprint, kinds, lineage, naming
+from analyzers.sql import (
+    SqlAnalyzer,
+    analyze,
+    cache,
+    fingerprint,
+    keys,
+    kinds,
+    lineage,
+    naming,
+    template,
+)
 from streams.cli.sql_cmd import analyze_sql_command
 
 NS = "hive://warehouse"
 
 
-@pytest.mark.parametrize("module", [sql_pkg, cache, kinds, lineage, naming])
+@pytest.mark.parametrize("module", [sql_pkg, cache, keys, kinds, lineage, naming, template])
 def test_doctests(module: object) -> None:
     failures, _ = doctest.testmod(module)  # type: ignore[arg-type]
     assert failures == 0
