@@ -121,9 +121,22 @@ async def _handlers_offline(probes: list[dict[str, object]]) -> float:
     return len(messages) / elapsed
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _pipeline(settings: Settings, expected_inputs: int,
-                    consumer: Literal["stream", "batch"]) -> float:
-    """Events/s of one worker from the moment it joined to the moment its lag is 0."""
+                    consumer: Literal["stream", "batch"]) -> tuple[float, float]:
+    """One worker from the moment it joined to the moment its lag is 0.
+
+    Returns events/s of wall time and events per CPU second of the worker
+    (the second does not depend on what else runs on the machine).
+    """
     topology_path = write_consumer_variant(
         consumer, Path(tempfile.mkdtemp(prefix="bench-pipeline-topology-")))
     lineage = str(Path(sys.executable).parent / "lineage")
@@ -139,8 +152,8 @@ async def _pipeline(settings: Settings, expected_inputs: int,
     try:
         while await probe.members() < 1:
             await asyncio.sleep(0.1)
-        start = time.perf_counter()
-        drained_at = None
+        start, cpu_start = time.perf_counter(), _cpu_seconds(proc.pid)
+        drained_at, cpu_used = None, 0.0
         while True:
             await asyncio.sleep(0.2)
             try:
@@ -153,8 +166,10 @@ async def _pipeline(settings: Settings, expected_inputs: int,
                 drained_at = None
             elif drained_at is None:
                 drained_at = time.perf_counter()
+                cpu_used = _cpu_seconds(proc.pid) - cpu_start
             else:  # still drained one poll later: nothing was in flight
-                return expected_inputs / (drained_at - start)
+                per_cpu = expected_inputs / cpu_used if cpu_used > 0 else 0.0
+                return expected_inputs / (drained_at - start), per_cpu
     finally:
         await probe.stop()
         _stop_workers([proc])
@@ -176,8 +191,9 @@ async def run(requests: int, bootstrap: str,
         # Each variant on a prefix of its own: the same events, a fresh group.
         own = Settings(bootstrap, f"{settings.topic_prefix}{consumer}-", Path("."))
         await _produce(own, events)
-        rate = await _pipeline(own, len(events), consumer)
+        rate, per_cpu = await _pipeline(own, len(events), consumer)
         results[f"pipeline_{consumer}_events_per_s"] = round(rate)
+        results[f"pipeline_{consumer}_events_per_cpu_s"] = round(per_cpu)
         results[f"pipeline_{consumer}_vs_bare"] = round(rate / bare, 3)
         results[f"pipeline_{consumer}_vs_handlers"] = round(rate / offline, 3)
     if len(consumers) == 2:

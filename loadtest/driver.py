@@ -169,11 +169,11 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> di
     try:
         progress("waiting for workers", 0.0)
         await _wait_for_members(probe, max(1, spec.workers))
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.process_time()
         followers = [asyncio.create_task(follow_deltas(settings, samples, stop)),
                      asyncio.create_task(_sample_lag(probe, samples, t0, stop))]
         sent = await _produce(settings, spec, workload, samples, t0, progress)
-        send_s = time.monotonic() - t0
+        send_s, send_cpu_s = time.monotonic() - t0, time.process_time() - cpu0
         drained = await _drain(probe, spec, progress)
         total_s = time.monotonic() - t0
         await asyncio.sleep(1.0)  # the last deltas reach the follower
@@ -188,6 +188,8 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> di
     result: dict[str, Any] = {
         "target_rate": spec.rate, "duration_s": spec.duration_s, "workers": spec.workers,
         "events_sent": sent, "send_s": round(send_s, 2), "drained": drained,
+        # CPU seconds of this process (generator, producer, followers) while sending.
+        "driver_cpu_s": round(send_cpu_s, 2),
         "sustained_events_per_s": round(sent / total_s, 1),
         "p50_latency_ms": percentile(samples.latencies_ms, 50),
         "p99_latency_ms": percentile(samples.latencies_ms, 99),
