@@ -169,31 +169,61 @@ impl Batch {
 
     /// The fast path: `None` when `requests` is not made of exactly the
     /// containers it reads in place (the caller then starts over).
+    ///
+    /// A few requests at a time: first their payload objects are asked for
+    /// (each is a cache miss by now, and reading one's type would wait for
+    /// it), and the next few requests' pairs; then each object is checked
+    /// and a reference taken, with the loads overlapped.
     fn extract_in_place(&mut self, requests: &Bound<'_, PyAny>) -> Option<()> {
+        const AHEAD: usize = 8;
         let py = requests.py();
         let outer = Items::of(requests)?;
         self.bounds.reserve(outer.len);
-        for i in 0..outer.len {
-            // SAFETY: i < len; the item is borrowed from the container,
-            // which holds it (the GIL is held, nothing runs in between).
-            let request = unsafe { outer.get(py, i) };
-            let pair = request.downcast::<PyTuple>().ok()?;
-            if pair.len() != 2 {
-                return None;
+        for at in (0..outer.len).step_by(AHEAD) {
+            let end = (at + AHEAD).min(outer.len);
+            for i in end..(end + AHEAD).min(outer.len) {
+                // SAFETY: i < len (see `Items::get`).
+                matcher::prefetch_object(unsafe { outer.get(py, i) }.as_ptr() as *const u8);
             }
-            let sources = Items::of(&*pair.get_borrowed_item(0).ok()?)?;
-            let sinks = Items::of(&*pair.get_borrowed_item(1).ok()?)?;
-            let start = self.payloads.len() as u32;
-            self.bounds.push((start, start + sources.len as u32));
-            for items in [sources, sinks] {
-                for j in 0..items.len {
-                    // SAFETY: as above.
-                    let payload = unsafe { items.get(py, j) };
-                    self.push(payload.downcast::<PyBytes>().ok()?.as_borrowed());
+            for i in at..end {
+                let (sources, sinks) = Self::pair(py, &outer, i)?;
+                for items in [sources, sinks] {
+                    for j in 0..items.len {
+                        // SAFETY: j < len (see `Items::get`).
+                        let payload = unsafe { items.get(py, j) };
+                        matcher::prefetch_object(payload.as_ptr() as *const u8);
+                    }
+                }
+            }
+            for i in at..end {
+                let (sources, sinks) = Self::pair(py, &outer, i)?;
+                let start = self.payloads.len() as u32;
+                self.bounds.push((start, start + sources.len as u32));
+                for items in [sources, sinks] {
+                    for j in 0..items.len {
+                        // SAFETY: j < len (see `Items::get`).
+                        let payload = unsafe { items.get(py, j) };
+                        self.push(payload.downcast::<PyBytes>().ok()?.as_borrowed());
+                    }
                 }
             }
         }
         Some(())
+    }
+
+    /// Request `i` of `outer`: its sources and its sinks, when it is a pair
+    /// of exact lists or tuples.
+    fn pair(py: Python<'_>, outer: &Items, i: usize) -> Option<(Items, Items)> {
+        // SAFETY: i < len; the item is borrowed from the container, which
+        // holds it (the GIL is held, no Python code runs meanwhile).
+        let request = unsafe { outer.get(py, i) };
+        let pair = request.downcast::<PyTuple>().ok()?;
+        if pair.len() != 2 {
+            return None;
+        }
+        let sources = Items::of(&*pair.get_borrowed_item(0).ok()?)?;
+        let sinks = Items::of(&*pair.get_borrowed_item(1).ok()?)?;
+        Some((sources, sinks))
     }
 
     /// Hold a reference on `b` and note its bytes.
