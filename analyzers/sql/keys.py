@@ -104,7 +104,9 @@ def _masker(words: list[int]) -> Callable[[re.Match[str]], str]:
                     words.append(end)
                 return m.group(0)
             text = m.group(0)
-            if sql[end : end + 1] in _WORD_OR_DOT or not _NUMBER.match(text):
+            if sql[end : end + 1] in _WORD_OR_DOT or not (
+                (text.isdigit() and text.isascii()) or _NUMBER.match(text)
+            ):
                 return text  # a word starting with a digit
             return _number(sql, start, before, text)
         if first == "(":

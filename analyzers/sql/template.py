@@ -29,14 +29,14 @@ word is such a column; else the text is analysed afresh.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from analyzers.sql.keys import word_positions
-from analyzers.sql.model import AnalysisResult, ColumnLineage, SourceField
+from analyzers.sql.model import AnalysisResult, ColumnLineage, SourceField, StatementLineage
 from analyzers.sql.naming import dialect_for, table_key_of
 
 if TYPE_CHECKING:
@@ -133,11 +133,13 @@ def _rename(template: Template, keys: dict[str, str]) -> AnalysisResult:
                 sources = tuple(sorted(map(source, sources), key=_source_order))
             columns.append(ColumnLineage(field(c.target), sources))
         statements.append(
-            replace(
-                st,
-                inputs=tuple(sorted(tables.get(u, u) for u in st.inputs)),
-                outputs=tuple(tables.get(u, u) for u in st.outputs),
-                columns=tuple(columns),
+            StatementLineage(
+                st.index,
+                st.kind,
+                tuple(sorted([tables.get(u, u) for u in st.inputs])),
+                tuple([tables.get(u, u) for u in st.outputs]),
+                tuple(columns),
+                st.unresolved,
             )
         )
     return AnalysisResult(statements=tuple(statements), errors=())
@@ -182,29 +184,32 @@ class Probe:
         if self.positions is None:
             self.positions = set(word_positions(self.sql, frozenset(index)))
         positions = self.positions
-        for ident in stmt.find_all(exp.Identifier):
-            name = ident.this
-            if not isinstance(name, str):
-                continue
-            n = index.get(name.lower())
-            if n is None:
-                continue
-            start = ident.meta.get("start")
-            if ident.quoted or start not in positions or name != self.words[n]:
-                return False
-            if isinstance(ident.parent, exp.Table) and ident.arg_key != "this":
-                return False
-            self.seen.add(start)
-        for table in stmt.find_all(exp.Table):
-            key = table_key_of(table, self.default_schema)
-            if "#" in key:
-                return False
-            known = self.schema.get(key)
-            if known:
-                self.columns.update(known)
-            n = index.get(table.name.lower()) if isinstance(table.this, exp.Identifier) else None
-            if n is not None:
-                self.tables[(key[: len(key) - len(table.name)], n)] = known
+        words = self.words
+        default_schema = self.default_schema
+        for node in stmt.walk():
+            if isinstance(node, exp.Identifier):
+                name = node.this
+                n = index.get(name.lower()) if isinstance(name, str) else None
+                if n is None:
+                    continue
+                start = node.meta.get("start")
+                if node.quoted or start not in positions or name != words[n]:
+                    return False
+                if isinstance(node.parent, exp.Table) and node.arg_key != "this":
+                    return False
+                self.seen.add(start)
+            elif isinstance(node, exp.Table):
+                key = table_key_of(node, default_schema)
+                if "#" in key:
+                    return False
+                known = self.schema.get(key)
+                if known:
+                    self.columns.update(known)
+                this = node.this
+                name = this.this if isinstance(this, exp.Identifier) else None
+                n = index.get(name.lower()) if isinstance(name, str) else None
+                if n is not None:
+                    self.tables[(key[: len(key) - len(node.name)], n)] = known
         return True
 
     def template(self, result: AnalysisResult, namespace: str) -> Template | None:
