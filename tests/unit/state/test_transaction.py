@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from state.rocksdb import PartitionStore
 from state.transaction import Transaction, length_prefixed, prefix_end
 
@@ -83,3 +87,41 @@ def test_length_prefixed_scans_do_not_cross_names(tx: Transaction) -> None:
     tx.commit()
     for name in ("a", "a|b", "ab"):
         assert [v for _, v in tx.scan_prefix(length_prefixed(b"ns|", name))] == [name.encode()]
+
+
+_KEYS = st.sampled_from([b"a", b"a|1", b"a|2", b"b", b"b|1", b"c"])
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("put"), _KEYS, st.binary(min_size=1, max_size=3)),
+    st.tuples(st.just("delete"), _KEYS, st.none()),
+    st.tuples(st.just("scan"), _KEYS, st.none()),
+    st.tuples(st.just("get"), _KEYS, st.none()),
+    st.tuples(st.just("commit"), _KEYS, st.none()),
+), max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_OPS)
+def test_behaves_like_a_dict_over_the_store(tmp_path_factory: pytest.TempPathFactory,
+                                            ops: list[tuple[str, bytes, bytes | None]]) -> None:
+    """Any mix of puts, deletes, reads, scans and commits reads like one dict."""
+    store = PartitionStore(tmp_path_factory.mktemp("tx") / "s")
+    try:
+        tx, model = Transaction(store), {}
+        for op, key, value in ops:
+            if op == "put":
+                assert value is not None
+                tx.put(key, value)
+                model[key] = value
+            elif op == "delete":
+                tx.delete(key)
+                model.pop(key, None)
+            elif op == "get":
+                assert tx.get(key) == model.get(key)
+            elif op == "scan":
+                assert list(tx.scan(key, prefix_end(key))) == sorted(
+                    (k, v) for k, v in model.items() if key <= k < prefix_end(key))
+            else:
+                tx.commit(0)
+                assert dict(store.scan(b"a", b"\xff")) == model  # from b"a": not the offset
+    finally:
+        store.close()
