@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -22,6 +23,20 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from analyzers.events import SPECS
 from streams.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An event serialized ahead of time but for its `ts`: `ts_offset` after a base time."""
+
+    topic: str
+    partition: int
+    key: bytes
+    ts_offset: int
+    tail: bytes  # the JSON object without "ts", less its opening brace
+
+    def value(self, base_ts: int) -> bytes:
+        return b'{"ts":%d,' % (base_ts + self.ts_offset) + self.tail
 
 
 class BatchSender:
@@ -44,8 +59,8 @@ class BatchSender:
             partitions = self._partitions[topic] = sorted(found)
         return partitions
 
-    async def add(self, event: dict[str, Any]) -> None:
-        """Buffer one valid event (the generator's); its topic and key follow the contract."""
+    async def _route(self, event: dict[str, Any]) -> tuple[str, int, bytes]:
+        """The topic, partition and key `lineage send` would give `event`."""
         spec = SPECS[event["type"]]
         key = spec.key_of(event).encode()
         topic = self.settings.topic(spec.topic)
@@ -53,7 +68,23 @@ class BatchSender:
             partitions = await self._partitions_of(topic)
             self._last_partition = DefaultPartitioner()(key, partitions, partitions)
             self._last_key = (topic, key)
-        await self.add_raw(topic, self._last_partition, key, orjson.dumps(event))
+        return topic, self._last_partition, key
+
+    async def add(self, event: dict[str, Any]) -> None:
+        """Buffer one valid event (the generator's); its topic and key follow the contract."""
+        topic, partition, key = await self._route(event)
+        await self.add_raw(topic, partition, key, orjson.dumps(event))
+
+    async def prepare(self, event: dict[str, Any]) -> Prepared:
+        """`event` (its `ts` an offset from the time it will be sent) ready to send."""
+        topic, partition, key = await self._route(event)
+        rest = {k: v for k, v in event.items() if k != "ts"}
+        if not rest:
+            raise ValueError("an event needs fields besides 'ts'")
+        return Prepared(topic, partition, key, event["ts"], orjson.dumps(rest)[1:])
+
+    async def add_prepared(self, event: Prepared, base_ts: int) -> None:
+        await self.add_raw(event.topic, event.partition, event.key, event.value(base_ts))
 
     async def add_raw(self, topic: str, partition: int, key: bytes, value: bytes) -> None:
         batch = self._batches.get((topic, partition))
