@@ -14,7 +14,8 @@ Run: ``python -m loadtest.bench_sql --json`` (peers need the ``bench`` extra).
     (TPC-DS reports with re-drawn parameters, ETL jobs with a new date/id),
     half are new jobs (a TPC-DS report or an ETL template writing or reading
     fresh tables), each half split evenly between reports and ETL. Our
-    analyzer goes through :class:`SqlAnalyzer` (fingerprint cache), a fresh
+    analyzer goes through :class:`SqlAnalyzer` (text, fingerprint and template
+    cache; ``stream_cache`` counts its hits, template hits and misses), a fresh
     one per run (``--stream-runs``, median reported); peers parse every
     statement (they have no cache), timed on a sample and reported as a rate.
 
