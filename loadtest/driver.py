@@ -188,14 +188,15 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> di
         await producer.start()
         try:
             sender = BatchSender(producer, settings)
-            for event in workload.preamble(now_ms()):
-                await sender.add(event)
-            await sender.drain()
             planned = await _plan(sender, workload, int(spec.rate * spec.duration_s), progress)
             t0, cpu0 = time.monotonic(), time.process_time()
             followers = [asyncio.create_task(follow_deltas(settings, samples, stop)),
                          asyncio.create_task(_sample_lag(probe, samples, t0, stop))]
-            sent = await _send_at_rate(sender, planned, spec, samples, t0, progress)
+            preamble = workload.preamble(now_ms())  # configs, static candidates, seed SQL
+            for event in preamble:
+                await sender.add(event)
+            sent = len(preamble) + await _send_at_rate(sender, planned, spec, samples, t0,
+                                                        progress)
             send_s, send_cpu_s = time.monotonic() - t0, time.process_time() - cpu0
         finally:
             await producer.stop()
