@@ -270,8 +270,10 @@ class QueryLineage:
         self, scope: Scope, proj: exp.Expr, rel: Relation, star_tables: list[str]
     ) -> None:
         only = proj.table.lower() if isinstance(proj, exp.Column) else ""
+        # a SEMI/ANTI join's right side is not in the output
+        hidden = {n.lower() for n in scope.semi_or_anti_join_tables}
         for alias, src in self.sources(scope).items():
-            if only and alias != only:
+            if (only and alias != only) or (hidden and alias in hidden):
                 continue
             names = self.source_names(src)
             if names is None:
@@ -283,9 +285,19 @@ class QueryLineage:
                     names = self.relation(src).names
                 if not names:
                     continue
-            for name in names:
+            # A derived relation's columns go by position: its select list may repeat a name.
+            if isinstance(src, Scope):
+                inner: Relation | None = self.relation(src)
+            elif isinstance(src, exp.Table):
+                inner = self.temps.get(self.key(src))
+            else:
+                inner = None
+            for i, name in enumerate(names):
                 out: set[Entry] = set()
-                self._emit(src, name, IDENTITY, False, None, out)
+                if inner is not None:
+                    self._absorb(inner.by_pos[i], IDENTITY, False, None, out)
+                else:
+                    self._emit(src, name, IDENTITY, False, None, out)
                 rel.names.append(name)
                 rel.by_pos.append(out)
 
@@ -497,10 +509,33 @@ class QueryLineage:
 
     # -- name resolution ---------------------------------------------------------------
     def sources(self, scope: Scope) -> dict[str, Any]:
-        """The scope's sources by lower-case alias."""
+        """The scope's sources by lower-case alias, in FROM/JOIN order.
+
+        sqlglot's ``scope.sources`` also holds every CTE visible from the scope, first
+        and whether the FROM clause names it or not; only the ones it names are
+        sources here (else ``*`` would expand them and unqualified names would be
+        placed in them).
+        """
         srcs = self._sources.get(id(scope))
         if srcs is None:
-            srcs = {k.lower(): v for k, v in scope.sources.items()}
+            ctes = scope.cte_sources
+            if not ctes:
+                srcs = {k.lower(): v for k, v in scope.sources.items()}
+            else:
+                rank: dict[str, int] = {}
+                for name, _ in scope.references:
+                    rank.setdefault(name, len(rank))
+                lateral = scope.lateral_sources
+                last = len(rank)
+                kept = sorted(  # stable: sources no reference names keep their order, last
+                    (
+                        (k, v)
+                        for k, v in scope.sources.items()
+                        if k in rank or k in lateral or k not in ctes
+                    ),
+                    key=lambda kv: rank.get(kv[0], last),
+                )
+                srcs = {k.lower(): v for k, v in kept}
             self._sources[id(scope)] = srcs
         return srcs
 
