@@ -146,18 +146,26 @@ async def _wait_for_members(probe: LagProbe, count: int, timeout_s: float = 90) 
     raise RuntimeError(f"{count} worker(s) did not join the group within {timeout_s:.0f}s")
 
 
-async def _drain(probe: LagProbe, spec: LoadSpec, progress: Progress) -> bool:
-    """Wait until every input and signal is consumed; False if the bound passed."""
+async def _drain(probe: LagProbe, spec: LoadSpec, progress: Progress) -> float | None:
+    """Wait until every input and signal is consumed; when that was, or None on timeout.
+
+    Drained means a lag of 0 on three polls in a row (half a second apart);
+    the moment is the first of them, not the confirmation after it.
+    """
     deadline = time.monotonic() + spec.drain_timeout_s
-    quiet = 0
+    quiet, since = 0, 0.0
     while time.monotonic() < deadline:
+        polled = time.monotonic()
         lag = await probe.lag()
         progress(f"draining (lag {lag})", 1.0)
-        quiet = quiet + 1 if lag == 0 else 0
+        if lag == 0:
+            quiet, since = quiet + 1, since if quiet else polled
+        else:
+            quiet = 0
         if quiet >= 3:
-            return True
+            return since
         await asyncio.sleep(0.5)
-    return False
+    return None
 
 
 def score(edges: dict[str, dict[str, Any]], workload: Workload) -> dict[str, float]:
@@ -200,8 +208,9 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> di
             send_s, send_cpu_s = time.monotonic() - t0, time.process_time() - cpu0
         finally:
             await producer.stop()
-        drained = await _drain(probe, spec, progress)
-        total_s = time.monotonic() - t0
+        drained_at = await _drain(probe, spec, progress)
+        drained = drained_at is not None
+        total_s = (drained_at if drained_at is not None else time.monotonic()) - t0
         await asyncio.sleep(1.0)  # the last deltas reach the follower
         stop.set()
         await asyncio.gather(*followers)

@@ -7,6 +7,7 @@ import hashlib
 from collections import Counter
 
 import orjson
+import pytest
 
 from analyzers.events import validate_event
 from loadtest.driver import score
@@ -97,3 +98,31 @@ def test_a_near_miss_never_equals_the_value() -> None:
     miss = _near_miss(_SameTail(), value)  # type: ignore[arg-type]
     assert miss != value
     assert miss[:-3] == value[:-3]
+
+
+class _Lags:
+    """A probe whose lag follows a script; each answer takes the clock one second on."""
+
+    def __init__(self, lags: list[int]) -> None:
+        self.lags = lags
+        self.now = 100.0
+
+    async def lag(self) -> int:
+        self.now += 1.0
+        return self.lags.pop(0)
+
+
+async def test_drained_is_the_first_zero_of_the_final_quiet_streak(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from loadtest import driver
+
+    probe = _Lags([7, 0, 4, 0, 0, 0, 9])
+
+    async def no_sleep(_s: float) -> None:
+        return None
+
+    monkeypatch.setattr(driver.asyncio, "sleep", no_sleep)
+    monkeypatch.setattr(driver.time, "monotonic", lambda: probe.now)
+    spec = driver.LoadSpec(rate=1, duration_s=1, drain_timeout_s=60)
+    drained_at = await driver._drain(probe, spec, lambda _stage, _f: None)  # type: ignore[arg-type]
+    assert drained_at == 103.0  # when the 4th poll asked: the first of three zeros in a row
