@@ -5,9 +5,10 @@ ack and a future per message); for the probe join and the edge merge that
 path, not their handlers, capped a worker at under 2k events/s. An agent
 configured with `consumer: batch` in topology.yaml is run here instead: one
 aiokafka consumer per worker, in its own consumer group (`Settings.batch_group_id`),
-fetches up to `batch_size` records with `getmany` and hands each topic's
-records to the same `process_messages` the Faust agents use, so state,
-offsets, dead letters and recovery behave exactly the same.
+fetches up to the largest `batch_size` of its agents with `getmany` (waiting at
+most the shortest `batch_within_ms` when nothing is there) and hands each
+topic's records to the same `process_messages` the Faust agents use, so
+state, offsets, dead letters and recovery behave exactly the same.
 
 Offsets: the partition store's offset is the truth (a redelivered record is
 skipped); the group's committed offset follows it after every batch, so a
