@@ -11,6 +11,8 @@ pub mod number;
 pub mod search;
 pub mod transforms;
 pub mod version;
+#[cfg(test)]
+mod test_rng;
 
 #[cfg(feature = "python")]
 mod python;

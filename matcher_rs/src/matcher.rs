@@ -1027,18 +1027,11 @@ mod tests {
 
     #[test]
     fn digest_run_detection_agrees_with_the_scalar_scan() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
         for round in 0..3000 {
             let len = (round * 7) % 300;
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    // Mostly class bytes, so runs of every length occur.
-                    b"aZ9+/\\ a0b1c2d3e4f5 -"[(x % 21) as usize]
-                })
-                .collect();
+            // Mostly class bytes, so runs of every length occur.
+            let text = rng.text(len, b"aZ9+/\\ a0b1c2d3e4f5 -");
             assert_eq!(
                 has_digest_run(&text),
                 has_digest_run_scalar(&text),
@@ -1077,17 +1070,10 @@ mod tests {
 
     #[test]
     fn escape_letters_agree_with_the_scalar_scan() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
         for round in 0..3000 {
             let len = (round * 11) % 300;
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    b"\\\\\\nu/\"bftrxA0 "[(x % 15) as usize]
-                })
-                .collect();
+            let text = rng.text(len, b"\\\\\\nu/\"bftrxA0 ");
             let want = escape_letters(&text);
             let slow = text.windows(2).fold(0u16, |m, w| {
                 m | if w[0] == b'\\' {

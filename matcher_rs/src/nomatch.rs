@@ -151,16 +151,11 @@ mod tests {
 
     #[test]
     fn bits_and_lists_give_the_pairs_in_order() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
         for sources in 0..12 {
             for sinks in 0..12 {
                 let matched: Vec<bool> = (0..sources * sinks)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        x.is_multiple_of(3)
-                    })
+                    .map(|_| rng.next().is_multiple_of(3))
                     .collect();
                 let want: Vec<(u32, u32)> = (0..sources)
                     .flat_map(|i| (0..sinks).map(move |j| (i, j)))
