@@ -23,7 +23,6 @@ import argparse
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from loadtest.measure import percentile
+from loadtest.measure import percentile, print_figures
 from state.graph import GraphStore, find_path, traverse
 from state.graph.store import DEFAULT_CACHE_EDGES
 from state.graph.traverse import Limits, TraversalTooLarge
@@ -179,11 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = run(args.edges, queries=args.queries, warmup=args.warmup,
                  cache_edges=args.cache_edges)
-    if args.json:
-        sys.stdout.write(orjson.dumps(report).decode() + "\n")
-    else:
-        for key, value in report.items():
-            print(f"{key:>22}: {value}")
+    print_figures(report, as_json=args.json)
     return 0
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from aiokafka import AIOKafkaConsumer
 
 from analyzers.signals import validate_signal
 from loadtest.driver import _stop_workers
-from loadtest.measure import LagProbe, pipeline_groups
+from loadtest.measure import LagProbe, pipeline_groups, print_figures
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
 from streams.agents.edge_merge import EdgeMerge
@@ -214,11 +213,7 @@ def main() -> None:
     consumers: list[Literal["stream", "batch"]] = (
         ["stream", "batch"] if args.consumer == "both" else [args.consumer])
     result = asyncio.run(run(args.requests, args.bootstrap_servers, consumers))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:32} {value}")
+    print_figures(result, as_json=args.json)
 
 
 if __name__ == "__main__":

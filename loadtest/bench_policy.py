@@ -31,7 +31,6 @@ import argparse
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from typing import Any
 import orjson
 
 from analyzers.policy import Edge, GraphView, MemoryGraph, Policy, PolicyZones
+from loadtest.measure import print_figures
 from state.graph import GraphStore
 from streams.policy_inputs import StoreGraphView
 
@@ -184,11 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     report = run(args.assets, args.deltas, args.graph, args.seed)
-    if args.json:
-        sys.stdout.write(orjson.dumps(report).decode() + "\n")
-    else:
-        for key, value in report.items():
-            print(f"{key:>28}: {value}")
+    print_figures(report, as_json=args.json)
     return 0
 
 

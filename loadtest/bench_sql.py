@@ -26,7 +26,6 @@ other jobs on a shared machine disturb much less (compare those across runs).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import statistics
@@ -38,6 +37,7 @@ from typing import Any
 from analyzers.sql import SqlAnalyzer
 from analyzers.sql.naming import normalize_schema
 from analyzers.sql.script import analyze_script
+from loadtest.measure import print_figures
 
 ENGINE = "spark"
 NS = "hive://warehouse"
@@ -269,11 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         cold_passes=args.cold_passes,
         stream_runs=args.stream_runs,
     )
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k:45} {v}")
+    print_figures(result, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -135,3 +136,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return float(ordered[index])
+
+
+def print_figures(figures: Mapping[str, Any], *, as_json: bool) -> None:
+    """A benchmark's result: one JSON object, or one aligned `key  value` line each."""
+    if as_json:
+        print(orjson.dumps(figures).decode())
+        return
+    width = max((len(key) for key in figures), default=0)
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
