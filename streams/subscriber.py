@@ -37,14 +37,18 @@ class SubscriberError(RuntimeError):
     """The topic cannot be read (Kafka unreachable)."""
 
 
-async def topic_exists(settings: Settings, topic: str = TOPIC) -> bool:
-    """Whether the prefixed `topic` exists (no worker has run under a fresh prefix)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+async def _start(consumer: AIOKafkaConsumer, settings: Settings) -> None:
     try:
         await consumer.start()
     except Exception as exc:
         raise SubscriberError(
             f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+
+
+async def topic_exists(settings: Settings, topic: str = TOPIC) -> bool:
+    """Whether the prefixed `topic` exists (no worker has run under a fresh prefix)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    await _start(consumer, settings)
     try:
         return settings.topic(topic) in await consumer.topics()
     finally:
@@ -73,11 +77,7 @@ async def violations(
         bootstrap_servers=settings.bootstrap_servers, group_id=group_id,
         enable_auto_commit=group_id is not None,
         auto_offset_reset="earliest" if from_beginning else "latest")
-    try:
-        await consumer.start()
-    except Exception as exc:
-        raise SubscriberError(
-            f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+    await _start(consumer, settings)
     try:
         while name not in await consumer.topics():
             await asyncio.sleep(poll_ms / 1000)
