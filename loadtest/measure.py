@@ -100,15 +100,6 @@ class LagProbe:
         ends = await self.consumer.end_offsets(list(committed))
         return sum(max(0, ends[tp] - offset) for tp, offset in committed.items())
 
-    async def total_input(self) -> int:
-        """Messages on the input and internal topics (for a drained check)."""
-        names = {self.settings.topic(t) for t in INPUT_AND_INTERNAL}
-        cluster_topics = await self.consumer.topics()
-        parts = [TopicPartition(t, p) for t in names & cluster_topics
-                 for p in (self.consumer.partitions_for_topic(t) or set())]
-        ends = await self.consumer.end_offsets(parts) if parts else {}
-        return sum(ends.values())
-
     async def members(self) -> int:
         """How many workers have joined: the least stable membership over the groups."""
         counts = []
