@@ -32,33 +32,17 @@ def field_asset(asset: str, path: str) -> str:
     return f"{asset}#{path}" if path else asset
 
 
-def runtime_signals(
-    result: MatchResult, sources: Sequence[str], sinks: Sequence[str], ts: int,
-) -> list[FlowSignal]:
-    """Signals of one request, given the asset of each source and sink capture."""
-    signals = [
-        FlowSignal(
-            src=field_asset(sources[si], spath), dst=field_asset(sinks[ki], kpath),
-            kind=kind, origin="runtime", ts=ts, transform=transform,
-        )
-        for si, spath, ki, kpath, kind, transform in result.matches
-    ]
-    signals.extend(
-        FlowSignal(src=sources[si], dst=sinks[ki], kind="NO_MATCH", origin="runtime", ts=ts)
-        for si, ki in result.nomatch
-        if sources[si] != sinks[ki]
-    )
-    return signals
-
-
 @dataclass
 class RuntimeFold:
-    """The runtime signals of many requests, folded as they come (see `aggregate`).
+    """The runtime signals of many requests, folded as they come.
 
-    `signals()` equals `aggregate` over every request's `runtime_signals`, in
-    first-seen order, without making a `FlowSignal` per observation: a batch
-    of captures yields tens of thousands of observations of a few hundred
-    flows.
+    Each match of a request is one observation `source#path -> sink#path`
+    with its kind and transform; each capture pair that shares nothing is one
+    asset-level `NO_MATCH` observation (none from an asset to itself).
+    `signals()` gives what `aggregate` gives for those observations as
+    `FlowSignal`s, in first-seen order, without making a `FlowSignal` per
+    observation: a batch of captures yields tens of thousands of observations
+    of a few hundred flows.
     """
 
     _folded: dict[tuple[str, str, str, str | None], list[int]] = field(default_factory=dict)
@@ -76,7 +60,7 @@ class RuntimeFold:
 
     def add(self, result: MatchResult, sources: Sequence[str], sinks: Sequence[str],
             ts: int) -> None:
-        """One request's observations (as `runtime_signals` would make them)."""
+        """One request's observations, given the asset of each source and sink capture."""
         for si, spath, ki, kpath, kind, transform in result.matches:
             self._see((field_asset(sources[si], spath), field_asset(sinks[ki], kpath), kind,
                        transform), ts)

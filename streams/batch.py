@@ -70,14 +70,6 @@ class InEvent:
 Handler = Callable[[Transaction, list[InEvent]], list[Output]]
 
 
-class Rejected(ValueError):
-    """A handler's verdict that one event cannot be used; `reason` is safe to log."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 Validator = Callable[[dict[str, Any]], object]
 
 

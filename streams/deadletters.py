@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -46,15 +46,3 @@ def dead_letter_record(
     }
     return orjson.dumps(record)
 
-
-class Sender(Protocol):
-    async def send(self, topic: str, key: bytes, value: bytes) -> Any: ...
-
-
-async def send_dead_letter(
-    sender: Sender, topic: str, origin: Origin, reason: str, *,
-    key: bytes | None, value: bytes | None, ts: int, agent: str = "",
-) -> None:
-    """Write one dead letter to `topic` (the prefixed `dead-letters`)."""
-    record = dead_letter_record(origin, reason, key=key, value=value, ts=ts, agent=agent)
-    await sender.send(topic, origin.key.encode(), record)

@@ -26,16 +26,11 @@ CONDITIONAL = "CONDITIONAL"
 
 DIRECT_RANK: dict[str, int] = {IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2}
 _BY_RANK = (IDENTITY, TRANSFORMATION, AGGREGATION)
-INDIRECT_SUBTYPES = frozenset({JOIN, GROUP_BY, FILTER, SORT, WINDOW, CONDITIONAL})
 
 
 def compose(outer: str, inner: str) -> str:
     """The direct kind of a value that went through ``inner`` then ``outer``."""
     return _BY_RANK[max(DIRECT_RANK[outer], DIRECT_RANK[inner])]
-
-
-def is_direct(kind: str) -> bool:
-    return kind in DIRECT_RANK
 
 
 # Function names (lower-case) whose output hides its input: hashes and fingerprints.
@@ -117,8 +112,3 @@ def function_name(node: exp.Expr) -> str:
 def is_masking(node: exp.Expr) -> bool:
     """Whether the node hashes its input (md5, sha1, sha2, hash-like functions)."""
     return isinstance(node, exp.Func) and function_name(node) in HASH_FUNCTIONS
-
-
-def is_aggregate(node: exp.Expr) -> bool:
-    """Whether the node aggregates rows (SUM, COUNT, MAX, ...), anonymous UDAFs excluded."""
-    return isinstance(node, exp.AggFunc)

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzers.runtime import RuntimeFold, runtime_signals
-from analyzers.signals import aggregate
+from analyzers.runtime import MatchResult, RuntimeFold, field_asset
+from analyzers.signals import FlowSignal, aggregate
+
+
+def runtime_signals(
+    result: MatchResult, sources: Sequence[str], sinks: Sequence[str], ts: int,
+) -> list[FlowSignal]:
+    """The reference: one `FlowSignal` per observation of one request."""
+    signals = [
+        FlowSignal(
+            src=field_asset(sources[si], spath), dst=field_asset(sinks[ki], kpath),
+            kind=kind, origin="runtime", ts=ts, transform=transform,
+        )
+        for si, spath, ki, kpath, kind, transform in result.matches
+    ]
+    signals.extend(
+        FlowSignal(src=sources[si], dst=sinks[ki], kind="NO_MATCH", origin="runtime", ts=ts)
+        for si, ki in result.nomatch
+        if sources[si] != sinks[ki]
+    )
+    return signals
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from analyzers.sql import analyze
+from analyzers.sql.script import result_from_json
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sql"
 CASES = sorted(FIXTURES.glob("*.sql"))
@@ -57,3 +58,10 @@ def test_fixture(path: Path) -> None:
         if not os.environ.get("UPDATE_GOLDEN"):
             pytest.fail(f"wrote missing golden file {expected_path.name}; review it")
     assert got == json.loads(expected_path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_result_round_trips_through_json(path: Path) -> None:
+    """`result_from_json` (documented in docs/SQL.md) rebuilds every fixture's result."""
+    got = run_case(path)
+    assert result_from_json(got).to_json() == got

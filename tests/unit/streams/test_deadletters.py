@@ -6,7 +6,7 @@ import base64
 
 import orjson
 
-from streams.deadletters import Origin, dead_letter_record, send_dead_letter
+from streams.deadletters import Origin, dead_letter_record
 
 
 def test_record_keeps_original_bytes() -> None:
@@ -27,16 +27,3 @@ def test_tombstone_keeps_null_value() -> None:
     record = orjson.loads(dead_letter_record(Origin("t", 0, 0), "r", key=None, value=None, ts=0))
     assert record["value_b64"] is None and record["key_b64"] is None
 
-
-async def test_send_uses_origin_as_key() -> None:
-    sent: list[tuple[str, bytes, bytes]] = []
-
-    class FakeSender:
-        async def send(self, topic: str, key: bytes, value: bytes) -> None:
-            sent.append((topic, key, value))
-
-    await send_dead_letter(FakeSender(), "p-dead-letters", Origin("p-sql-job-logs", 1, 7),
-                           "sql: missing field 'query'", key=b"j", value=b"{}", ts=5)
-    assert sent[0][0] == "p-dead-letters"
-    assert sent[0][1] == b"p-sql-job-logs:1:7"
-    assert orjson.loads(sent[0][2])["reason"] == "sql: missing field 'query'"
