@@ -103,7 +103,7 @@ class LocalKafka:
 
         return metadata_ok(self.host, self.port, timeout=timeout)
 
-    def _java(self, main: str, *args: str, **popen: object) -> list[str]:
+    def _java(self, main: str, *args: str) -> list[str]:
         java = shutil.which("java")
         if java is None:
             raise LocalKafkaError("java is not installed (Java 17 is needed for the local Kafka)")
