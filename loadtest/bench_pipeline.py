@@ -156,8 +156,8 @@ async def _pipeline(settings: Settings, expected_inputs: int,
         while True:
             await asyncio.sleep(0.2)
             try:
-                lag = await probe.lag()
                 committed = await probe.committed()
+                lag = await probe.lag(committed)
             except Exception:
                 continue
             started = any(tp.topic == settings.topic("probe-events") for tp in committed)

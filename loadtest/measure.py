@@ -93,8 +93,10 @@ class LagProbe:
                             if tp.topic in topics})
         return offsets
 
-    async def lag(self) -> int:
-        committed = await self.committed()
+    async def lag(self, committed: dict[TopicPartition, int] | None = None) -> int:
+        """Messages not yet consumed; `committed` if the caller already read it."""
+        if committed is None:
+            committed = await self.committed()
         if not committed:
             return 0
         ends = await self.consumer.end_offsets(list(committed))
