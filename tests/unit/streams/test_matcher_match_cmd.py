@@ -8,18 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from streams.cli.match_cmd import match_command
+from tests.unit.analyzers.test_matcher_payload_match import CONTRACT_INPUT
 
-DOC = {
-    "sources": [
-        {
-            "asset": "web://photos-web/handlePhotoUpload",
-            "payload": {"location": "Home, 123 Main St"},
-        }
-    ],
-    "sinks": [
-        {"asset": "scribe://logs/photo_uploaded", "payload": "uploaded at Home, 123 Main St"}
-    ],
-}
+DOC = CONTRACT_INPUT  # the contract's `lineage match` example
 
 
 def test_file_and_stdin(tmp_path: Path) -> None:
