@@ -273,21 +273,13 @@ class _Batch:
         A field is in its table's index exactly while its list has edges, so
         the table's list is read only when the field's list was empty.
         """
-        src, dst = edge.src, edge.dst
         attrs = [CONFIDENCE_RANK[edge.confidence], edge.score, edge.kinds]
-        lists, dirty = self.lists, self.dirty
-        adjacency = lists.get(out_key) or self.adjacency(out_key)
-        dirty.add(out_key)
-        out = adjacency[0]
-        if not out and "#" in src:
-            self.adjacency(_OUT + table_of(src).encode())[1][src] = 0
-        out[dst] = attrs
-        adjacency = lists.get(in_key) or self.adjacency(in_key)
-        dirty.add(in_key)
-        into = adjacency[0]
-        if not into and "#" in dst:
-            self.adjacency(_IN + table_of(dst).encode())[1][dst] = 0
-        into[src] = attrs
+        for key, namespace, asset, other in ((out_key, _OUT, edge.src, edge.dst),
+                                             (in_key, _IN, edge.dst, edge.src)):
+            edges = self.adjacency(key)[0]
+            if not edges and "#" in asset:
+                self.adjacency(namespace + table_of(asset).encode())[1][asset] = 0
+            edges[other] = attrs
 
     def unlink(self, edge: EdgeRef) -> None:
         for namespace, asset, other in ((_OUT, edge.src, edge.dst), (_IN, edge.dst, edge.src)):
