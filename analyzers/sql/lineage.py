@@ -5,9 +5,8 @@ built once, every relation (CTE, derived table, UNNEST, temp view) is turned
 into a :class:`Relation` once (memoised), and outer columns compose the kinds
 of the inner ones.
 
-An *entry* is ``(table_key, column, kind, masking)``; ``kind`` is a direct kind
-(IDENTITY / TRANSFORMATION / AGGREGATION) or an indirect subtype (JOIN,
-FILTER, ...).
+Entries and relations are defined in :mod:`analyzers.sql.relation`; which
+source a column reference reads is :mod:`analyzers.sql.resolver`'s job.
 
 >>> import sqlglot
 >>> q = QueryLineage("default", {}, {})
@@ -20,7 +19,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlglot import exp
@@ -44,9 +42,10 @@ from analyzers.sql.kinds import (
     compose,
     is_masking,
 )
-from analyzers.sql.naming import table_key_of
+from analyzers.sql.relation import Entry, Relation
+from analyzers.sql.resolver import Resolver
 
-Entry = tuple[str, str, str, bool]
+__all__ = ["Entry", "QueryLineage", "Relation"]
 
 # Window functions that pick a row's value rather than aggregate: TRANSFORMATION.
 _VALUE_WINDOW_FUNCS: tuple[type[exp.Expr], ...] = tuple(
@@ -97,41 +96,6 @@ def _output_name(proj: exp.Expr, i: int) -> str:
     return f"_col_{i}"
 
 
-@dataclass(slots=True)
-class Relation:
-    """The lineage of a relation: its columns in order and what feeds each.
-
-    ``by_pos[i]`` holds the entries of column ``names[i]`` (direct and
-    column-level indirect ones); ``indirect`` holds relation-wide entries
-    (filters, joins, grouping) that touch every column. ``star_tables`` are
-    base tables whose ``*`` could not be expanded: an unknown column is taken
-    to come from them. ``inputs`` are the base tables read (for temp views).
-    """
-
-    names: list[str] = field(default_factory=list)
-    by_pos: list[set[Entry]] = field(default_factory=list)
-    indirect: set[Entry] = field(default_factory=set)
-    star_tables: tuple[str, ...] = ()
-    inputs: frozenset[str] = frozenset()
-    _index: dict[str, int] | None = None
-
-    def position(self, name: str) -> int | None:
-        if self._index is None:
-            index: dict[str, int] = {}
-            for i, n in enumerate(self.names):
-                index.setdefault(n, i)
-            self._index = index
-        return self._index.get(name)
-
-    @property
-    def complete(self) -> bool:
-        return not self.star_tables
-
-    def entries(self, i: int) -> set[Entry]:
-        """Everything that feeds column ``i``: its own entries and the relation-wide ones."""
-        return self.by_pos[i] | self.indirect
-
-
 class QueryLineage:
     """Resolves one query's columns against its sources, known tables and temp views.
 
@@ -157,11 +121,12 @@ class QueryLineage:
         self.unresolved: set[str] = set()
         self._memo: dict[int, Relation] = {}
         self._by_expr: dict[int, Scope] = {}
-        self._sources: dict[int, dict[str, Any]] = {}
-        self._keys: dict[int, str] = {}
-        self._resolved: dict[int, tuple[exp.Column, Scope, tuple[Any, str, bool] | None]] = {}
-        self._index: dict[int, tuple[list[tuple[Any, Any]], Any, dict[str, Any]]] = {}
-        self._colsets: dict[str, frozenset[str] | None] = {}
+        self.resolver = resolver = Resolver(default_schema, schema, temps, self.relation)
+        self.key = resolver.key
+        self._keys = resolver.table_keys
+        self.sources = resolver.sources
+        self.source_names = resolver.source_names
+        self._resolve = resolver.resolve
         self._lambda_vars: set[str] = set()
         self._alias_env: dict[str, set[Entry]] | None = None
         self._prefer_alias = False
@@ -183,12 +148,6 @@ class QueryLineage:
                     else:
                         self.inputs.add(key)
         return self.relation(root)
-
-    def key(self, table: exp.Table) -> str:
-        key = self._keys.get(id(table))
-        if key is None:
-            key = self._keys[id(table)] = table_key_of(table, self.default_schema)
-        return key
 
     # -- relations -------------------------------------------------------------------
     def relation(self, scope: Scope) -> Relation:
@@ -506,131 +465,3 @@ class QueryLineage:
                 out.add((table, col, sub, False))
             else:
                 out.add((table, col, compose(kind, k), m or masked))
-
-    # -- name resolution ---------------------------------------------------------------
-    def sources(self, scope: Scope) -> dict[str, Any]:
-        """The scope's sources by lower-case alias, in FROM/JOIN order.
-
-        sqlglot's ``scope.sources`` also holds every CTE visible from the scope, first
-        and whether the FROM clause names it or not; only the ones it names are
-        sources here (else ``*`` would expand them and unqualified names would be
-        placed in them).
-        """
-        srcs = self._sources.get(id(scope))
-        if srcs is None:
-            ctes = scope.cte_sources
-            if not ctes:
-                srcs = {k.lower(): v for k, v in scope.sources.items()}
-            else:
-                rank: dict[str, int] = {}
-                for name, _ in scope.references:
-                    rank.setdefault(name, len(rank))
-                lateral = scope.lateral_sources
-                last = len(rank)
-                kept = sorted(  # stable: sources no reference names keep their order, last
-                    (
-                        (k, v)
-                        for k, v in scope.sources.items()
-                        if k in rank or k in lateral or k not in ctes
-                    ),
-                    key=lambda kv: rank.get(kv[0], last),
-                )
-                srcs = {k.lower(): v for k, v in kept}
-            self._sources[id(scope)] = srcs
-        return srcs
-
-    def source_names(self, src: Any) -> list[str] | None:
-        """The columns of a source in order, or None when unknown."""
-        if isinstance(src, Scope):
-            rel = self.relation(src)
-            return rel.names if rel.complete else None
-        if isinstance(src, exp.Table):
-            key = self.key(src)
-            temp = self.temps.get(key)
-            if temp is not None:
-                return temp.names if temp.complete else None
-            cols = self.schema.get(key)
-            return list(cols) if cols is not None else None
-        return None
-
-    def _column_index(self, scope: Scope) -> tuple[list[tuple[Any, Any]], Any, dict[str, Any]]:
-        """Per scope, once: its sources with their column sets, the one source of unknown
-        columns (if exactly one), and a memo of unqualified names already placed."""
-        index = self._index.get(id(scope))
-        if index is None:
-            known: list[tuple[Any, Any]] = []
-            unknown: list[Any] = []
-            for src in self.sources(scope).values():
-                cols = self._colset(src)
-                if cols is None:
-                    unknown.append(src)
-                else:
-                    known.append((src, cols))
-            index = (known, unknown[0] if len(unknown) == 1 else None, {})
-            self._index[id(scope)] = index
-        return index
-
-    def _colset(self, src: Any) -> Any:
-        """The columns of a source as a set (or a name -> position dict), None when unknown."""
-        if isinstance(src, exp.Table):
-            key = self.key(src)
-            temp = self.temps.get(key)
-            if temp is None:
-                cols = self._colsets.get(key, False)
-                if cols is False:
-                    names = self.schema.get(key)
-                    cols = self._colsets[key] = frozenset(names) if names is not None else None
-                return cols
-            rel = temp
-        elif isinstance(src, Scope):
-            rel = self.relation(src)
-        else:
-            return None
-        if not rel.complete:
-            return None
-        rel.position("")  # builds the name index
-        return rel._index
-
-    def _find_unqualified(self, scope: Scope, name: str) -> Any:
-        known, unknown, memo = self._column_index(scope)
-        hit = memo.get(name, False)
-        if hit is False:
-            hit = unknown
-            for src, cols in known:
-                if name in cols:
-                    hit = src
-                    break
-            memo[name] = hit
-        return hit
-
-    def _resolve(self, scope: Scope, col: exp.Column) -> tuple[Any, str, bool] | None:
-        """(source, column name, nested?) for a column reference, or None."""
-        memo = self._resolved.get(id(col))
-        if memo is not None and memo[0] is col and memo[1] is scope:
-            return memo[2]
-        hit = self._resolve_uncached(scope, col)
-        self._resolved[id(col)] = (col, scope, hit)  # holds col: its id is not reused
-        return hit
-
-    def _resolve_uncached(self, scope: Scope, col: exp.Column) -> tuple[Any, str, bool] | None:
-        name = col.name.lower()
-        table = col.table.lower()
-        db = col.db.lower()
-        current: Scope | None = scope
-        while current is not None:
-            srcs = self.sources(current)
-            if table:
-                if table in srcs:
-                    return srcs[table], name, False
-                if db and db in srcs:
-                    return srcs[db], table, True
-            else:
-                hit = self._find_unqualified(current, name)
-                if hit is not None:
-                    return hit, name, False
-            current = current.parent if (current.is_subquery or current.is_udtf) else None
-        if table:
-            hit = self._find_unqualified(scope, table)
-            if hit is not None:
-                return hit, table, True
-        return None

@@ -18,6 +18,8 @@ from analyzers.sql import (
     kinds,
     lineage,
     naming,
+    relation,
+    resolver,
     template,
 )
 from streams.cli.sql_cmd import analyze_sql_command
@@ -25,7 +27,9 @@ from streams.cli.sql_cmd import analyze_sql_command
 NS = "hive://warehouse"
 
 
-@pytest.mark.parametrize("module", [sql_pkg, cache, keys, kinds, lineage, naming, template])
+@pytest.mark.parametrize(
+    "module", [sql_pkg, cache, keys, kinds, lineage, naming, relation, resolver, template]
+)
 def test_doctests(module: object) -> None:
     failures, _ = doctest.testmod(module)  # type: ignore[arg-type]
     assert failures == 0
