@@ -362,21 +362,22 @@ class QueryLineage:
             cond_sub = sub or CONDITIONAL
             if node.this is not None:
                 self._walk(node.this, scope, kind, masked, cond_sub, out)
-            vkind = compose(kind, TRANSFORMATION)
+            # A branch value is copied as it is when its branch is taken: a bare column
+            # there keeps the outer kind (IDENTITY), as engines report it; a computed
+            # branch value is a transformation by its own node.
             for branch in node.args.get("ifs") or ():
                 self._walk(branch.this, scope, kind, masked, cond_sub, out)
-                self._walk(branch.args["true"], scope, vkind, masked, sub, out)
+                self._walk(branch.args["true"], scope, kind, masked, sub, out)
             default = node.args.get("default")
             if default is not None:
-                self._walk(default, scope, vkind, masked, sub, out)
+                self._walk(default, scope, kind, masked, sub, out)
             return
         if t is exp.If:
             self._walk(node.this, scope, kind, masked, sub or CONDITIONAL, out)
-            vkind = compose(kind, TRANSFORMATION)
             for key in ("true", "false"):
                 value = node.args.get(key)
                 if value is not None:
-                    self._walk(value, scope, vkind, masked, sub, out)
+                    self._walk(value, scope, kind, masked, sub, out)
             return
         if t is exp.Window:
             self._walk(node.this, scope, kind, masked, sub, out)

@@ -39,6 +39,42 @@ class ColumnLineage:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetLineage:
+    """Input fields that touch a whole output dataset (every row and column of it).
+
+    The relation-wide INDIRECT fields (filters, joins, grouping, sorting), as
+    OpenLineage's column-lineage facet lists them in its ``dataset`` entry. They
+    are also in each of the dataset's columns' ``sources``: an exporter writes
+    them at either level.
+    """
+
+    target: str
+    sources: tuple[SourceField, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "sources": [s.to_json() for s in self.sources]}
+
+
+#: The reason of a table-level flow: a ``*`` over a table whose columns are unknown.
+UNEXPANDED_STAR = "unexpanded_star"
+
+
+@dataclass(frozen=True, slots=True)
+class TableFlow:
+    """A flow known only at table level: every column of ``source`` may reach ``target``.
+
+    ``target`` is None for a bare SELECT (its result is not an asset).
+    """
+
+    source: str
+    target: str | None
+    reason: str = UNEXPANDED_STAR
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
 class StatementLineage:
     """The lineage of one statement of a script."""
 
@@ -48,6 +84,8 @@ class StatementLineage:
     outputs: tuple[str, ...]
     columns: tuple[ColumnLineage, ...]
     unresolved: tuple[str, ...] = ()
+    dataset: tuple[DatasetLineage, ...] = ()
+    table_level: tuple[TableFlow, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -59,6 +97,10 @@ class StatementLineage:
         }
         if self.unresolved:
             out["unresolved"] = list(self.unresolved)
+        if self.dataset:
+            out["dataset"] = [d.to_json() for d in self.dataset]
+        if self.table_level:
+            out["table_level"] = [t.to_json() for t in self.table_level]
         return out
 
 
@@ -79,6 +121,9 @@ class AnalysisResult:
 
     statements: tuple[StatementLineage, ...] = ()
     errors: tuple[StatementError, ...] = field(default=())
+    #: Whether the result depends on literal values (file paths, an UNLOAD's query
+    #: text): then the cache keys it by its exact text only, never by fingerprint.
+    literal_dependent: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

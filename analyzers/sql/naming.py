@@ -51,13 +51,27 @@ def table_key_of(table: exp.Table, default_schema: str | None) -> str:
     return table_key(table.name, table.db, table.catalog, default_schema)
 
 
+#: Marks a dataset key that is already a full URI (a file or object-store location),
+#: named outside the statement's namespace. No table key starts with it.
+LOCATION_MARK = "\x00"
+
+
+def location_key(uri: str) -> str:
+    """The dataset key of a location URI (see :mod:`analyzers.sql.locations`)."""
+    return LOCATION_MARK + uri
+
+
 def field_uri(namespace: str, table: str, column: str) -> str:
-    """``NAMESPACE/table#column``."""
+    """``NAMESPACE/table#column`` (``URI#column`` for a location)."""
+    if table.startswith(LOCATION_MARK):
+        return f"{table[1:]}#{column}"
     return f"{namespace}/{table}#{column}"
 
 
 def table_uri(namespace: str, table: str) -> str:
-    """``NAMESPACE/table``."""
+    """``NAMESPACE/table`` (the URI itself for a location)."""
+    if table.startswith(LOCATION_MARK):
+        return table[1:]
     return f"{namespace}/{table}"
 
 

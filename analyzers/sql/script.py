@@ -21,7 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from analyzers.sql.errors import SqlAnalysisError, StatementTimeout, StatementTooLarge
-from analyzers.sql.kinds import DIRECT_RANK, compose
+from analyzers.sql.kinds import DIRECT_RANK
 from analyzers.sql.lineage import Entry
 from analyzers.sql.model import (
     DIRECT,
@@ -211,28 +211,24 @@ class _Namer:
                 self.shared_keys = {memo.get(e) or self.key(e) for e in shared}
             keys |= self.shared_keys
             entries = entries - shared
-        direct: dict[str, tuple[str, str, str, bool]] = {}
+        direct: set[tuple[str, str, str]] = set()
         merge = False
         for entry in entries:
             key = memo.get(entry) or self.key(entry)
             if key[1] is DIRECT:
-                if key[0] in direct:
+                if key[:3] in direct:
                     merge = True
-                direct[key[0]] = key
+                direct.add(key[:3])
             keys.add(key)
-        if merge:  # one DIRECT entry per field: the strongest kind, masked if every path is
+        if merge:  # one DIRECT entry per (field, kind): masked only if every path masks it
             keys = {k for k in keys if k[1] is not DIRECT}
-            merged: dict[str, tuple[str, bool]] = {}
-            for table, col, kind, masked in entries:
-                if kind in DIRECT_RANK:
-                    uri = memo[(table, col, kind, masked)][0]
-                    prev = merged.get(uri)
-                    merged[uri] = (
-                        (kind, masked)
-                        if prev is None
-                        else (compose(prev[0], kind), prev[1] and masked)
-                    )
-            keys.update((uri, DIRECT, kind, masked) for uri, (kind, masked) in merged.items())
+            merged: dict[tuple[str, str], bool] = {}
+            for entry in entries:
+                if entry[2] in DIRECT_RANK:
+                    uri = memo[entry][0]
+                    prev = merged.get((uri, entry[2]))
+                    merged[(uri, entry[2])] = entry[3] if prev is None else (prev and entry[3])
+            keys.update((uri, DIRECT, kind, m) for (uri, kind), m in merged.items())
         # (field, type, subtype) is unique per key, so tuple order is the documented order.
         return tuple(map(self.fields.__getitem__, sorted(keys)))
 
