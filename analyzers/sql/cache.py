@@ -177,6 +177,8 @@ class SqlAnalyzer:
             on_parse=probe.inspect if probe is not None else None,
         )
         self._by_text.put(key, result)
+        if result.literal_dependent:  # a path or query text hidden by the fingerprint
+            return result
         self._by_print.put(exact, result)
         if probe is not None and (context, print_key) not in self._templates.data:
             template = probe.template(result, namespace)

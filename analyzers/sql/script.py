@@ -28,12 +28,17 @@ from analyzers.sql.model import (
     INDIRECT,
     AnalysisResult,
     ColumnLineage,
+    DatasetLineage,
     SourceField,
     StatementError,
     StatementLineage,
+    TableFlow,
 )
 from analyzers.sql.naming import dialect_for, field_uri, table_uri
-from analyzers.sql.statements import Outcome, ScriptState, analyze_statement
+from analyzers.sql.outcome import Outcome, ScriptState
+from analyzers.sql.preparse import preparse
+from analyzers.sql.statements import analyze_statement
+from analyzers.sql.transfers import Transfer, analyze_transfer
 
 MAX_TOKENS = 100_000
 # sqlglot puts a token's repr (with its text, maybe a data value) in some messages.
@@ -133,16 +138,20 @@ def _analyze(
     state = ScriptState(default_schema=default_schema, schema=schema)
     statements: list[StatementLineage] = []
     errors: list[StatementError] = []
+    literal_dependent = False
     for index, chunk in enumerate(_chunks(sql, dialect)):
         try:
             if isinstance(chunk, Exception):
                 raise chunk
             outcome = _one(chunk, sql, dialect, state, time_cap_s, max_tokens, on_parse)
             if outcome is not None:
+                literal_dependent |= outcome.literal_dependent
                 statements.append(to_lineage(index, outcome, namespace))
         except Exception as e:
             errors.append(StatementError(index, parse_error_message(e)))
-    return AnalysisResult(statements=tuple(statements), errors=tuple(errors))
+    return AnalysisResult(
+        statements=tuple(statements), errors=tuple(errors), literal_dependent=literal_dependent
+    )
 
 
 def _one(
@@ -157,14 +166,33 @@ def _one(
     if len(tokens) > max_tokens:
         raise StatementTooLarge(f"statement has {len(tokens)} tokens, over the cap of {max_tokens}")
     deadline = time.perf_counter() + time_cap_s
-    parsed = [e for e in dialect.parser().parse(tokens, sql) if e is not None]
+    try:
+        parsed = [e for e in dialect.parser().parse(tokens, sql) if e is not None]
+    except ParseError:
+        transfer = _preparse(tokens, sql, dialect)
+        if transfer is None:
+            raise
+        return analyze_transfer(transfer, state, deadline)
     if not parsed:
         return None
+    if isinstance(parsed[0], exp.Command):
+        transfer = _preparse(tokens, sql, dialect)
+        if transfer is not None:
+            return analyze_transfer(transfer, state, deadline)
     if time.perf_counter() > deadline:
         raise StatementTimeout("statement ran past the time cap while parsing")
     if on_parse is not None:
         on_parse(parsed[0])
     return analyze_statement(parsed[0], state, deadline)
+
+
+def _preparse(tokens: list[Token], sql: str, dialect: Dialect) -> Transfer | None:
+    """A data-moving statement sqlglot does not parse (:mod:`analyzers.sql.preparse`)."""
+    text = sql[tokens[0].start : tokens[-1].end + 1]
+    try:
+        return preparse(text, dialect)
+    except (ParseError, TokenError):
+        return None
 
 
 class _Fields(dict[tuple[str, str, str, bool], SourceField]):
@@ -243,6 +271,15 @@ def to_lineage(index: int, outcome: Outcome, namespace: str) -> StatementLineage
         )
         for table, name, entries in outcome.columns
     )
+    dataset = tuple(
+        DatasetLineage(table_uri(namespace, key), namer.sources(entries))
+        for key, entries in outcome.dataset.items()
+        if entries
+    )
+    table_level = tuple(
+        TableFlow(table_uri(namespace, src), table_uri(namespace, dst) if dst else None)
+        for src, dst in sorted(outcome.stars, key=lambda p: (p[0], p[1] or ""))
+    )
     return StatementLineage(
         index=index,
         kind=outcome.kind,
@@ -250,6 +287,8 @@ def to_lineage(index: int, outcome: Outcome, namespace: str) -> StatementLineage
         outputs=tuple(table_uri(namespace, t) for t in outcome.outputs),
         columns=columns,
         unresolved=tuple(sorted(outcome.unresolved)),
+        dataset=dataset,
+        table_level=table_level,
     )
 
 
@@ -266,6 +305,11 @@ def result_from_json(data: dict[str, Any]) -> AnalysisResult:
                 for c in s["columns"]
             ),
             unresolved=tuple(s.get("unresolved", ())),
+            dataset=tuple(
+                DatasetLineage(d["target"], tuple(SourceField(**f) for f in d["sources"]))
+                for d in s.get("dataset", ())
+            ),
+            table_level=tuple(TableFlow(**t) for t in s.get("table_level", ())),
         )
         for i, s in enumerate(data.get("statements", []))
     )

@@ -8,37 +8,15 @@ statements that read it, never reported as an input or output.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sqlglot import exp
 
 from analyzers.sql.errors import UnsupportedStatement
 from analyzers.sql.kinds import CONDITIONAL, DIRECT_RANK
-from analyzers.sql.lineage import Entry, QueryLineage, Relation
+from analyzers.sql.lineage import Entry, Relation
 from analyzers.sql.naming import table_key_of
-
-
-@dataclass(slots=True)
-class ScriptState:
-    """What a script has set up so far: default schema (``USE``), known columns, temps."""
-
-    default_schema: str | None
-    schema: dict[str, tuple[str, ...]]
-    temps: dict[str, Relation] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """One statement's lineage before naming: table keys and per-target entries."""
-
-    kind: str
-    inputs: set[str] = field(default_factory=set)
-    outputs: list[str] = field(default_factory=list)
-    # (target table key or None for a bare SELECT, column name, entries)
-    columns: list[tuple[str | None, str, set[Entry]]] = field(default_factory=list)
-    unresolved: set[str] = field(default_factory=set)
-    # Entries in every column's set (the relation-wide ones): lets naming do them once.
-    shared: set[Entry] = field(default_factory=set)
+from analyzers.sql.outcome import Outcome, ScriptState, finish, target, unwrap, walker, write
+from analyzers.sql.transfers import TRANSFER_HANDLERS, insert_directory
 
 
 def analyze_statement(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
@@ -53,44 +31,12 @@ def analyze_statement(stmt: exp.Expr, state: ScriptState, deadline: float | None
     return handler(stmt, state, deadline)
 
 
-def _walker(state: ScriptState, deadline: float | None) -> QueryLineage:
-    return QueryLineage(state.default_schema, state.schema, state.temps, deadline)
-
-
-def _finish(outcome: Outcome, q: QueryLineage) -> Outcome:
-    outcome.inputs |= q.inputs
-    outcome.unresolved |= q.unresolved
-    return outcome
-
-
-def _unwrap(query: exp.Expr) -> exp.Expr:
-    while isinstance(query, exp.Subquery) and isinstance(query.this, exp.Query):
-        query = query.this
-    return query
-
-
 def _select(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
-    q = _walker(state, deadline)
-    rel = q.run(_unwrap(stmt))
+    q = walker(state, deadline)
+    rel = q.run(unwrap(stmt))
     out = Outcome(kind="select")
-    out.columns = [(None, n, rel.entries(i)) for i, n in enumerate(rel.names)]
-    out.shared = rel.indirect
-    return _finish(out, q)
-
-
-def _target(node: exp.Expr | None) -> tuple[exp.Table, list[str] | None]:
-    """The table of an INSERT/CREATE target and its column list, if any."""
-    cols: list[str] | None = None
-    if isinstance(node, exp.Schema):
-        cols = [
-            c.name.lower()
-            for c in node.expressions
-            if isinstance(c, (exp.Identifier, exp.Column, exp.ColumnDef))
-        ]
-        node = node.this
-    if not isinstance(node, exp.Table) or not node.name:
-        raise UnsupportedStatement("the target is not a table")
-    return node, cols
+    write(out, None, rel.names, rel, state)
+    return finish(out, q)
 
 
 def _move_with(stmt: exp.Expr, query: exp.Expr) -> None:
@@ -102,7 +48,9 @@ def _move_with(stmt: exp.Expr, query: exp.Expr) -> None:
 
 
 def _insert(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
-    table, cols = _target(stmt.this)
+    if isinstance(stmt.this, exp.Directory):
+        return insert_directory(stmt, state, deadline)
+    table, cols = target(stmt.this)
     key = table_key_of(table, state.default_schema)
     static: list[str] = []
     dynamic: list[str] = []
@@ -113,38 +61,60 @@ def _insert(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
                 static.append(e.this.name.lower())
             else:
                 dynamic.append(e.name.lower())
-    query = _unwrap(stmt.expression)
+    query = unwrap(stmt.expression)
     out = Outcome(kind="insert")
     temp = state.temps.get(key)
     if temp is None:
         out.outputs = [key]
     if not isinstance(query, exp.Query):
-        q = _walker(state, deadline)
+        q = walker(state, deadline)
         if isinstance(query, exp.Expr):
             for sub in query.find_all(exp.Query):
                 if not isinstance(sub.parent, exp.Query):
                     q.run(sub)
-        return _finish(out, q)
+        return finish(out, q)
     _move_with(stmt, query)
-    q = _walker(state, deadline)
+    q = walker(state, deadline)
     rel = q.run(query)
     if cols:
         targets = cols
     elif temp is not None and temp.complete:
         targets = list(temp.names)
-    elif key in state.schema:
+    elif key in state.schema:  # by position, as engines map an INSERT without a column list
         targets = [c for c in state.schema[key] if c not in static]
     else:
         targets = list(rel.names)
         if dynamic and len(targets) >= len(dynamic):
             targets[len(targets) - len(dynamic) :] = dynamic
-    pairs = [(t, rel.entries(i)) for i, t in enumerate(targets[: len(rel.names)])]
     if temp is not None:
+        pairs = [(t, rel.entries(i)) for i, t in enumerate(targets[: len(rel.names)])]
         _merge_into_temp(temp, pairs, q.inputs)
     else:
-        out.columns = [(key, t, e) for t, e in pairs]
-        out.shared = rel.indirect
-    return _finish(out, q)
+        write(out, key, targets, rel, state)
+    return finish(out, q)
+
+
+def _multi_insert(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
+    """Hive/Spark ``FROM src INSERT ... SELECT ... INSERT ... SELECT ...``: one statement,
+    each INSERT's SELECT reading the shared FROM clause."""
+    source = stmt.args.get("source")
+    out = Outcome(kind="multi_insert")
+    for insert in stmt.expressions:
+        if not isinstance(insert, exp.Insert):
+            continue
+        query = unwrap(insert.expression)
+        if isinstance(query, exp.Select) and not query.args.get("from_") and source is not None:
+            query.from_(source.copy(), copy=False)
+        one = analyze_statement(insert, state, deadline)
+        out.inputs |= one.inputs
+        out.outputs += [o for o in one.outputs if o not in out.outputs]
+        out.columns += one.columns
+        out.unresolved |= one.unresolved
+        out.stars |= one.stars
+        out.literal_dependent |= one.literal_dependent
+        for key, entries in one.dataset.items():
+            out.dataset.setdefault(key, set()).update(entries)
+    return out
 
 
 def _merge_into_temp(temp: Relation, pairs: list[tuple[str, set[Entry]]], inputs: set[str]) -> None:
@@ -167,14 +137,14 @@ def _is_temporary(stmt: exp.Expr) -> bool:
 
 
 def _create(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
-    table, cols = _target(stmt.this)
+    table, cols = target(stmt.this)
     key = table_key_of(table, state.default_schema)
     what = str(stmt.args.get("kind") or "table").lower()
     temp = _is_temporary(stmt) or isinstance(stmt, exp.Cache)
     if what not in ("table", "view"):
         return Outcome(kind=f"create_{what}")
     kind = f"create_temp_{what}" if temp else f"create_{what}"
-    query = _unwrap(stmt.expression) if stmt.expression is not None else None
+    query = unwrap(stmt.expression) if stmt.expression is not None else None
     out = Outcome(kind=kind)
     if not isinstance(query, exp.Query):
         if temp:
@@ -182,9 +152,11 @@ def _create(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
             state.temps[key] = Relation(names=list(names), by_pos=[set() for _ in names])
         else:
             out.outputs = [key]
+            if what == "table" and cols:
+                state.learn(key, cols)
         return out
     _move_with(stmt, query)
-    q = _walker(state, deadline)
+    q = walker(state, deadline)
     rel = q.run(query)
     names = cols[: len(rel.names)] if cols else list(rel.names)
     if temp:
@@ -197,9 +169,10 @@ def _create(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
         )
     else:
         out.outputs = [key]
-        out.columns = [(key, n, rel.entries(i)) for i, n in enumerate(names)]
-        out.shared = rel.indirect
-    return _finish(out, q)
+        write(out, key, names, rel, state)
+        if what == "table" and rel.complete:
+            state.learn(key, names)
+    return finish(out, q)
 
 
 def _direct_reads(columns: list[tuple[str | None, str, set[Entry]]], key: str) -> bool:
@@ -207,7 +180,7 @@ def _direct_reads(columns: list[tuple[str | None, str, set[Entry]]], key: str) -
 
 
 def _update(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
-    table, _ = _target(stmt.this)
+    table, _ = target(stmt.this)
     key = table_key_of(table, state.default_schema)
     joins = list(table.args.get("joins") or [])
     table.set("joins", None)
@@ -228,19 +201,18 @@ def _update(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
     where = stmt.args.get("where")
     if where is not None:
         select.set("where", where)
-    q = _walker(state, deadline)
+    q = walker(state, deadline)
     rel = q.run(select)
     out = Outcome(kind="update", outputs=[key])
-    out.columns = [(key, n, rel.entries(i)) for i, n in enumerate(names)]
-    out.shared = rel.indirect
-    _finish(out, q)
+    write(out, key, names, rel, state)
+    finish(out, q)
     if not _direct_reads(out.columns, key):
         out.inputs.discard(key)
     return out
 
 
 def _merge(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
-    table, _ = _target(stmt.this)
+    table, _ = target(stmt.this)
     key = table_key_of(table, state.default_schema)
     using = stmt.args.get("using")
     if not isinstance(using, exp.Expr):
@@ -287,7 +259,7 @@ def _merge(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcom
         projections.append(exp.Column(this=exp.Star(), table=exp.to_identifier(using_alias)))
     select = exp.Select(expressions=projections).from_(table, copy=False)
     select.set("joins", [exp.Join(this=using, on=stmt.args.get("on"))])
-    q = _walker(state, deadline)
+    q = walker(state, deadline)
     rel = q.run(select)
     cond_entries = [
         {(t, c, CONDITIONAL, False) for t, c, _, _ in rel.by_pos[n_fixed + j]}
@@ -308,14 +280,14 @@ def _merge(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcom
         add(rel.names[i], i, star_conds)
     out = Outcome(kind="merge", outputs=[key])
     out.columns = [(key, n, e) for n, e in merged.items()]
-    _finish(out, q)
+    finish(out, q)
     if not _direct_reads(out.columns, key):
         out.inputs.discard(key)
     return out
 
 
 def _delete(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome:
-    table, _ = _target(stmt.this)
+    table, _ = target(stmt.this)
     key = table_key_of(table, state.default_schema)
     select = exp.Select(expressions=[exp.Star()]).from_(table, copy=False)
     using = stmt.args.get("using")
@@ -324,10 +296,10 @@ def _delete(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outco
     where = stmt.args.get("where")
     if where is not None:
         select.set("where", where)
-    q = _walker(state, deadline)
+    q = walker(state, deadline)
     q.run(select)
     out = Outcome(kind="delete", outputs=[key])
-    _finish(out, q)
+    finish(out, q)
     out.inputs.discard(key)
     out.unresolved.clear()
     return out
@@ -379,6 +351,7 @@ _OTHER_STATEMENTS: tuple[type, ...] = tuple(
 _Handler = Callable[[exp.Expr, ScriptState, "float | None"], Outcome]
 _HANDLERS: dict[type, _Handler] = {
     exp.Insert: _insert,
+    exp.MultitableInserts: _multi_insert,
     exp.Create: _create,
     exp.Cache: _create,
     exp.Update: _update,
@@ -386,4 +359,5 @@ _HANDLERS: dict[type, _Handler] = {
     exp.Delete: _delete,
     exp.Use: _use,
     exp.Drop: _drop,
+    **TRANSFER_HANDLERS,
 }

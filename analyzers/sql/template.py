@@ -36,7 +36,14 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from analyzers.sql.keys import word_positions
-from analyzers.sql.model import AnalysisResult, ColumnLineage, SourceField, StatementLineage
+from analyzers.sql.model import (
+    AnalysisResult,
+    ColumnLineage,
+    DatasetLineage,
+    SourceField,
+    StatementLineage,
+    TableFlow,
+)
 from analyzers.sql.naming import dialect_for, table_key_of
 
 if TYPE_CHECKING:
@@ -132,6 +139,28 @@ def _rename(template: Template, keys: dict[str, str]) -> AnalysisResult:
             if touch_sources:
                 sources = tuple(sorted(map(source, sources), key=_source_order))
             columns.append(ColumnLineage(field(c.target), sources))
+        dataset = tuple(
+            DatasetLineage(
+                tables.get(d.target, d.target),
+                tuple(sorted(map(source, d.sources), key=_source_order))
+                if touch_sources
+                else d.sources,
+            )
+            for d in st.dataset
+        )
+        table_level = tuple(
+            sorted(
+                (
+                    TableFlow(
+                        tables.get(t.source, t.source),
+                        tables.get(t.target, t.target) if t.target else None,
+                        t.reason,
+                    )
+                    for t in st.table_level
+                ),
+                key=lambda t: (t.source, t.target or ""),
+            )
+        )
         statements.append(
             StatementLineage(
                 st.index,
@@ -140,6 +169,8 @@ def _rename(template: Template, keys: dict[str, str]) -> AnalysisResult:
                 tuple([tables.get(u, u) for u in st.outputs]),
                 tuple(columns),
                 st.unresolved,
+                dataset,
+                table_level,
             )
         )
     return AnalysisResult(statements=tuple(statements), errors=())
