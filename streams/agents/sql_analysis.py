@@ -41,9 +41,11 @@ def sql_signals(result: AnalysisResult, ts: int) -> tuple[list[FlowSignal], set[
                 signals.append(FlowSignal(src=source.field, dst=column.target, kind=source.subtype,
                                           origin="sql", ts=ts, masking=source.masking))
                 column_pairs.add((_table_of(source.field), _table_of(column.target)))
+        # a `*` over a table of unknown columns: every column of the table flows
+        starred = {(f.source, f.target) for f in statement.table_level if f.target}
         for src in statement.inputs:
             for dst in statement.outputs:
-                if src != dst and (src, dst) not in column_pairs:
+                if src != dst and ((src, dst) in starred or (src, dst) not in column_pairs):
                     signals.append(FlowSignal(src=src, dst=dst, kind=TABLE_LEVEL_KIND,
                                               origin="sql", ts=ts))
     return signals, column_pairs

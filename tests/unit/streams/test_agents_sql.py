@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from stream_fixtures import MessageFactory, Runner, body, signal_set
 
+from analyzers.sql import analyze
 from analyzers.sql.model import AnalysisResult, ColumnLineage, SourceField, StatementLineage
 from streams.agents.sql_analysis import AGENT, TABLE_LEVEL_KIND, SqlAnalysis, sql_signals
 from streams.batch import input_validator
@@ -168,3 +169,13 @@ async def test_redelivered_halves_are_not_joined_twice(run: Runner, msg: Message
     assert len(outputs) == 1  # the READ half is in the window once
     assert signal_set(outputs) == {TABLE_EDGE}
     assert await run([read, write]) == []
+
+
+def test_unexpanded_star_gives_a_table_level_signal_beside_columns() -> None:
+    result = analyze("INSERT INTO o SELECT t.*, upper(u.x) AS ux FROM t JOIN u ON t.id = u.id",
+                     engine="spark", namespace="hive://w", default_schema="default",
+                     schema={"default.u": ["id", "x"]})
+    signals, _ = sql_signals(result, 1)
+    table_level = {s.edge_id for s in signals if "#" not in s.edge_id}
+    assert table_level == {"hive://w/default.t -> hive://w/default.o"}
+    assert "hive://w/default.u#x -> hive://w/default.o#ux" in {s.edge_id for s in signals}
