@@ -37,7 +37,7 @@ from typing import Any, Literal
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from analyzers.signals import validate_signal
+from analyzers.signals import parse_signal
 from loadtest.driver import _stop_workers
 from loadtest.measure import LagProbe, pipeline_groups, print_figures
 from loadtest.sender import send_events
@@ -113,7 +113,7 @@ async def _handlers_offline(probes: list[dict[str, object]]) -> float:
                        for i, o in enumerate(signals.outputs)]
     for i in range(0, len(signal_messages), size):
         await process_messages(signal_messages[i:i + size], agent="edge-merge",
-                               validate=validate_signal, stores=stores, handler=edge_merge,
+                               validate=parse_signal, stores=stores, handler=edge_merge,
                                sink=deltas, metrics=metrics)
     elapsed = time.perf_counter() - start
     stores.close()

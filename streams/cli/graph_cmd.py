@@ -18,7 +18,6 @@ import click
 import orjson
 
 from state.graph import (
-    CONFIDENCE_RANK,
     EdgeFilter,
     GraphStore,
     Limits,
@@ -45,6 +44,7 @@ from streams.graph.replica import (
     open_replica,
 )
 from streams.settings import Settings
+from vocab import CONFIDENCE_RANK
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import faust
 
-from analyzers.signals import validate_signal
+from analyzers.signals import parse_signal
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
 from streams.kafka.partitioner import CachedPartitioner
@@ -60,7 +60,7 @@ def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, V
         "sql-analysis": (SqlAnalysis(topology, metrics), input_validator("sql-job-logs")),
         "config-parsing": (handle_config, input_validator("config-events")),
         "static-intake": (handle_static, input_validator("static-flows")),
-        "edge-merge": (EdgeMerge(topology, metrics), validate_signal),
+        "edge-merge": (EdgeMerge(topology, metrics), parse_signal),
     }
 
 
