@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from analyzers.sql.cache import SqlAnalyzer, fingerprint
+from analyzers.sql.schemas import SchemaCatalog
 from analyzers.sql.errors import (
     SqlAnalysisError,
     StatementTimeout,
@@ -32,6 +33,7 @@ __all__ = [
     "ColumnLineage",
     "SourceField",
     "SqlAnalysisError",
+    "SchemaCatalog",
     "SqlAnalyzer",
     "StatementError",
     "StatementLineage",

@@ -31,13 +31,15 @@ from typing import Any, Generic, TypeVar
 
 from analyzers.sql.keys import fingerprint, template_key
 from analyzers.sql.model import AnalysisResult
-from analyzers.sql.naming import normalize_schema
+from analyzers.sql.schemas import SchemaCatalog
 from analyzers.sql.script import MAX_TOKENS, TIME_CAP_S, analyze_script
 from analyzers.sql.template import Probe, Template, reserved_words
 
 __all__ = ["SqlAnalyzer", "fingerprint"]
 
 V = TypeVar("V")
+#: (engine, namespace, default schema, the catalog's version of the namespace)
+Context = tuple[str, str, str | None, int]
 
 
 class _Lru(Generic[V]):
@@ -63,7 +65,12 @@ class SqlAnalyzer:
 
     Args:
         engine, namespace, default_schema: defaults for :meth:`analyze`.
-        schema: ``{"db.table": ["col", ...]}`` known columns.
+        schema: ``{"db.table": ["col", ...]}`` known columns (every namespace).
+        catalog: known columns per namespace, static and learned
+            (:class:`~analyzers.sql.schemas.SchemaCatalog`; built from ``schema``
+            when not given). Its version of a namespace is part of the cache key.
+        learn_ddl: teach the catalog the tables each analysed ``CREATE TABLE``
+            defines, for the later statements of the same namespace.
         maxsize: entries of each LRU level.
     """
 
@@ -74,6 +81,8 @@ class SqlAnalyzer:
         namespace: str = "",
         default_schema: str | None = None,
         schema: Mapping[str, Iterable[str]] | None = None,
+        catalog: SchemaCatalog | None = None,
+        learn_ddl: bool = False,
         maxsize: int = 10_000,
         time_cap_s: float = TIME_CAP_S,
         max_tokens: int = MAX_TOKENS,
@@ -81,38 +90,33 @@ class SqlAnalyzer:
         self.engine = engine
         self.namespace = namespace
         self.default_schema = default_schema
-        self._raw_schema = schema
-        self._schemas: dict[str | None, dict[str, tuple[str, ...]]] = {}
+        self.catalog = catalog if catalog is not None else SchemaCatalog(schema)
+        self.learn_ddl = learn_ddl
+        self._generation = self.catalog.generation
         self.time_cap_s = time_cap_s
         self.max_tokens = max_tokens
         self._by_text: _Lru[AnalysisResult] = _Lru(maxsize)
         self._by_print: _Lru[AnalysisResult] = _Lru(maxsize)
         self._templates: _Lru[Template] = _Lru(maxsize)
-        # (engine, namespace, default_schema) as passed -> the normalised context.
-        self._contexts: dict[tuple[str | None, ...], tuple[str, str, str | None]] = {}
+        # (engine, namespace, default_schema) as passed -> the normalised context,
+        # with the catalog's version of the namespace (cleared when the catalog changes).
+        self._contexts: dict[tuple[str | None, ...], Context] = {}
         self.hits = 0
         self.misses = 0
         self.template_hits = 0
 
-    def _schema(self, default_schema: str | None) -> dict[str, tuple[str, ...]]:
-        schema = self._schemas.get(default_schema)
-        if schema is None:
-            schema = normalize_schema(self._raw_schema, default_schema)
-            self._schemas[default_schema] = schema
-        return schema
-
     def _context(
         self, engine: str | None, namespace: str | None, default_schema: str | None
-    ) -> tuple[str, str, str | None]:
+    ) -> Context:
+        if self.catalog.generation != self._generation:
+            self._contexts.clear()
+            self._generation = self.catalog.generation
         args = (engine, namespace, default_schema)
         context = self._contexts.get(args)
         if context is None:
             ds = default_schema if default_schema is not None else self.default_schema
-            context = (
-                (engine or self.engine).lower(),
-                self.namespace if namespace is None else namespace,
-                ds,
-            )
+            ns = self.namespace if namespace is None else namespace
+            context = ((engine or self.engine).lower(), ns, ds, self.catalog.version(ns))
             if len(self._contexts) < 1024:
                 self._contexts[args] = context
         return context
@@ -127,7 +131,7 @@ class SqlAnalyzer:
     ) -> AnalysisResult:
         """The lineage of ``sql`` (one statement or a script), from the cache when seen before."""
         context = self._contexts.get((engine, namespace, default_schema))
-        if context is None:
+        if context is None or self.catalog.generation != self._generation:
             context = self._context(engine, namespace, default_schema)
         key = (context, sql)
         texts = self._by_text.data
@@ -138,9 +142,9 @@ class SqlAnalyzer:
             return result
         return self._miss(key)
 
-    def _miss(self, key: tuple[tuple[str, str, str | None], str]) -> AnalysisResult:
+    def _miss(self, key: tuple[Context, str]) -> AnalysisResult:
         context, sql = key
-        engine, namespace, ds = context
+        engine, namespace, ds, _ = context
         reserved = reserved_words(engine)
         words: tuple[str, ...] = ()
         if reserved is None:
@@ -153,7 +157,7 @@ class SqlAnalyzer:
             self.hits += 1
             self._by_text.put(key, result)
             return result
-        schema = self._schema(ds)
+        schema = self.catalog.schema_for(namespace, ds)
         if words:
             template = self._templates.get((context, print_key))
             if template is not None:
@@ -177,6 +181,9 @@ class SqlAnalyzer:
             on_parse=probe.inspect if probe is not None else None,
         )
         self._by_text.put(key, result)
+        if self.learn_ddl and result.defined:
+            for table, columns in result.defined:
+                self.catalog.learn(namespace, table, columns)
         if result.literal_dependent:  # a path or query text hidden by the fingerprint
             return result
         self._by_print.put(exact, result)

@@ -124,6 +124,9 @@ class AnalysisResult:
     #: Whether the result depends on literal values (file paths, an UNLOAD's query
     #: text): then the cache keys it by its exact text only, never by fingerprint.
     literal_dependent: bool = field(default=False, compare=False)
+    #: Tables the script defined (``CREATE TABLE``) with their columns, by table key:
+    #: what :class:`~analyzers.sql.schemas.SchemaCatalog` may learn. Not in the JSON.
+    defined: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

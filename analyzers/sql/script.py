@@ -150,7 +150,10 @@ def _analyze(
         except Exception as e:
             errors.append(StatementError(index, parse_error_message(e)))
     return AnalysisResult(
-        statements=tuple(statements), errors=tuple(errors), literal_dependent=literal_dependent
+        statements=tuple(statements),
+        errors=tuple(errors),
+        literal_dependent=literal_dependent,
+        defined=tuple(state.learned.items()),
     )
 
 

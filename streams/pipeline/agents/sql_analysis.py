@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from analyzers.signals import FlowSignal, aggregate
 from analyzers.sql import SqlAnalyzer
 from analyzers.sql.model import AnalysisResult
+from analyzers.sql.schemas import SchemaCatalog
 from state.jobs import IoHalf, JobCapsSpec, JobWindows
 from state.transaction import Transaction
 from streams.pipeline.batch import InEvent, Output
@@ -22,6 +23,8 @@ from streams.pipeline.topology import Topology
 from vocab import table_of
 
 AGENT = "sql-analysis"
+#: Learned table schemas kept (over all namespaces), least recently learned dropped first.
+LEARNED_TABLES = 50_000
 #: A table-level flow seen through `sql_io` halves: data moved, how is unknown.
 TABLE_LEVEL_KIND = "TRANSFORMATION"
 
@@ -61,9 +64,13 @@ class SqlAnalysis:
     analyzer: SqlAnalyzer = field(init=False)
 
     def __post_init__(self) -> None:
+        # Tables a CREATE TABLE of the stream defined, per namespace (in memory, bounded,
+        # versioned); an OpenLineage intake may teach it schema facets too.
         self.analyzer = SqlAnalyzer(
             maxsize=self.topology.sql.cache_size,
             time_cap_s=self.topology.sql.statement_timeout_ms / 1000,
+            catalog=SchemaCatalog(max_tables=LEARNED_TABLES),
+            learn_ddl=True,
         )
 
     def __call__(self, tx: Transaction, events: list[InEvent]) -> list[Output]:

@@ -164,3 +164,35 @@ def test_preparse_leaves_other_commands_as_errors_or_commands() -> None:
     assert r.errors and not r.statements
     r = analyze("UNLOAD something odd", engine="redshift", namespace=NS)
     assert [s.kind for s in r.statements] == ["command"]
+
+
+def test_catalog_learned_ddl_maps_a_later_insert_by_position() -> None:
+    a = SqlAnalyzer(engine="trino", default_schema="default", learn_ddl=True)
+    insert = "INSERT INTO t1 SELECT a, concat(b, 'x') FROM t2"
+    before = a.analyze(insert, namespace="trino://c")
+    assert [c.target for c in before.statements[0].columns] == ["trino://c/default.t1#a",
+                                                                "trino://c/default.t1#_col_1"]
+    a.analyze("CREATE TABLE t1 (id bigint, label varchar)", namespace="trino://c")
+    assert a.catalog.version("trino://c") == 1
+    after = a.analyze(insert, namespace="trino://c")
+    assert [c.target for c in after.statements[0].columns] == ["trino://c/default.t1#id",
+                                                               "trino://c/default.t1#label"]
+    other = a.analyze(insert, namespace="trino://other")  # another namespace learned nothing
+    assert other.statements[0].columns[0].target == "trino://other/default.t1#a"
+
+
+def test_catalog_takes_facet_schemas_and_stays_bounded() -> None:
+    from analyzers.sql.schemas import SchemaCatalog
+
+    catalog = SchemaCatalog(max_tables=2)
+    a = SqlAnalyzer(engine="spark", namespace=NS, default_schema="default", catalog=catalog)
+    star = "INSERT INTO o SELECT * FROM s"
+    assert a.analyze(star).statements[0].table_level
+    catalog.learn(NS, "default.s", ["x", "y"])  # e.g. an OpenLineage schema facet
+    r = a.analyze(star)
+    assert not r.statements[0].table_level
+    assert [c.target for c in r.statements[0].columns] == [f"{NS}/default.o#x", f"{NS}/default.o#y"]
+    catalog.learn(NS, "default.u", ["a"])
+    catalog.learn(NS, "default.v", ["a"])  # evicts default.s, the least recently learned
+    assert "default.s" not in catalog.schema_for(NS, "default")
+    assert a.analyze(star).statements[0].table_level

@@ -179,3 +179,13 @@ def test_unexpanded_star_gives_a_table_level_signal_beside_columns() -> None:
     table_level = {s.edge_id for s in signals if "#" not in s.edge_id}
     assert table_level == {"hive://w/default.t -> hive://w/default.o"}
     assert "hive://w/default.u#x -> hive://w/default.o#ux" in {s.edge_id for s in signals}
+
+
+async def test_ddl_earlier_in_the_stream_names_a_positional_insert(
+    run: Runner, msg: MessageFactory
+) -> None:
+    await run([msg(sql("CREATE TABLE location_analytics_tbl (user_location STRING)"))])
+    outputs = await run([msg(sql("INSERT INTO location_analytics_tbl "
+                                 "SELECT upper(location) FROM photo_metadata_log", ts=2000))])
+    assert signal_set(outputs) == {
+        (f"{SRC}#location -> {DST}#user_location", "TRANSFORMATION")}
