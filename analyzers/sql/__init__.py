@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from analyzers.sql.cache import SqlAnalyzer, fingerprint
-from analyzers.sql.schemas import SchemaCatalog
 from analyzers.sql.errors import (
     SqlAnalysisError,
     StatementTimeout,
@@ -26,14 +25,15 @@ from analyzers.sql.model import (
     StatementLineage,
 )
 from analyzers.sql.naming import dialect_for, normalize_schema
+from analyzers.sql.schemas import SchemaCatalog
 from analyzers.sql.script import TIME_CAP_S, analyze_script
 
 __all__ = [
     "AnalysisResult",
     "ColumnLineage",
+    "SchemaCatalog",
     "SourceField",
     "SqlAnalysisError",
-    "SchemaCatalog",
     "SqlAnalyzer",
     "StatementError",
     "StatementLineage",
