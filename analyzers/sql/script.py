@@ -46,7 +46,7 @@ _TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+).*?comments: \[.*?
 TIME_CAP_S = 2.0
 
 
-def _chunks(sql: str, dialect: Dialect) -> Iterator[list[Token] | Exception]:
+def chunks(sql: str, dialect: Dialect) -> Iterator[list[Token] | Exception]:
     """Token lists of the non-empty statements, or the error of one that will not tokenise."""
     try:
         tokens = dialect.tokenize(sql)
@@ -139,7 +139,7 @@ def _analyze(
     statements: list[StatementLineage] = []
     errors: list[StatementError] = []
     literal_dependent = False
-    for index, chunk in enumerate(_chunks(sql, dialect)):
+    for index, chunk in enumerate(chunks(sql, dialect)):
         try:
             if isinstance(chunk, Exception):
                 raise chunk

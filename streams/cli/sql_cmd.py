@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlglot.dialects.dialect import Dialect
 
-from analyzers.sql import AnalysisResult, analyze
+from analyzers.sql import AnalysisResult, SqlAnalyzer, dialect_for
+from analyzers.sql.querylog import log_entries
+from analyzers.sql.stepwise import analyze_stepwise
 from streams.cli.common import common_options, fail
 
 
@@ -55,9 +62,65 @@ def _table(result: AnalysisResult) -> str:
     return "\n".join(lines)
 
 
+def _log_lines(
+    analyzer: SqlAnalyzer, text: str, namespace: str | None, engine: str | None
+) -> Iterator[str]:
+    """One JSON line per entry of the log; each entry through the cache."""
+    serialized: dict[int, tuple[AnalysisResult, bytes]] = {}  # result id -> its JSON body
+    for entry in log_entries(text):
+        problem = entry.error or (None if entry.engine or engine else "no engine (--engine)")
+        if problem is not None:
+            body = orjson.dumps({"statements": [], "errors": [{"index": 0, "message": problem}]})
+        else:
+            eng = entry.engine or engine
+            ns = entry.namespace or namespace or f"{str(eng).lower()}://default"
+            result = analyzer.analyze(entry.query, engine=eng, namespace=ns,
+                                      default_schema=entry.default_schema)  # fmt: skip
+            memo = serialized.get(id(result))
+            if memo is None or memo[0] is not result:
+                memo = serialized[id(result)] = (result, orjson.dumps(result.to_json()))
+            body = memo[1]
+        yield f'{{"line":{entry.line},{body[1:].decode()}'
+
+
+def _run_log(
+    log: str,
+    engine: str | None,
+    namespace: str | None,
+    default_schema: str | None,
+    schema: dict[str, list[str]] | None,
+) -> None:
+    text = _read_text(log)
+    analyzer = SqlAnalyzer(engine=engine or "spark", default_schema=default_schema,
+                           schema=schema, maxsize=50_000)  # fmt: skip
+    err = Console(stderr=True)
+    out = sys.stdout
+    buffer: list[str] = []
+    with Progress(
+        TextColumn("analyze-sql"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("", total=None)
+        for line in _log_lines(analyzer, text, namespace, engine):
+            buffer.append(line)
+            if len(buffer) >= 1000:
+                out.write("\n".join(buffer) + "\n")
+                buffer.clear()
+                progress.advance(task, 1000)
+        if buffer:
+            out.write("\n".join(buffer) + "\n")
+    out.flush()
+
+
 @click.command("analyze-sql")
-@click.argument("file")
-@click.option("--engine", required=True, help="Engine that ran the SQL; picks the dialect.")
+@click.argument("file", required=False)
+@click.option(
+    "--log", "log", default=None, metavar="FILE|-",
+    help="A query log: one statement per entry (SQL ending ';' + newline, or JSON lines "
+    '{"query", "engine", "default_schema", "namespace"}), each analysed alone through the '
+    "cache; JSON lines out.",
+)  # fmt: skip
+@click.option("--engine", default=None, help="Engine that ran the SQL; picks the dialect.")
 @click.option("--namespace", default=None, help="Asset namespace [default: ENGINE://default].")
 @click.option("--default-schema", default=None, help="Schema for tables named without one.")
 @click.option("--schema", "schema_file", default=None, help='JSON {"db.table": ["col", ...]}.')
@@ -66,26 +129,47 @@ def _table(result: AnalysisResult) -> str:
 )
 @common_options
 def analyze_sql_command(
-    file: str,
-    engine: str,
+    file: str | None,
+    log: str | None,
+    engine: str | None,
     namespace: str | None,
     default_schema: str | None,
     schema_file: str | None,
     fmt: str,
     **_: Any,
 ) -> None:
-    """SQL lineage of FILE ('-' for stdin): inputs, outputs and kinded column lineage."""
-    sql = _read_text(file)
+    """SQL lineage of the script FILE ('-' for stdin), or of each entry of a --log.
+
+    A script's statements run in order (USE, temp views, CREATE); those that
+    do not depend on an earlier one are analysed through the fingerprint cache.
+    """
+    if (file is None) == (log is None):
+        raise fail("give a script FILE or --log FILE, not both")
     schema = _read_schema(schema_file)
+    if log is not None:
+        if fmt != "json":
+            raise fail("--log writes JSON lines; --format table is for a script")
+        if engine is not None:
+            _check_engine(engine)
+        _run_log(log, engine, namespace, default_schema, schema)
+        return
+    if engine is None:
+        raise fail("--engine is required for a script")
+    assert file is not None
+    sql = _read_text(file)
     ns = namespace if namespace is not None else f"{engine.lower()}://default"
-    result = analyze(sql, engine=engine, namespace=ns, default_schema=default_schema, schema=schema)
-    if (
-        result.errors
-        and not result.statements
-        and result.errors[0].message.startswith("unknown engine")
-    ):
-        raise fail(result.errors[0].message)
+    _check_engine(engine)
+    analyzer = SqlAnalyzer(engine=engine, namespace=ns, default_schema=default_schema,
+                           schema=schema)  # fmt: skip
+    result = analyze_stepwise(analyzer, sql)
     if fmt == "table":
         click.echo(_table(result))
     else:
         click.echo(json.dumps(result.to_json()))
+
+
+def _check_engine(engine: str) -> None:
+    try:
+        Dialect.get_or_raise(dialect_for(engine))
+    except ValueError:
+        raise fail(f"unknown engine: {engine!r}") from None

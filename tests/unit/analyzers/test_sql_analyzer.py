@@ -19,7 +19,8 @@ NS = "hive://warehouse"
 DOCTESTED = [
     "analyzers.sql",
     *(f"analyzers.sql.{m}" for m in ("cache", "keys", "kinds", "lineage", "locations")),
-    *(f"analyzers.sql.{m}" for m in ("naming", "preparse", "relation", "resolver", "template")),
+    *(f"analyzers.sql.{m}" for m in ("naming", "preparse", "querylog", "relation", "resolver")),
+    *(f"analyzers.sql.{m}" for m in ("schemas", "stepwise", "template")),
 ]
 
 
@@ -196,3 +197,37 @@ def test_catalog_takes_facet_schemas_and_stays_bounded() -> None:
     catalog.learn(NS, "default.v", ["a"])  # evicts default.s, the least recently learned
     assert "default.s" not in catalog.schema_for(NS, "default")
     assert a.analyze(star).statements[0].table_level
+
+
+def test_cli_log_plain_and_json_lines() -> None:
+    runner = CliRunner()
+    plain = "SELECT a FROM t;\nINSERT INTO o\nSELECT upper(b) AS c FROM t;\nSELECT a FROM t;\n"
+    res = runner.invoke(analyze_sql_command, ["--log", "-", "--engine", "spark",
+                                              "--namespace", NS, "--default-schema", "default"],
+                        input=plain)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(x) for x in res.output.splitlines()]
+    assert [x["line"] for x in lines] == [1, 2, 4]
+    assert lines[1]["statements"][0]["columns"][0]["target"] == f"{NS}/default.o#c"
+    assert lines[0]["statements"] == lines[2]["statements"]
+    logged = (
+        '{"query": "SELECT a FROM t", "engine": "trino", "default_schema": "s"}\n'
+        "oops\n"
+        '{"query": "SELECT a FROM t"}\n'
+    )
+    res = runner.invoke(analyze_sql_command, ["--log", "-"], input=logged)
+    assert res.exit_code == 0, res.output
+    first, bad, no_engine = (json.loads(x) for x in res.output.splitlines())
+    assert first["statements"][0]["inputs"] == ["trino://default/s.t"]
+    assert bad["line"] == 2 and "JSON object" in bad["errors"][0]["message"]
+    assert no_engine["errors"][0]["message"] == "no engine (--engine)"
+
+
+def test_cli_log_and_script_are_exclusive() -> None:
+    runner = CliRunner()
+    res = runner.invoke(analyze_sql_command, ["x.sql", "--log", "-", "--engine", "spark"])
+    assert res.exit_code != 0 and "not both" in res.output
+    res = runner.invoke(analyze_sql_command, ["--log", "-", "--format", "table"], input="")
+    assert res.exit_code != 0 and "JSON lines" in res.output
+    res = runner.invoke(analyze_sql_command, ["-"], input="SELECT 1")
+    assert res.exit_code != 0 and "--engine" in res.output
