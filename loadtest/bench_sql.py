@@ -19,6 +19,13 @@ Run: ``python -m loadtest.bench_sql --json`` (peers need the ``bench`` extra).
     one per run (``--stream-runs``, median reported); peers parse every
     statement (they have no cache), timed on a sample and reported as a rate.
 
+(c) *log file*: the first ``--log-size`` statements (default 20k) of a stream
+    built by the same rule, written as a JSON-lines query log and run through
+    the command line, ``lineage analyze-sql --log FILE`` in a subprocess (its
+    wall time includes starting Python and importing the CLI; an empty log is
+    timed too, for that fixed cost), against openlineage-sql parsing every
+    statement of the same file in this process, in the same run.
+
 Times are wall clock; the ``*_cpu_*`` figures are the process's CPU time, which
 other jobs on a shared machine disturb much less (compare those across runs).
 """
@@ -26,9 +33,13 @@ other jobs on a shared machine disturb much less (compare those across runs).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -253,6 +264,59 @@ def run(
     return out
 
 
+def _cli_seconds(log: Path, schema: Path, *, script: bool = False) -> float:
+    """Wall seconds of ``lineage analyze-sql --log LOG`` (``script``: ``analyze-sql LOG``,
+    the script path) in a subprocess, output discarded."""
+    cli = Path(sys.executable).with_name("lineage")
+    source = [str(log)] if script else ["--log", str(log)]
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(cli), "analyze-sql", *source, "--engine", ENGINE, "--namespace", NS,
+         "--default-schema", "default", "--schema", str(schema)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.perf_counter() - t0
+
+
+def run_log_file(log_size: int, runs: int = 3) -> dict[str, Any]:
+    """(c): the query log through the CLI against openlineage-sql on the same file."""
+    queries = tpcds_queries()
+    stream, _ = make_stream(log_size, queries)
+    out: dict[str, Any] = {"log_statements": len(stream), "log_distinct_texts": len(set(stream))}
+    with tempfile.TemporaryDirectory() as tmp:
+        log, empty, schema = Path(tmp, "log.jsonl"), Path(tmp, "empty.jsonl"), Path(tmp, "s.json")
+        log.write_text("".join(json.dumps({"query": q}) + "\n" for q in stream))
+        empty.write_text("")
+        schema.write_text(json.dumps(tpcds_schema(queries)))
+        startup = [_cli_seconds(empty, schema) for _ in range(runs)]
+        total = [_cli_seconds(log, schema) for _ in range(runs)]
+        out["log_cli_seconds_runs"] = [round(t, 3) for t in total]
+        out["log_cli_startup_seconds"] = round(statistics.median(startup), 3)
+        secs = statistics.median(total)
+        out["log_cli_statements_per_s"] = round(len(stream) / secs)
+        work = max(secs - out["log_cli_startup_seconds"], 1e-9)
+        out["log_cli_statements_per_s_after_startup"] = round(len(stream) / work)
+        script = Path(tmp, "script.sql")  # the same statements as one script, the script path
+        script.write_text("".join(q.strip().rstrip(";") + ";\n" for q in stream))
+        out["script_cli_statements_per_s"] = round(
+            len(stream) / _cli_seconds(script, schema, script=True)
+        )
+        peers = _peers()
+        if "openlineage_sql" in peers:
+            entries = [json.loads(line)["query"] for line in log.read_text().splitlines()]
+            ol, _, fails = _time(peers["openlineage_sql"], entries)
+            out["openlineage_sql_log_statements_per_s"] = round(len(entries) / ol)
+            out["openlineage_sql_log_failures"] = fails
+            out["log_speedup_vs_openlineage_sql"] = round(
+                out["log_cli_statements_per_s"] / out["openlineage_sql_log_statements_per_s"], 1
+            )
+            out["log_speedup_vs_openlineage_sql_after_startup"] = round(
+                out["log_cli_statements_per_s_after_startup"]
+                / out["openlineage_sql_log_statements_per_s"], 1
+            )  # fmt: skip
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -261,7 +325,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--peer-sample", type=int, default=10_000)
     p.add_argument("--cold-passes", type=int, default=5)
     p.add_argument("--stream-runs", type=int, default=3)
+    p.add_argument("--log-size", type=int, default=20_000, help="statements of (c); 0: skip")
+    p.add_argument("--only-log", action="store_true", help="run (c) only")
     args = p.parse_args(argv)
+    if args.only_log:
+        print_figures(run_log_file(args.log_size), as_json=args.json)
+        return
     result = run(
         args.stream_size,
         args.sqllineage_subset,
@@ -269,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
         cold_passes=args.cold_passes,
         stream_runs=args.stream_runs,
     )
+    if args.log_size:
+        result.update(run_log_file(args.log_size))
     print_figures(result, as_json=args.json)
 
 

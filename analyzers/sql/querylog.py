@@ -71,19 +71,36 @@ _FIELDS = ("engine", "namespace", "default_schema")
 
 def _json_lines(text: str) -> list[LogEntry]:
     entries = []
+    # Logs repeat lines verbatim: each distinct line is decoded once.
+    seen: dict[str, tuple[str | None, ...]] = {}
     for number, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            obj = None
-        if not isinstance(obj, dict) or not isinstance(obj.get("query"), str):
-            entries.append(LogEntry(number, error='not a JSON object with a string "query"'))
-            continue
-        extra = [obj.get(k) for k in _FIELDS]
-        if not all(v is None or isinstance(v, str) for v in extra):
-            entries.append(LogEntry(number, error=f"{', '.join(_FIELDS)} must be strings"))
-            continue
-        entries.append(LogEntry(number, obj["query"], *extra))
+        fields = seen.get(raw)
+        if fields is None:
+            if not raw.strip():
+                continue
+            fields = _decode(raw)
+            if len(seen) < _SEEN_CAP:
+                seen[raw] = fields
+        query, error = fields[0], fields[-1]
+        if error is not None or query is None:
+            entries.append(LogEntry(number, error=error))
+        else:
+            entries.append(LogEntry(number, query, fields[1], fields[2], fields[3]))
     return entries
+
+
+_SEEN_CAP = 100_000
+
+
+def _decode(raw: str) -> tuple[str | None, ...]:
+    """(query, engine, namespace, default_schema, error) of one JSON line."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        obj = None
+    if not isinstance(obj, dict) or not isinstance(obj.get("query"), str):
+        return (None, None, None, None, 'not a JSON object with a string "query"')
+    extra = [obj.get(k) for k in _FIELDS]
+    if not all(v is None or isinstance(v, str) for v in extra):
+        return (None, None, None, None, f"{', '.join(_FIELDS)} must be strings")
+    return (obj["query"], *extra, None)

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlglot.dialects.dialect import Dialect
 
 from analyzers.sql import AnalysisResult, SqlAnalyzer, dialect_for
-from analyzers.sql.querylog import log_entries
+from analyzers.sql.querylog import LogEntry, log_entries
 from analyzers.sql.stepwise import analyze_stepwise
 from streams.cli.common import common_options, fail
 
@@ -64,23 +64,37 @@ def _table(result: AnalysisResult) -> str:
 
 def _log_lines(
     analyzer: SqlAnalyzer, text: str, namespace: str | None, engine: str | None
-) -> Iterator[str]:
-    """One JSON line per entry of the log; each entry through the cache."""
-    serialized: dict[int, tuple[AnalysisResult, bytes]] = {}  # result id -> its JSON body
+) -> Iterator[bytes]:
+    """One JSON line (UTF-8) per entry of the log; each entry through the cache.
+
+    Entries are independent, so a repeated entry (same query and context) gets
+    the JSON body already written for it (bounded), after one cache lookup.
+    """
+    bodies: dict[tuple[str | None, ...], bytes] = {}
     for entry in log_entries(text):
-        problem = entry.error or (None if entry.engine or engine else "no engine (--engine)")
-        if problem is not None:
-            body = orjson.dumps({"statements": [], "errors": [{"index": 0, "message": problem}]})
-        else:
-            eng = entry.engine or engine
-            ns = entry.namespace or namespace or f"{str(eng).lower()}://default"
-            result = analyzer.analyze(entry.query, engine=eng, namespace=ns,
-                                      default_schema=entry.default_schema)  # fmt: skip
-            memo = serialized.get(id(result))
-            if memo is None or memo[0] is not result:
-                memo = serialized[id(result)] = (result, orjson.dumps(result.to_json()))
-            body = memo[1]
-        yield f'{{"line":{entry.line},{body[1:].decode()}'
+        key = (entry.query, entry.engine, entry.namespace, entry.default_schema, entry.error)
+        body = bodies.get(key)
+        if body is None:
+            body = _entry_body(analyzer, entry, namespace, engine)
+            if len(bodies) < 100_000:
+                bodies[key] = body
+        yield b'{"line":%d,%b' % (entry.line, body)
+
+
+def _entry_body(
+    analyzer: SqlAnalyzer, entry: LogEntry, namespace: str | None, engine: str | None
+) -> bytes:
+    """The JSON of one entry's result, without its opening brace."""
+    problem = entry.error or (None if entry.engine or engine else "no engine (--engine)")
+    if problem is not None:
+        body = orjson.dumps({"statements": [], "errors": [{"index": 0, "message": problem}]})
+    else:
+        eng = str(entry.engine or engine)
+        ns = entry.namespace or namespace or f"{eng.lower()}://default"
+        result = analyzer.analyze(entry.query, engine=eng, namespace=ns,
+                                  default_schema=entry.default_schema)  # fmt: skip
+        body = orjson.dumps(result.to_json())
+    return body[1:]
 
 
 def _run_log(
@@ -94,8 +108,8 @@ def _run_log(
     analyzer = SqlAnalyzer(engine=engine or "spark", default_schema=default_schema,
                            schema=schema, maxsize=50_000)  # fmt: skip
     err = Console(stderr=True)
-    out = sys.stdout
-    buffer: list[str] = []
+    out = sys.stdout.buffer
+    buffer: list[bytes] = []
     with Progress(
         TextColumn("analyze-sql"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True, disable=not err.is_terminal,
@@ -104,11 +118,11 @@ def _run_log(
         for line in _log_lines(analyzer, text, namespace, engine):
             buffer.append(line)
             if len(buffer) >= 1000:
-                out.write("\n".join(buffer) + "\n")
+                out.write(b"\n".join(buffer) + b"\n")
                 buffer.clear()
                 progress.advance(task, 1000)
         if buffer:
-            out.write("\n".join(buffer) + "\n")
+            out.write(b"\n".join(buffer) + b"\n")
     out.flush()
 
 
