@@ -172,7 +172,7 @@ def _location_of(node: object) -> str | None:
     if text is not None:
         return location_key(location_uri(text))
     if isinstance(node, exp.Var) and node.name.startswith("@"):
-        return node.name
+        return node.name.rstrip("/")
     return None
 
 
