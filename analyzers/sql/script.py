@@ -10,6 +10,7 @@ every relation of the scope walk; cooperative, no threads or signals).
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,22 @@ from analyzers.sql.outcome import Outcome, ScriptState
 from analyzers.sql.preparse import preparse
 from analyzers.sql.statements import analyze_statement
 from analyzers.sql.transfers import Transfer, analyze_transfer
+
+
+class _WithoutSqlText(logging.Filter):
+    """sqlglot logs the text of a statement it parses as a bare ``Command``; SQL may hold
+    data values (literals), which no log line of this project may carry."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "contains unsupported syntax" in str(record.msg):
+            record.msg = "a statement contains unsupported syntax; parsed as a Command"
+            record.args = ()
+        return True
+
+
+_SQLGLOT_LOG = logging.getLogger("sqlglot")
+if not any(isinstance(f, _WithoutSqlText) for f in _SQLGLOT_LOG.filters):
+    _SQLGLOT_LOG.addFilter(_WithoutSqlText())
 
 MAX_TOKENS = 100_000
 # sqlglot puts a token's repr (with its text, maybe a data value) in some messages.

@@ -231,3 +231,9 @@ def test_cli_log_and_script_are_exclusive() -> None:
     assert res.exit_code != 0 and "JSON lines" in res.output
     res = runner.invoke(analyze_sql_command, ["-"], input="SELECT 1")
     assert res.exit_code != 0 and "--engine" in res.output
+
+
+def test_sqlglot_log_lines_carry_no_sql_text(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="sqlglot"):
+        analyze("UNLOAD something 'secret-4711' odd", engine="redshift", namespace=NS)
+    assert caplog.records and "secret-4711" not in caplog.text
