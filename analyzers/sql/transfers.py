@@ -74,13 +74,15 @@ def _location_to_table(
     columns: list[str],
     partition: list[str],
     state: ScriptState,
+    *,
+    columns_known: bool = True,
 ) -> Outcome:
     """Files into a table: each known column of the table from the same field of each file."""
     out = Outcome(kind=kind, inputs=set(locs), literal_dependent=True)
     if key is None:
         return out
     out.outputs = [key]
-    for name in _names(key, columns, partition, state):
+    for name in _names(key, columns, partition, state) if columns_known else ():
         out.columns.append((key, name, {(loc, name, IDENTITY, False) for loc in locs}))
     return out
 
@@ -185,23 +187,21 @@ def _copy(stmt: exp.Expr, state: ScriptState, deadline: float | None) -> Outcome
         source = files[0] if files else None
         return _copy_out(source, this_loc, state, deadline)
     if not stmt.args.get("kind"):  # Postgres/DuckDB COPY <table or query> TO <file>
-        locs = [x for x in map(_location_of, files) if x]
-        return _copy_out(this, locs[0] if locs else None, state, deadline)
+        outs = [x for x in map(_location_of, files) if x]
+        return _copy_out(this, outs[0] if outs else None, state, deadline)
     table, cols = target(this)
     key = table_key_of(table, state.default_schema)
-    locs = []
+    locs: list[str] = []
+    transforming = False  # Snowflake COPY INTO t FROM (SELECT $1, ... FROM @stage)
     for f in files:
         loc = _location_of(f)
         if loc is not None:
             locs.append(loc)
-        elif isinstance(f, exp.Expr):  # Snowflake COPY INTO t FROM (SELECT $1 ... FROM @stage)
+        elif isinstance(f, exp.Query | exp.Subquery):
+            transforming = True
             locs += [x for x in map(_location_of, f.find_all(exp.Table)) if x]
-            cols = None
-            if not locs:
-                return _location_to_table("copy", [], key, [], [], state)
-            out = _location_to_table("copy", locs, key, [], [], state)
-            out.columns = []  # a transforming load: which field feeds which column is in $n
-            return out
+    if transforming:  # which file field feeds which column is in the `$n` of the query
+        return _location_to_table("copy", locs, key, [], [], state, columns_known=False)
     return _location_to_table("copy", locs, key, cols or [], [], state)
 
 
