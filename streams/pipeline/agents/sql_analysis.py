@@ -57,19 +57,26 @@ def _table_asset(event: dict[str, object]) -> str:
 
 @dataclass
 class SqlAnalysis:
-    """The SQL agent's handler, with its fingerprint cache."""
+    """The SQL agent's handler, with its fingerprint cache.
+
+    ``catalog`` holds the table columns the analyses use: the tables each
+    ``CREATE TABLE`` of a namespace's stream defines (in memory, bounded,
+    versioned), and whatever else is given the same catalog to teach it (an
+    OpenLineage intake: ``catalog.learn(namespace, "db.table", fields)``).
+    """
 
     topology: Topology
     metrics: Metrics
+    catalog: SchemaCatalog = field(
+        default_factory=lambda: SchemaCatalog(max_tables=LEARNED_TABLES)
+    )
     analyzer: SqlAnalyzer = field(init=False)
 
     def __post_init__(self) -> None:
-        # Tables a CREATE TABLE of the stream defined, per namespace (in memory, bounded,
-        # versioned); an OpenLineage intake may teach it schema facets too.
         self.analyzer = SqlAnalyzer(
             maxsize=self.topology.sql.cache_size,
             time_cap_s=self.topology.sql.statement_timeout_ms / 1000,
-            catalog=SchemaCatalog(max_tables=LEARNED_TABLES),
+            catalog=self.catalog,
             learn_ddl=True,
         )
 

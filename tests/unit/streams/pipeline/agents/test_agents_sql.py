@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from stream_fixtures import MessageFactory, Runner, body, signal_set
 
-from analyzers.sql import analyze
+from analyzers.sql import SchemaCatalog, analyze
 from analyzers.sql.model import AnalysisResult, ColumnLineage, SourceField, StatementLineage
 from streams.pipeline.agents.sql_analysis import AGENT, TABLE_LEVEL_KIND, SqlAnalysis, sql_signals
 from streams.pipeline.batch import input_validator
@@ -189,3 +189,12 @@ async def test_ddl_earlier_in_the_stream_names_a_positional_insert(
                                  "SELECT upper(location) FROM photo_metadata_log", ts=2000))])
     assert signal_set(outputs) == {
         (f"{SRC}#location -> {DST}#user_location", "TRANSFORMATION")}
+
+
+def test_a_shared_catalog_teaches_the_agent_a_schema(topology: Topology, metrics: Metrics) -> None:
+    catalog = SchemaCatalog()
+    handler = SqlAnalysis(topology, metrics, catalog=catalog)
+    catalog.learn(NS, "default.photo_metadata_log", ["location", "user_id"])  # e.g. a facet
+    result = handler.analyzer.analyze("SELECT * FROM photo_metadata_log", engine="spark",
+                                      namespace=NS, default_schema="default")
+    assert [c.target for c in result.statements[0].columns] == ["#location", "#user_id"]
