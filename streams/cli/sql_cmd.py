@@ -179,7 +179,27 @@ def analyze_sql_command(
     if fmt == "table":
         click.echo(_table(result))
     else:
-        click.echo(json.dumps(result.to_json()))
+        sys.stdout.buffer.write(_script_json(result) + b"\n")
+        sys.stdout.flush()
+
+
+def _script_json(result: AnalysisResult) -> bytes:
+    """``result.to_json()`` as bytes; a statement repeated in the script (the same cached
+    lineage at another index: its non-empty ``columns`` tuple is the same object, alive
+    while ``result`` is) is encoded once."""
+    bodies: dict[int, bytes] = {}
+    parts = []
+    for st in result.statements:
+        body = bodies.get(id(st.columns)) if st.columns else None
+        if body is None:
+            whole = st.to_json()
+            del whole["index"]
+            body = orjson.dumps(whole)
+            if st.columns:
+                bodies[id(st.columns)] = body
+        parts.append(b'{"index":%d,%b' % (st.index, body[1:]))
+    errors = orjson.dumps([e.to_json() for e in result.errors])
+    return b'{"statements":[%b],"errors":%b}' % (b",".join(parts), errors)
 
 
 def _check_engine(engine: str) -> None:

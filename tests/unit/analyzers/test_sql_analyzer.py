@@ -237,3 +237,31 @@ def test_sqlglot_log_lines_carry_no_sql_text(caplog: pytest.LogCaptureFixture) -
     with caplog.at_level("WARNING", logger="sqlglot"):
         analyze("UNLOAD something 'secret-4711' odd", engine="redshift", namespace=NS)
     assert caplog.records and "secret-4711" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "SELECT a FROM t;\nSELECT a FROM t;\nSELECT b FROM u",
+        "SELECT a FROM t -- a note;\nWHERE b = 1;\nSELECT a FROM t;\n",  # cut inside a comment
+        "SELECT 'x;\n' AS s, a FROM t;\nSELECT b FROM u;\n",  # cut inside a string
+        "SELECT a FROM t; SELECT b FROM u;\nSELECT a FROM t; SELECT b FROM u;\n",
+        "SELECT a FROM t;\n\n;\n-- only a comment;\nSELECT b FROM u;\n",
+    ],
+)
+def test_stepwise_pieces_split_as_the_script(script: str) -> None:
+    from analyzers.sql.stepwise import analyze_stepwise
+
+    a = SqlAnalyzer(engine="spark", namespace=NS, default_schema="default")
+    want = analyze(script, engine="spark", namespace=NS, default_schema="default").to_json()
+    assert analyze_stepwise(a, script).to_json() == want
+
+
+def test_cli_script_json_equals_the_result_json() -> None:
+    insert = "INSERT INTO o SELECT x FROM t;\n"
+    script = f"{insert}USE a;\n{insert}{insert}USE b;\n{insert}DROP TABLE z"
+    res = CliRunner().invoke(analyze_sql_command, ["-", "--engine", "spark", "--namespace", NS],
+                             input=script)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    want = analyze(script, engine="spark", namespace=NS).to_json()
+    assert json.loads(res.output) == want
