@@ -57,16 +57,19 @@ class Outcome:
 
 
 def walker(state: ScriptState, deadline: float | None) -> QueryLineage:
+    """A query walker over what the script knows so far."""
     return QueryLineage(state.default_schema, state.schema, state.temps, deadline)
 
 
 def finish(outcome: Outcome, q: QueryLineage) -> Outcome:
+    """Add the tables the walk read and the names it could not place."""
     outcome.inputs |= q.inputs
     outcome.unresolved |= q.unresolved
     return outcome
 
 
 def unwrap(query: exp.Expr) -> exp.Expr:
+    """``((SELECT ...))`` -> ``SELECT ...``."""
     while isinstance(query, exp.Subquery) and isinstance(query.this, exp.Query):
         query = query.this
     return query
