@@ -6,13 +6,17 @@
 pub mod flatten;
 pub mod guards;
 pub mod matcher;
+mod needles;
 pub mod nomatch;
 pub mod number;
+pub mod prefetch;
+mod scan;
+mod scratch;
 pub mod search;
-pub mod transforms;
-pub mod version;
 #[cfg(test)]
 mod test_rng;
+pub mod transforms;
+pub mod version;
 
 #[cfg(feature = "python")]
 mod python;
