@@ -20,6 +20,8 @@ use crate::guards::{Guards, DEFAULT_MIN_LENGTH, DEFAULT_STOP_LIST};
 use crate::matcher::{self, Config, Request, DEFAULT_MAX_CAPTURE_BYTES};
 use crate::nomatch::NoMatch;
 use crate::prefetch::prefetch_object;
+
+mod probe_events;
 use crate::transforms::Transform;
 
 /// The version of the native matcher.
@@ -448,6 +450,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(match_requests, m)?)?;
     m.add_function(wrap_pyfunction!(flatten, m)?)?;
+    m.add_function(wrap_pyfunction!(probe_events::decode_probe_events, m)?)?;
     m.add_function(wrap_pyfunction!(default_stop_list, m)?)?;
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
     m.add_class::<RequestResult>()?;
