@@ -602,13 +602,12 @@ fn validate(f: Fields<'_>) -> Parse<Verdict<'_>> {
             }
         }
     }
-    let payload = match (f.payload, &f.payload_b64) {
-        (None, None) => return Ok(Verdict::Invalid("probe: needs 'payload' or 'payload_b64'")),
-        // Base64 decoding (and its error) is left to Python.
-        (_, Some(Scalar::Str(_))) => return Err(Undecided),
-        (Some(p), _) => p,
-        // `payload_b64: null` and no payload: the payload is JSON null.
-        (None, Some(_)) => return Err(Undecided),
+    if f.payload_b64.is_some() {
+        // `payload_b64` wins when present: its decoding (and errors) is Python's.
+        return Err(Undecided);
+    }
+    let Some(payload) = f.payload else {
+        return Ok(Verdict::Invalid("probe: needs 'payload' or 'payload_b64'"));
     };
     Ok(Verdict::Probe(ProbeEvent {
         trace_id,
