@@ -97,9 +97,12 @@ impl Scalar<'_> {
 /// The payload's canonical text is appended to `arena`.
 pub fn decode<'a>(raw: &'a [u8], arena: &mut Vec<u8>) -> Verdict<'a> {
     let mark = arena.len();
-    let verdict = Reader { b: raw, i: 0 }
-        .event(arena)
-        .unwrap_or(Verdict::Undecided);
+    let reader = Reader {
+        b: raw,
+        i: 0,
+        keys: Vec::with_capacity(16),
+    };
+    let verdict = reader.event(arena).unwrap_or(Verdict::Undecided);
     if !matches!(verdict, Verdict::Probe(_)) {
         arena.truncate(mark);
     }
@@ -110,6 +113,9 @@ pub fn decode<'a>(raw: &'a [u8], arena: &mut Vec<u8>) -> Verdict<'a> {
 struct Reader<'a> {
     b: &'a [u8],
     i: usize,
+    /// The keys of the objects being read, innermost last (for the
+    /// duplicate check): one vector for every object of the value.
+    keys: Vec<Cow<'a, str>>,
 }
 
 /// The top-level fields the probe spec names, as read.
@@ -138,7 +144,6 @@ impl<'a> Reader<'a> {
         }
         self.i += 1;
         let mut f = Fields::default();
-        let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(12);
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -146,7 +151,7 @@ impl<'a> Reader<'a> {
             loop {
                 self.ws();
                 let key = self.string()?;
-                if keys.contains(&key) {
+                if self.keys.contains(&key) {
                     return Err(Undecided); // the last one wins in Python: left to it
                 }
                 self.ws();
@@ -173,7 +178,7 @@ impl<'a> Reader<'a> {
                 } else {
                     self.skip_value(0)?;
                 }
-                keys.push(key);
+                self.keys.push(key);
                 self.ws();
                 match self.next()? {
                     b',' => continue,
@@ -392,16 +397,16 @@ impl<'a> Reader<'a> {
                     out.put(b"}");
                     return Ok(());
                 }
-                let mut keys: Vec<Cow<'a, str>> = Vec::new();
+                let first_key = self.keys.len();
                 loop {
                     self.ws();
                     let key = self.string()?;
                     if W::CHECKS_KEYS {
-                        if keys.contains(&key) {
+                        if self.keys[first_key..].contains(&key) {
                             return Err(Undecided);
                         }
                         write_string(out, &key);
-                        keys.push(key);
+                        self.keys.push(key);
                     }
                     self.ws();
                     self.expect(b':')?;
@@ -415,6 +420,7 @@ impl<'a> Reader<'a> {
                         _ => return Err(Undecided),
                     }
                 }
+                self.keys.truncate(first_key);
                 out.put(b"}");
             }
             b'[' => {
@@ -438,10 +444,16 @@ impl<'a> Reader<'a> {
                 }
                 out.put(b"]");
             }
-            b'"' => {
-                let s = self.string()?;
-                write_string(out, &s);
-            }
+            b'"' => match self.string()? {
+                // No escape in the text and no control character: it is
+                // already written as orjson would write it.
+                Cow::Borrowed(s) => {
+                    out.put(b"\"");
+                    out.put(s.as_bytes());
+                    out.put(b"\"");
+                }
+                Cow::Owned(s) => write_string(out, &s),
+            },
             b't' => self.literal(b"true").map(|_| out.put(b"true"))?,
             b'f' => self.literal(b"false").map(|_| out.put(b"false"))?,
             b'n' => self.literal(b"null").map(|_| out.put(b"null"))?,
@@ -449,10 +461,11 @@ impl<'a> Reader<'a> {
                 Number::Int(text) if W::CHECKS_KEYS => {
                     // orjson reads integers that fit 64 bits (signed, or
                     // unsigned) as `int`, larger ones as `float`.
-                    if let Ok(n) = text.parse::<i64>() {
-                        out.put(n.to_string().as_bytes());
-                    } else if let Ok(n) = text.parse::<u64>() {
-                        out.put(n.to_string().as_bytes());
+                    // Its text is canonical but for leading `-0`.
+                    if text == "-0" {
+                        out.put(b"0");
+                    } else if text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok() {
+                        out.put(text.as_bytes());
                     } else {
                         return Err(Undecided);
                     }
