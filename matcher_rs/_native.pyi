@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_MAX_CAPTURE_BYTES",
     "DEFAULT_MIN_LENGTH",
     "RequestResult",
+    "decode_probe_events",
     "default_stop_list",
     "flatten",
     "match_requests",
@@ -108,6 +109,30 @@ def flatten(payload: bytes, *, max_capture_bytes: int = 1048576) -> list[tuple[s
     [('a.b', b'x'), ('c[]', b'1.5')]
     >>> flatten(b'not json')
     [('', b'not json')]
+    """
+
+def decode_probe_events(
+    values: Sequence[bytes],
+) -> list[tuple[str, int, str, str, bytes] | str | None]:
+    """Decode and validate a batch of probe-event record values; one item per value.
+
+    Each item is, for a valid probe event, ``(trace_id, ts, role, asset,
+    payload)`` with ``payload`` the bytes ``orjson.dumps(event["payload"])``
+    gives; for an invalid one, the reason ``analyzers.events.validate_event``
+    gives (it names fields, never values); or ``None`` when the value is left
+    to the Python validator: not valid JSON (its reason quotes orjson's error
+    position), another event type, ``v`` or ``ts`` not a plain 64-bit integer,
+    duplicate keys, a float or an integer beyond 64 bits inside the payload,
+    lone surrogates, nesting deeper than 128, or ``payload_b64`` present.
+
+    The GIL is released while the batch is decoded.
+
+    Raises:
+        TypeError: ``values`` is not a sequence of ``bytes``.
+
+    >>> decode_probe_events([b'{"v":1,"type":"probe","ts":5,"trace_id":"t","role":"sink",'
+    ...                      b'"asset":"db://x","payload":{"a": [1, "x"]}}', b'[]', b'{'])
+    [('t', 5, 'sink', 'db://x', b'{"a":[1,"x"]}'), 'event is not a JSON object', None]
     """
 
 def default_stop_list() -> list[str]:

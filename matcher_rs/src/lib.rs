@@ -6,13 +6,18 @@
 pub mod flatten;
 pub mod guards;
 pub mod matcher;
+mod needles;
 pub mod nomatch;
 pub mod number;
+pub mod prefetch;
+pub mod probe_events;
+mod scan;
+mod scratch;
 pub mod search;
-pub mod transforms;
-pub mod version;
 #[cfg(test)]
 mod test_rng;
+pub mod transforms;
+pub mod version;
 
 #[cfg(feature = "python")]
 mod python;

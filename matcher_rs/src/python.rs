@@ -19,6 +19,9 @@ use crate::flatten::flatten as flatten_core;
 use crate::guards::{Guards, DEFAULT_MIN_LENGTH, DEFAULT_STOP_LIST};
 use crate::matcher::{self, Config, Request, DEFAULT_MAX_CAPTURE_BYTES};
 use crate::nomatch::NoMatch;
+use crate::prefetch::prefetch_object;
+
+mod probe_events;
 use crate::transforms::Transform;
 
 /// The version of the native matcher.
@@ -183,7 +186,7 @@ impl Batch {
             let end = (at + AHEAD).min(outer.len);
             for i in end..(end + AHEAD).min(outer.len) {
                 // SAFETY: i < len (see `Items::get`).
-                matcher::prefetch_object(unsafe { outer.get(py, i) }.as_ptr() as *const u8);
+                prefetch_object(unsafe { outer.get(py, i) }.as_ptr() as *const u8);
             }
             for i in at..end {
                 let (sources, sinks) = Self::pair(py, &outer, i)?;
@@ -191,7 +194,7 @@ impl Batch {
                     for j in 0..items.len {
                         // SAFETY: j < len (see `Items::get`).
                         let payload = unsafe { items.get(py, j) };
-                        matcher::prefetch_object(payload.as_ptr() as *const u8);
+                        prefetch_object(payload.as_ptr() as *const u8);
                     }
                 }
             }
@@ -251,7 +254,7 @@ impl Batch {
         const AHEAD: usize = 16;
         for i in 0..self.objects.len() {
             if let Some(&p) = self.objects.get(i + AHEAD) {
-                matcher::prefetch_object(p as *const u8);
+                prefetch_object(p as *const u8);
             }
             // SAFETY: the GIL is held; the batch owns this reference.
             unsafe { ffi::Py_DECREF(self.objects[i]) };
@@ -447,6 +450,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(match_requests, m)?)?;
     m.add_function(wrap_pyfunction!(flatten, m)?)?;
+    m.add_function(wrap_pyfunction!(probe_events::decode_probe_events, m)?)?;
     m.add_function(wrap_pyfunction!(default_stop_list, m)?)?;
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
     m.add_class::<RequestResult>()?;

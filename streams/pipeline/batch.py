@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from analyzers.events import InvalidEvent, decode_event, validate_event
 from state.transaction import Transaction
@@ -72,7 +72,25 @@ class InEvent:
         return raw
 
 
-Handler = Callable[[Transaction, list[InEvent]], list[Output]]
+EventHandler = Callable[[Transaction, list[InEvent]], list[Output]]
+
+
+@runtime_checkable
+class BatchDecodingHandler(Protocol):
+    """A handler that decodes its own batch (the probe join: in Rust, no dict per event).
+
+    `decode_batch` returns the handler's own items (for `__call__`) and the
+    dead letters of the values it could not use, with the same reasons and
+    metrics as `decode_messages`.
+    """
+
+    def decode_batch(self, messages: Sequence[Message], *, agent: str,
+                     metrics: Metrics) -> tuple[list[Any], list[Output]]: ...
+
+    def __call__(self, tx: Transaction, events: list[Any]) -> list[Output]: ...
+
+
+Handler = EventHandler | BatchDecodingHandler
 
 
 #: Checks a decoded event (raising InvalidEvent); its result rides on `InEvent.parsed`.
@@ -139,7 +157,11 @@ async def process_messages(
     """One batch: skip what is already applied, decode, handle, send, flush, commit."""
     pending: list[tuple[Transaction, int]] = []
     for partition, (fresh, last_offset) in split_by_partition(messages, stores, agent).items():
-        events, dead = decode_messages(fresh, validate=validate, agent=agent, metrics=metrics)
+        events: list[Any]
+        if isinstance(handler, BatchDecodingHandler):
+            events, dead = handler.decode_batch(fresh, agent=agent, metrics=metrics)
+        else:
+            events, dead = decode_messages(fresh, validate=validate, agent=agent, metrics=metrics)
         tx = Transaction(stores.get(agent, fresh[0].topic, partition))
         outputs = handler(tx, events) if events else []
         metrics.incr(f"{agent}.events", len(events))

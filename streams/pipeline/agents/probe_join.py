@@ -3,25 +3,40 @@
 Each capture is stored in its trace's window and matched against the
 counterparts already there (a source against earlier sinks, a sink against
 earlier sources), so arrival order does not change the result. All requests
-of a batch go to the Rust matcher in one call.
+of a batch go to the Rust matcher in one call. The batch's record values
+are decoded and validated in Rust too (`analyzers.probe_events`): the join
+sees each event as a tuple of the fields it uses, never as a dict.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matcher_rs
-from analyzers.payloads import PayloadError, payload_bytes
+from analyzers.payloads import payload_bytes
+from analyzers.probe_events import PayloadFault, ProbeFields, decode_probe_values
 from analyzers.runtime import RuntimeFold
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 from state.windows import Admission
-from streams.pipeline.batch import InEvent, Output, dead_letter
+from streams.pipeline.batch import Message, Output, dead_letter
+from streams.pipeline.deadletters import Origin
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 
 AGENT = "probe-join"
+
+__all__ = ["AGENT", "ProbeJoin", "payload_bytes"]
+
+#: One decoded event with the message it came in.
+ProbeItem = tuple[ProbeFields | PayloadFault, Message]
+
+
+def _origin(message: Message) -> Origin:
+    return Origin(message.topic, message.partition, message.offset)
 
 
 @dataclass
@@ -31,7 +46,23 @@ class ProbeJoin:
     topology: Topology
     metrics: Metrics
 
-    def __call__(self, tx: Transaction, events: list[InEvent]) -> list[Output]:
+    def decode_batch(self, messages: Sequence[Message], *, agent: str,
+                     metrics: Metrics) -> tuple[list[ProbeItem], list[Output]]:
+        """The batch's events (decoded in Rust) and the dead letters of the invalid ones."""
+        items: list[ProbeItem] = []
+        dead: list[Output] = []
+        now = int(time.time() * 1000)
+        verdicts = decode_probe_values([m.value for m in messages])
+        for message, verdict in zip(messages, verdicts, strict=True):
+            if isinstance(verdict, str):
+                dead.append(dead_letter(_origin(message), verdict, message.key, message.value,
+                                        now, agent))
+                metrics.incr(f"{agent}.dead_letters")
+            else:
+                items.append((verdict, message))
+        return items, dead
+
+    def __call__(self, tx: Transaction, events: list[ProbeItem]) -> list[Output]:
         topo = self.topology
         traces = TraceWindows(
             tx, size_ms=topo.windows.trace.size_ms,
@@ -43,22 +74,19 @@ class ProbeJoin:
         requests: list[tuple[list[bytes], list[bytes]]] = []
         assets: list[tuple[list[str], list[str], int]] = []
         admissions: Counter[Admission] = Counter()
-        for item in events:
-            event = item.event
-            try:
-                payload = payload_bytes(event)
-            except PayloadError as exc:
-                outputs.append(dead_letter(item.origin, f"probe: {exc}",
-                                           item.key, item.raw, event["ts"], AGENT))
+        for fields, message in events:
+            if isinstance(fields, PayloadFault):
+                outputs.append(dead_letter(_origin(message), fields.reason, message.key,
+                                           message.value, fields.ts, AGENT))
                 continue
+            trace_id, ts, role, asset, payload = fields
             if len(payload) > max_bytes:
                 reason = f"probe: payload of {len(payload)} bytes is over the cap of {max_bytes}"
-                outputs.append(dead_letter(item.origin, reason, item.key, item.raw,
-                                           event["ts"], AGENT))
+                outputs.append(dead_letter(_origin(message), reason, message.key, message.value,
+                                           ts, AGENT))
                 continue
-            role = event["role"]
-            capture = Capture(role, event["asset"], event["ts"], payload)
-            admission, earlier = traces.add(event["trace_id"], capture)
+            capture = Capture(role, asset, ts, payload)
+            admission, earlier = traces.add(trace_id, capture)
             admissions[admission] += 1
             if admission is not Admission.STORED:
                 continue
