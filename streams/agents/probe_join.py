@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
 import matcher_rs
 from analyzers.runtime import RuntimeFold
+from state.sealing import Keyrings
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 from state.windows import Admission
@@ -41,6 +42,11 @@ class ProbeJoin:
 
     topology: Topology
     metrics: Metrics
+    #: The in-memory capture keys of each partition store (state/sealing.py).
+    keyrings: Keyrings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keyrings = Keyrings(self.topology.windows.capture_key_epoch_ms)
 
     def __call__(self, tx: Transaction, events: list[InEvent]) -> list[Output]:
         topo = self.topology
@@ -48,6 +54,7 @@ class ProbeJoin:
             tx, size_ms=topo.windows.trace.size_ms,
             allowed_lateness_ms=topo.windows.trace.allowed_lateness_ms,
             caps=TraceCapsSpec(topo.caps.trace.max_captures, topo.caps.trace.max_bytes),
+            keys=self.keyrings.of(tx.store),
         )
         max_bytes = topo.caps.capture_max_bytes
         outputs: list[Output] = []
@@ -98,4 +105,7 @@ class ProbeJoin:
         for signal in fold.signals():
             outputs.append(Output("flow-signals", signal.edge_id.encode(), signal.to_json()))
         self.metrics.incr(f"{AGENT}.traces_closed", traces.expire())
+        if traces.lost_captures:
+            self.metrics.incr(f"{AGENT}.lost_captures", traces.lost_captures)
+            self.metrics.incr(f"{AGENT}.lost_windows", traces.lost_windows)
         return outputs
