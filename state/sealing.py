@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -41,6 +42,8 @@ _KID = 8
 _COUNT = 4
 _NONCE = 12
 _HEADER = _KID + _COUNT + _NONCE
+#: Bytes a sealed record adds in front of the ciphertext (plus a 16-byte tag after).
+HEADER_BYTES = _HEADER
 #: A nonce is a counter per key; a key is forgotten long before this.
 _MAX_NONCE = 1 << 64
 
@@ -125,14 +128,16 @@ class Keyrings:
     restart is a new object, and gets new keys, as it must.
     """
 
-    def __init__(self, epoch_ms: int) -> None:
+    def __init__(self, epoch_ms: int, make: Callable[[int], EpochKeys] = EpochKeys) -> None:
+        """`make` builds the keys of a new store from `epoch_ms` (a benchmark swaps it)."""
         self.epoch_ms = epoch_ms
+        self._make = make
         self._keys: weakref.WeakKeyDictionary[object, EpochKeys] = weakref.WeakKeyDictionary()
 
     def of(self, store: object) -> EpochKeys:
         keys = self._keys.get(store)
         if keys is None:
-            keys = EpochKeys(self.epoch_ms)
+            keys = self._make(self.epoch_ms)
             self._keys[store] = keys
         return keys
 

@@ -10,10 +10,9 @@ directory even before compaction removes the deleted records.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import NamedTuple
-
-import orjson
 
 from state.sealing import EpochKeys, sealed_count
 from state.transaction import Transaction, length_prefixed
@@ -29,19 +28,38 @@ class Capture(NamedTuple):
     payload: bytes
 
 
+#: Per capture: is-sink flag, ts, asset length, payload length; then asset and payload.
+_FIELDS = struct.Struct(">BqHI")
+_ROLES = ("source", "sink")
+
+
 def pack_captures(captures: list[Capture]) -> bytes:
-    """Captures as one byte string: a JSON header (role, asset, ts, length each), then payloads."""
-    header = orjson.dumps([(c.role, c.asset, c.ts, len(c.payload)) for c in captures])
-    return len(header).to_bytes(4, "big") + header + b"".join(c.payload for c in captures)
+    """Captures as one byte string (struct headers: a JSON header cost twice as much)."""
+    if len(captures) == 1:  # the usual record: one capture of a trace per batch
+        (capture,) = captures
+        asset = capture.asset.encode()
+        return _FIELDS.pack(capture.role == "sink", capture.ts, len(asset),
+                            len(capture.payload)) + asset + capture.payload
+    parts = []
+    for capture in captures:
+        asset = capture.asset.encode()
+        parts.append(_FIELDS.pack(capture.role == "sink", capture.ts, len(asset),
+                                  len(capture.payload)))
+        parts.append(asset)
+        parts.append(capture.payload)
+    return b"".join(parts)
 
 
 def unpack_captures(raw: bytes) -> list[Capture]:
-    size = int.from_bytes(raw[:4], "big")
-    at = 4 + size
     captures = []
-    for role, asset, ts, length in orjson.loads(raw[4:at]):
-        captures.append(Capture(role, asset, ts, raw[at:at + length]))
-        at += length
+    at, end, size = 0, len(raw), _FIELDS.size
+    while at < end:
+        sink, ts, asset_length, payload_length = _FIELDS.unpack_from(raw, at)
+        at += size
+        asset = raw[at:at + asset_length].decode()
+        at += asset_length
+        captures.append(Capture(_ROLES[sink], asset, ts, raw[at:at + payload_length]))
+        at += payload_length
     return captures
 
 
@@ -49,14 +67,6 @@ def unpack_captures(raw: bytes) -> list[Capture]:
 class TraceCapsSpec:
     max_captures: int
     max_bytes: int
-
-
-class _Pending(NamedTuple):
-    """A trace's captures added in this transaction, sealed into one record at commit."""
-
-    key: bytes
-    close_at: int
-    captures: list[Capture]
 
 
 class TraceWindows:
@@ -80,7 +90,8 @@ class TraceWindows:
         # Traces touched by this transaction, so that the captures of a trace
         # are read and decoded once per batch, not once per capture.
         self._open: dict[str, tuple[WindowMeta, list[Capture], bytes]] = {}
-        self._pending: dict[str, _Pending] = {}
+        # The captures each trace gained in this transaction: one sealed record at commit.
+        self._pending: dict[str, list[Capture]] = {}
         tx.before_commit(self._seal)
 
     def _prefix(self, trace_id: str) -> bytes:
@@ -104,9 +115,7 @@ class TraceWindows:
             for key, count in unreadable:
                 self.lost_captures += count
                 self.tx.delete(key)
-        pending = self._pending.get(trace_id)
-        if pending is not None:
-            captures.extend(pending.captures)
+        captures.extend(self._pending.get(trace_id, ()))
         return captures
 
     def add(self, trace_id: str, capture: Capture) -> tuple[Admission, list[Capture]]:
@@ -122,7 +131,7 @@ class TraceWindows:
         cached = self._open.get(trace_id)
         if cached is None or cached[0].close_at <= windows.watermark:
             cached = self._working_set(trace_id, capture.ts)
-        meta, stored, prefix = cached
+        meta, stored, _ = cached
         size = len(capture.payload)
         if meta.count >= self.caps.max_captures or meta.size + size > self.caps.max_bytes:
             meta.overflow += 1
@@ -131,9 +140,9 @@ class TraceWindows:
         earlier = stored.copy()
         pending = self._pending.get(trace_id)
         if pending is None:
-            pending = _Pending(prefix + b"%06d" % meta.count, meta.close_at, [])
-            self._pending[trace_id] = pending
-        pending.captures.append(capture)
+            self._pending[trace_id] = [capture]
+        else:
+            pending.append(capture)
         stored.append(capture)
         meta.count += 1
         meta.size += size
@@ -160,9 +169,12 @@ class TraceWindows:
 
     def _seal(self) -> None:
         """Put each trace's new captures into the transaction as one sealed record."""
-        seal = self.keys.seal
-        for key, close_at, captures in self._pending.values():
-            self.tx.put(key, seal(close_at, pack_captures(captures), len(captures), key))
+        seal, put, working = self.keys.seal, self.tx.put, self._open
+        for trace_id, captures in self._pending.items():
+            meta, _, prefix = working[trace_id]
+            # A record's key numbers its first capture.
+            key = prefix + b"%06d" % (meta.count - len(captures))
+            put(key, seal(meta.close_at, pack_captures(captures), len(captures), key))
         self._pending.clear()
 
     def expire(self) -> int:

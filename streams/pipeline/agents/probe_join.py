@@ -9,12 +9,12 @@ of a batch go to the Rust matcher in one call.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import matcher_rs
 from analyzers.payloads import PayloadError, payload_bytes
 from analyzers.runtime import RuntimeFold
-from state.sealing import Keyrings
+from state.sealing import EpochKeys, Keyrings
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 from state.windows import Admission
@@ -31,11 +31,18 @@ class ProbeJoin:
 
     topology: Topology
     metrics: Metrics
-    #: The in-memory capture keys of each partition store (state/sealing.py).
-    keyrings: Keyrings = field(init=False)
+    #: The in-memory capture keys of each partition store (state/sealing.py);
+    #: made from the topology unless given.
+    keyrings: Keyrings | None = None
 
     def __post_init__(self) -> None:
-        self.keyrings = Keyrings(self.topology.windows.capture_key_epoch_ms)
+        if self.keyrings is None:
+            self.keyrings = Keyrings(self.topology.windows.capture_key_epoch_ms)
+        self._keyrings = self.keyrings
+
+    def keys(self, store: object) -> EpochKeys:
+        """The capture keys of one partition store."""
+        return self._keyrings.of(store)
 
     def __call__(self, tx: Transaction, events: list[InEvent]) -> list[Output]:
         topo = self.topology
@@ -43,7 +50,7 @@ class ProbeJoin:
             tx, size_ms=topo.windows.trace.size_ms,
             allowed_lateness_ms=topo.windows.trace.allowed_lateness_ms,
             caps=TraceCapsSpec(topo.caps.trace.max_captures, topo.caps.trace.max_bytes),
-            keys=self.keyrings.of(tx.store),
+            keys=self.keys(tx.store),
         )
         max_bytes = topo.caps.capture_max_bytes
         outputs: list[Output] = []

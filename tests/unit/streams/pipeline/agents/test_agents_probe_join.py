@@ -204,7 +204,7 @@ async def test_payloads_leave_the_store_when_the_trace_window_closes(
     await run([msg(SOURCE), msg(SINKS[0])])
     store = run.stores.get(AGENT, TOPIC, 0)
     assert not any(SECRET_ADDRESS.encode() in v for _, v in store.scan(b"", b"\xff"))
-    keys = run.handler.keyrings.of(store)  # type: ignore[attr-defined]
+    keys = run.handler.keys(store)  # type: ignore[attr-defined]
     (record,) = [(k, v) for k, v in store.scan(b"trace|c|", b"trace|c|\xff")]
     opened = keys.unseal(record[1], record[0])
     assert opened is not None and SECRET_ADDRESS.encode() in opened
