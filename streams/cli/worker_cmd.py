@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from streams.cli.common import common_options, fail
+from streams.cli.common import common_options, fail, kafka_failure
 from streams.kafka.topics import ensure_topics
 from streams.pipeline.topology import TopologyError, load_topology
 from streams.settings import Settings
@@ -47,7 +47,7 @@ def worker_command(settings: Settings, loglevel: str, web_port: int | None,
     try:
         created = asyncio.run(ensure_topics(settings, topology))
     except Exception as exc:
-        raise fail(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+        raise kafka_failure(settings, exc) from exc
     if created:
         click.echo(f"created {len(created)} topics", err=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

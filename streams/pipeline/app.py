@@ -20,6 +20,7 @@ from analyzers.signals import parse_signal
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
 from streams.kafka.partitioner import CachedPartitioner
+from streams.kafka.security import faust_credentials
 from streams.pipeline.agents import (
     config_parsing,
     edge_merge,
@@ -99,6 +100,7 @@ def build_app(
     app = faust.App(
         settings.group_id,
         broker=brokers,
+        broker_credentials=faust_credentials(settings.security),
         datadir=str(settings.data_dir / "faust"),
         store="memory://",
         autodiscover=False,
