@@ -52,7 +52,7 @@ def _run(settings: Settings, coro: Coroutine[Any, Any, T]) -> T:
         raise kafka_failure(settings, exc) from exc
     except Exception as exc:
         if type(exc).__module__.startswith(("aiokafka", "kafka")):
-            raise fail(f"Kafka error at {settings.bootstrap_servers}: {exc}") from exc
+            raise kafka_failure(settings, exc) from exc
         raise
 
 

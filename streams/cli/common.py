@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -115,6 +116,8 @@ def common_options(func: F) -> F:
             bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix, data_dir=data_dir,
             security=security,
         )
+        # aiokafka logs each failed connection on its own; the command says why in one line.
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         return func(*args, settings=settings, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -65,7 +65,7 @@ def send_command(settings: Settings, file: str) -> None:
         raise kafka_failure(settings, exc) from exc
     except Exception as exc:
         if type(exc).__module__.startswith("aiokafka"):
-            raise fail(f"Kafka error at {settings.bootstrap_servers}: {exc}") from exc
+            raise kafka_failure(settings, exc) from exc
         raise
     for number, reason in report.bad:
         click.echo(f"{file}:{number}: {reason}", err=True)

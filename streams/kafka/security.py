@@ -152,6 +152,7 @@ async def diagnose(settings: Settings, timeout: float = 10.0) -> str:
     then TLS with the configured CA, then the SASL login.
     """
     from aiokafka.conn import create_conn
+    from aiokafka.protocol.metadata import MetadataRequest
 
     security = settings.security
     try:
@@ -182,15 +183,20 @@ async def diagnose(settings: Settings, timeout: float = 10.0) -> str:
         conn = await asyncio.wait_for(create_conn(
             host, port, request_timeout_ms=int(timeout * 1000),
             **aiokafka_options(security)), timeout)
-        conn.close()
+        try:  # a listener that wants a login hangs up at the first request
+            await asyncio.wait_for(conn.send(MetadataRequest([])), timeout)
+        finally:
+            conn.close()
     except KafkaError as exc:
         text = str(exc).split("\n")[0]
         if "authentic" in text.lower() or "sasl" in text.lower():
             return f"{where} refused the SASL login of {security.sasl_username!r}: {text}"
+        if "closed" in text.lower() and not security.uses_sasl:
+            return (f"{where} closed the connection: it wants a SASL login "
+                    f"(--security-protocol SASL_{'SSL' if security.uses_tls else 'PLAINTEXT'})")
         return f"{where}: {text}"
     except (OSError, TimeoutError) as exc:
-        hint = " (the listener may want SASL: try SASL_SSL)" if not security.uses_sasl else ""
-        return f"{where} closed the connection{hint}: {exc or type(exc).__name__}"
+        return f"{where} closed the connection: {exc or type(exc).__name__}"
     return ""
 
 
