@@ -24,11 +24,33 @@ def cli_args(settings: Settings) -> list[str]:
             "--topic-prefix", settings.topic_prefix, "--data-dir", str(settings.data_dir)]
 
 
+def security_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a `lineage` command `settings.security` (see from_env)."""
+    security = settings.security
+    env = {"KAFKA_SECURITY_PROTOCOL": security.protocol,
+           "KAFKA_SASL_MECHANISM": security.sasl_mechanism}
+    for name, value in (("KAFKA_SASL_USERNAME", security.sasl_username),
+                        ("KAFKA_SASL_PASSWORD", security.sasl_password),
+                        ("KAFKA_SSL_CAFILE", security.ssl_cafile),
+                        ("KAFKA_SSL_CERTFILE", security.ssl_certfile),
+                        ("KAFKA_SSL_KEYFILE", security.ssl_keyfile)):
+        if value is not None:
+            env[name] = str(value)
+    return env
+
+
+def command_env(settings: Settings) -> dict[str, str]:
+    """This process's environment with its Kafka security replaced by `settings`'."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KAFKA_SECURITY", "KAFKA_SASL", "KAFKA_SSL"))}
+    return {**env, **security_env(settings)}
+
+
 def start_worker(settings: Settings, log_name: str = "worker.log", *,
                  topology: Path | None = None) -> subprocess.Popen[bytes]:
     """A worker on `settings`; `topology` replaces topology.yaml (env LINEAGE_TOPOLOGY)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
+    env = command_env(settings)
     if topology is not None:
         env["LINEAGE_TOPOLOGY"] = str(topology)
     with open(settings.data_dir / log_name, "ab") as log:
@@ -58,7 +80,8 @@ def running_worker(settings: Settings, *,
 
 def send_file(settings: Settings, path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([LINEAGE, "send", str(path), *cli_args(settings)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env=command_env(settings))
 
 
 def wait_for_graph(
