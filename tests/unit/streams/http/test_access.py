@@ -40,7 +40,7 @@ async def test_without_a_token_set_everything_is_open() -> None:
 @pytest.mark.parametrize(("headers", "cookies", "status"), [
     ({}, {}, 401),
     ({"Authorization": "Bearer guess-xyz"}, {}, 401),
-    ({"Authorization": "Bearer s3cret-token "}, {}, 401),
+    ({"Authorization": "Bearer s3cret-token-and-more"}, {}, 401),
     ({"Authorization": "s3cret-token"}, {}, 401),
     ({"Authorization": "Bearer s3cret-token"}, {}, 200),
     ({}, {TOKEN_COOKIE: "s3cret-token"}, 200),
@@ -65,5 +65,5 @@ async def test_the_token_is_required_as_a_bearer_header_or_the_cookie(
 def test_binding_beyond_loopback_needs_a_token() -> None:
     assert ApiConfig(8080).bind == "127.0.0.1"
     assert ApiConfig(8080, "0.0.0.0", "t").token == "t"
-    with pytest.raises(ApiConfigError, match="refusing to serve HTTP on 0.0.0.0 without a token"):
+    with pytest.raises(ApiConfigError, match=r"on 0\.0\.0\.0 without a token"):
         ApiConfig(8080, "0.0.0.0")
