@@ -45,6 +45,8 @@ STREAMS: dict[str, frozenset[str]] = {
                                  "streams.graph"}),
     "streams.archive": frozenset({"streams.settings", "streams.kafka"}),
     "streams.localkafka": frozenset({"streams.settings"}),
+    "streams.observability": frozenset({"streams.settings", "streams.kafka", "streams.pipeline",
+                                        "streams.graph", "streams.policy", "streams.http"}),
 }
 
 

@@ -8,6 +8,8 @@ of a batch go to the Rust matcher in one call.
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -89,10 +91,14 @@ class ProbeJoin:
             self.metrics.incr(f"{AGENT}.{admission.value}", count)
         fold = RuntimeFold()
         if requests:
+            started = time.perf_counter()
             results = matcher_rs.match_requests(
                 requests, min_length=topo.matcher.min_length,
                 transforms=list(topo.matcher.transforms), max_capture_bytes=max_bytes,
             )
+            self.metrics.observe(f"{AGENT}.matcher", time.perf_counter() - started)
+            self.metrics.incr(f"{AGENT}.matcher_bytes", sum(
+                len(p) for sources, sinks in requests for p in itertools.chain(sources, sinks)))
             for result, (src_assets, sink_assets, ts) in zip(results, assets, strict=True):
                 if result.failed:
                     self.metrics.incr(f"{AGENT}.matcher_failed")
