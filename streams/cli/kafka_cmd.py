@@ -65,14 +65,21 @@ def down(settings: Settings, secure: bool) -> None:
 
 @kafka_group.command("status")
 @common_options
-def status(settings: Settings) -> None:
+@_SECURE
+def status(settings: Settings, secure: bool) -> None:
     """Say whether the broker answers; exit non-zero if it does not."""
-    host, port = _host_port(settings.bootstrap_servers)
-    local = _local(settings)
+    local = _local(settings, secure)
+    if secure:
+        host, port = local.host, local.port
+        answers = local.answers(timeout=2.0)
+    else:
+        host, port = _host_port(settings.bootstrap_servers)
+        answers = metadata_ok(host, port, timeout=2.0)
     pid = local.running_pid()
-    if not metadata_ok(host, port, timeout=2.0):
+    if not answers:
         raise fail(f"no Kafka broker answers on {host}:{port}")
     jars = sorted(local.jars.glob("kafka_2.13-*.jar"))
     version = jars[-1].stem.removeprefix("kafka_2.13-") if jars else "unknown"
     owner = f"started by lineage, pid {pid}, Apache Kafka {version}" if pid else "external"
-    click.echo(f"kafka: running on {host}:{port} ({owner})")
+    kind = " (SASL_SSL)" if secure else ""
+    click.echo(f"kafka: running on {host}:{port}{kind} ({owner})")
