@@ -64,6 +64,27 @@ class KafkaSecurity:
         )
 
 
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that give a child `lineage` command these settings."""
+        env = {"KAFKA_SECURITY_PROTOCOL": self.protocol,
+               "KAFKA_SASL_MECHANISM": self.sasl_mechanism}
+        for name, value in (("KAFKA_SASL_USERNAME", self.sasl_username),
+                            ("KAFKA_SASL_PASSWORD", self.sasl_password),
+                            ("KAFKA_SSL_CAFILE", self.ssl_cafile),
+                            ("KAFKA_SSL_CERTFILE", self.ssl_certfile),
+                            ("KAFKA_SSL_KEYFILE", self.ssl_keyfile)):
+            if value is not None:
+                env[name] = str(value)
+        return env
+
+    def child_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """`env` (default: this process's) with its Kafka security replaced by these settings."""
+        env = os.environ if env is None else env
+        kept = {k: v for k, v in env.items()
+                if not k.startswith(("KAFKA_SECURITY", "KAFKA_SASL", "KAFKA_SSL"))}
+        return {**kept, **self.to_env()}
+
+
 def read_password_file(path: Path) -> str:
     """The password in `path`: its first line, without the line end."""
     try:

@@ -24,26 +24,9 @@ def cli_args(settings: Settings) -> list[str]:
             "--topic-prefix", settings.topic_prefix, "--data-dir", str(settings.data_dir)]
 
 
-def security_env(settings: Settings) -> dict[str, str]:
-    """The environment that gives a `lineage` command `settings.security` (see from_env)."""
-    security = settings.security
-    env = {"KAFKA_SECURITY_PROTOCOL": security.protocol,
-           "KAFKA_SASL_MECHANISM": security.sasl_mechanism}
-    for name, value in (("KAFKA_SASL_USERNAME", security.sasl_username),
-                        ("KAFKA_SASL_PASSWORD", security.sasl_password),
-                        ("KAFKA_SSL_CAFILE", security.ssl_cafile),
-                        ("KAFKA_SSL_CERTFILE", security.ssl_certfile),
-                        ("KAFKA_SSL_KEYFILE", security.ssl_keyfile)):
-        if value is not None:
-            env[name] = str(value)
-    return env
-
-
 def command_env(settings: Settings) -> dict[str, str]:
     """This process's environment with its Kafka security replaced by `settings`'."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("KAFKA_SECURITY", "KAFKA_SASL", "KAFKA_SSL"))}
-    return {**env, **security_env(settings)}
+    return settings.security.child_env()
 
 
 def start_worker(settings: Settings, log_name: str = "worker.log", *,

@@ -120,3 +120,11 @@ def test_a_bad_security_option_fails_the_command_in_one_line(tmp_path: Path) -> 
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [
         "Error: --security-protocol SASL_SSL needs --sasl-username (env KAFKA_SASL_USERNAME)"]
+
+
+def test_settings_pass_to_a_child_command_through_its_environment(ca: Path) -> None:
+    settings = sasl_ssl(ca)
+    env = settings.child_env({"PATH": "/bin", "KAFKA_SASL_USERNAME": "someone-else",
+                              "KAFKA_SASL_PASSWORD_FILE": "/stale"})
+    assert env["PATH"] == "/bin" and "KAFKA_SASL_PASSWORD_FILE" not in env
+    assert KafkaSecurity.from_env(env) == settings
