@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit integration cargo-test kafka-up kafka-down clean
+.PHONY: install demo test lint unit integration cargo-test kafka-up kafka-up-secure kafka-down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ install: $(STAMP)
 kafka-up: install
 	$(BIN)/lineage kafka up
 
+# The second, secured broker (SASL_SSL on 9094, `lineage kafka up --secure`)
+# that the security tests run against; `kafka-down` stops both.
+kafka-up-secure: install
+	$(BIN)/lineage kafka up --secure
+
 kafka-down:
+	-$(BIN)/lineage kafka down --secure
 	-$(BIN)/lineage kafka down
 
 demo: kafka-up
@@ -36,14 +42,14 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-integration: kafka-up
-	$(BIN)/pytest tests/integration
+integration: kafka-up kafka-up-secure
+	LINEAGE_REQUIRE_SECURE_KAFKA=1 $(BIN)/pytest tests/integration
 
 cargo-test:
 	cd matcher_rs && cargo test --no-default-features
 
-test: kafka-up lint cargo-test
-	$(BIN)/pytest tests
+test: kafka-up kafka-up-secure lint cargo-test
+	LINEAGE_REQUIRE_SECURE_KAFKA=1 $(BIN)/pytest tests
 
 clean: kafka-down
 	rm -rf .lineage matcher_rs/target

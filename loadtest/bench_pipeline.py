@@ -9,6 +9,11 @@ request) already on the broker, it measures in events/s:
   probe event (the ceiling for any Python consumer on this machine);
 - ``handlers_offline``: the probe join and the edge merge run on the same
   events in-process, with real RocksDB state, without Kafka or Faust;
+- ``probe_join_sealed`` / ``probe_join_unsealed``: the probe join alone,
+  offline, with its captures sealed (state/sealing.py, what runs) and with
+  the same records stored in the clear; alternated three times in the same
+  run, best of each, and their ratio ``sealing_ratio`` (``--sealing-only``
+  measures just this, without a broker);
 - ``pipeline_stream``: one ``lineage worker`` with every agent a Faust agent
   (``consumer: stream``), from the moment it joined its groups to the moment
   every input and signal is consumed (lag 0);
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +47,7 @@ from loadtest.driver import _stop_workers
 from loadtest.measure import LagProbe, pipeline_groups, print_figures
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
+from state.sealing import HEADER_BYTES, EpochKeys, Keyrings
 from streams.kafka.clients import new_consumer
 from streams.kafka.topics import ensure_topics
 from streams.pipeline.agents.edge_merge import EdgeMerge
@@ -119,6 +126,49 @@ async def _handlers_offline(probes: list[dict[str, object]]) -> float:
     return len(messages) / elapsed
 
 
+class _UnsealedKeys(EpochKeys):
+    """The baseline of the sealing A/B: the same records, their captures in the clear."""
+
+    def seal(self, close_at: int, plaintext: bytes, count: int, aad: bytes) -> bytes:
+        return bytes(8) + count.to_bytes(4, "big") + bytes(HEADER_BYTES - 12) + plaintext
+
+    def unseal(self, sealed: bytes, aad: bytes) -> bytes | None:
+        return sealed[HEADER_BYTES:]
+
+
+async def _probe_join_offline(messages: list[_Message], sealed: bool) -> float:
+    """The probe join alone on `messages` (real RocksDB, no Kafka), in events/s."""
+    topology, metrics = load_topology(), Metrics()
+    epoch_ms = topology.windows.capture_key_epoch_ms
+    keyrings = Keyrings(epoch_ms) if sealed else Keyrings(epoch_ms, _UnsealedKeys)
+    probe_join = ProbeJoin(topology, metrics, keyrings)
+    stores = StoreRegistry(Path(tempfile.mkdtemp(prefix="bench-sealing-")))
+    size = topology.agents["probe-join"].batch_size
+    start = time.perf_counter()
+    for i in range(0, len(messages), size):
+        await process_messages(messages[i:i + size], agent="probe-join",
+                               validate=input_validator("probe-events"), stores=stores,
+                               handler=probe_join, sink=_Collect(), metrics=metrics)
+    elapsed = time.perf_counter() - start
+    stores.close()
+    return len(messages) / elapsed
+
+
+async def sealing_ab(probes: list[dict[str, object]], rounds: int = 3) -> dict[str, float]:
+    """Sealed against unsealed captures, alternated in one run (best of `rounds` each)."""
+    # Partitioned by trace id, as producers key them.
+    messages = [_Message("probe-events", zlib.crc32(str(e["trace_id"]).encode()) % 4, i,
+                         str(e["trace_id"]).encode(), orjson.dumps(e))
+                for i, e in enumerate(probes)]
+    best = {True: 0.0, False: 0.0}
+    for _ in range(rounds):
+        for sealed in (False, True):
+            best[sealed] = max(best[sealed], await _probe_join_offline(messages, sealed))
+    return {"probe_join_unsealed_events_per_s": round(best[False]),
+            "probe_join_sealed_events_per_s": round(best[True]),
+            "sealing_ratio": round(best[True] / best[False], 3)}
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
     try:
@@ -185,6 +235,7 @@ async def run(requests: int, bootstrap: str,
     results: dict[str, float] = {"events": len(events), "probe_events": len(probes),
                "bare_consume_events_per_s": round(bare),
                "handlers_offline_events_per_s": round(offline)}
+    results.update(await sealing_ab(probes))
     for consumer in consumers:
         # Each variant on a prefix of its own: the same events, a fresh group.
         own = Settings(bootstrap, f"{settings.topic_prefix}{consumer}-", Path("."))
@@ -208,7 +259,15 @@ def main() -> None:
                         help="which agent consumer(s) the worker runs with (default: both, "
                              "the Faust stream first as the baseline)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--sealing-only", action="store_true",
+                        help="only the sealed/unsealed probe join A/B (offline, no broker)")
     args = parser.parse_args()
+    if args.sealing_only:
+        events = stream(generate(7), int(time.time() * 1000), args.requests)
+        probes = [e for e in events if e["type"] == "probe"]
+        print_figures({"probe_events": len(probes), **asyncio.run(sealing_ab(probes))},
+                      as_json=args.json)
+        return
     consumers: list[Literal["stream", "batch"]] = (
         ["stream", "batch"] if args.consumer == "both" else [args.consumer])
     result = asyncio.run(run(args.requests, args.bootstrap_servers, consumers))

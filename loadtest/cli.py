@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def loadtest_command(settings: Settings, rate: int, duration: float, workers: in
 
     if not settings.topic_prefix:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        settings = Settings(settings.bootstrap_servers, f"lt-{stamp}-",
-                            settings.data_dir / f"lt-{stamp}")
+        settings = dataclasses.replace(settings, topic_prefix=f"lt-{stamp}-",
+                                       data_dir=settings.data_dir / f"lt-{stamp}")
     spec = LoadSpec(rate=rate, duration_s=duration, workers=max(workers, 1), seed=seed,
                     start_workers=workers > 0)
     err = Console(stderr=True)

@@ -63,7 +63,8 @@ def _start_workers(settings: Settings, count: int) -> list[subprocess.Popen[byte
             [lineage, "worker", "--bootstrap-servers", settings.bootstrap_servers,
              "--topic-prefix", settings.topic_prefix, "--data-dir", str(data_dir),
              "--loglevel", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=settings.security.child_env()))
     return procs
 
 

@@ -14,7 +14,7 @@ from enum import Enum
 
 import orjson
 
-from state.transaction import Transaction
+from state.transaction import Store, Transaction
 
 
 class Admission(Enum):
@@ -43,6 +43,17 @@ class WindowMeta:
         return cls(**orjson.loads(raw))
 
 
+def open_count_key(namespace: str) -> bytes:
+    """Where a namespace keeps how many windows are open (see `open_windows`)."""
+    return f"{namespace}|n".encode()
+
+
+def open_windows(store: Store, namespace: str) -> int:
+    """How many windows of `namespace` are open in `store`, as of its last commit."""
+    raw = store.get(open_count_key(namespace))
+    return int(raw) if raw is not None else 0
+
+
 class EventTimeWindows:
     """Window bookkeeping for one namespace of keys inside a partition store.
 
@@ -63,6 +74,11 @@ class EventTimeWindows:
         raw = tx.get(self._wm_key)
         self.watermark = int(raw) if raw is not None else -1
         self._stored_watermark = self.watermark
+        self._count_key = open_count_key(namespace)
+        raw = tx.get(self._count_key)
+        #: Windows open in this partition (kept in the store, for the metrics).
+        self.open_count = int(raw) if raw is not None else 0
+        self._stored_count = self.open_count
         self._metas: dict[str, WindowMeta | None] = {}  # read or changed in this transaction
         self._dirty: set[str] = set()
         tx.before_commit(self._write)
@@ -91,6 +107,7 @@ class EventTimeWindows:
             meta = WindowMeta(first_ts=ts, close_at=ts + self.size_ms + self.lateness_ms)
             self.tx.put(self._index + b"%020d|" % meta.close_at + key.encode(), b"")
             self.save(key, meta)
+            self.open_count += 1
         return meta
 
     def save(self, key: str, meta: WindowMeta) -> None:
@@ -103,6 +120,7 @@ class EventTimeWindows:
         self.tx.delete(self._meta + key_bytes)
         self._metas[key] = None
         self._dirty.discard(key)
+        self.open_count = max(0, self.open_count - 1)
 
     def close_if_expired(self, key: str) -> WindowMeta | None:
         """Close the key's window now if the watermark reached its close time.
@@ -143,3 +161,6 @@ class EventTimeWindows:
         if self.watermark != self._stored_watermark:
             self.tx.put(self._wm_key, str(self.watermark).encode())
             self._stored_watermark = self.watermark
+        if self.open_count != self._stored_count:
+            self.tx.put(self._count_key, str(self.open_count).encode())
+            self._stored_count = self.open_count

@@ -24,7 +24,7 @@ from streams.archive.replay import (
 from streams.archive.source import KafkaHistory
 from streams.archive.timeparse import parse_time
 from streams.archive.writer import ArchiveReport, archive_topics
-from streams.cli.common import common_options, fail
+from streams.cli.common import common_options, fail, kafka_failure
 from streams.kafka.producer import make_producer
 from streams.kafka.topics import ensure_topics
 from streams.pipeline.topology import CONTRACT_TOPICS, TopologyError, load_topology
@@ -49,10 +49,10 @@ def _run(settings: Settings, coro: Coroutine[Any, Any, T]) -> T:
     except ArchiveError as exc:
         raise fail(str(exc)) from exc
     except OSError as exc:
-        raise fail(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+        raise kafka_failure(settings, exc) from exc
     except Exception as exc:
         if type(exc).__module__.startswith(("aiokafka", "kafka")):
-            raise fail(f"Kafka error at {settings.bootstrap_servers}: {exc}") from exc
+            raise kafka_failure(settings, exc) from exc
         raise
 
 

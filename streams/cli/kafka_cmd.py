@@ -10,8 +10,15 @@ from streams.localkafka.probe import metadata_ok
 from streams.settings import Settings
 
 
-def _local(settings: Settings) -> LocalKafka:
-    return LocalKafka(data_dir=settings.data_dir.resolve())
+def _local(settings: Settings, secure: bool = False) -> LocalKafka:
+    data_dir = settings.data_dir.resolve()
+    return LocalKafka.secured(data_dir) if secure else LocalKafka(data_dir=data_dir)
+
+
+_SECURE = click.option(
+    "--secure", is_flag=True,
+    help="The second, secured broker: SASL_SSL (SCRAM) on 127.0.0.1:9094, its own data, "
+         "a CA and certificate made on the spot; the plain broker is left alone.")
 
 
 def _host_port(bootstrap: str) -> tuple[str, int]:
@@ -25,37 +32,54 @@ def _host_port(bootstrap: str) -> tuple[str, int]:
 
 @click.group("kafka")
 def kafka_group() -> None:
-    """A local single-node Apache Kafka (KRaft) on 127.0.0.1:9092."""
+    """A local single-node Apache Kafka (KRaft) on 127.0.0.1:9092 (--secure: SASL_SSL on 9094)."""
 
 
 @kafka_group.command("up")
 @common_options
 @click.option("--wait", default=90.0, show_default=True, help="Seconds to wait for the broker.")
-def up(settings: Settings, wait: float) -> None:
-    """Install (from Maven Central, once) and start the broker; idempotent."""
+@_SECURE
+def up(settings: Settings, wait: float, secure: bool) -> None:
+    """Install (from Maven Central, once) and start the broker; idempotent.
+
+    With --secure it prints where the client settings are (a file of
+    `export` lines: source it, and every command uses the secured broker).
+    """
+    local = _local(settings, secure)
     try:
-        click.echo(f"kafka: {_local(settings).up(wait_s=wait)}")
+        click.echo(f"kafka: {local.up(wait_s=wait)}")
     except LocalKafkaError as exc:
         raise fail(str(exc)) from exc
+    if secure:
+        click.echo(f"kafka: SASL_SSL, SCRAM user {local.client_env()['KAFKA_SASL_USERNAME']}; "
+                   f"client settings: . {local.client_dir / 'client.env'}")
 
 
 @kafka_group.command("down")
 @common_options
-def down(settings: Settings) -> None:
+@_SECURE
+def down(settings: Settings, secure: bool) -> None:
     """Stop the broker that `lineage kafka up` started (pid file)."""
-    click.echo(f"kafka: {_local(settings).down()}")
+    click.echo(f"kafka: {_local(settings, secure).down()}")
 
 
 @kafka_group.command("status")
 @common_options
-def status(settings: Settings) -> None:
+@_SECURE
+def status(settings: Settings, secure: bool) -> None:
     """Say whether the broker answers; exit non-zero if it does not."""
-    host, port = _host_port(settings.bootstrap_servers)
-    local = _local(settings)
+    local = _local(settings, secure)
+    if secure:
+        host, port = local.host, local.port
+        answers = local.answers(timeout=2.0)
+    else:
+        host, port = _host_port(settings.bootstrap_servers)
+        answers = metadata_ok(host, port, timeout=2.0)
     pid = local.running_pid()
-    if not metadata_ok(host, port, timeout=2.0):
+    if not answers:
         raise fail(f"no Kafka broker answers on {host}:{port}")
     jars = sorted(local.jars.glob("kafka_2.13-*.jar"))
     version = jars[-1].stem.removeprefix("kafka_2.13-") if jars else "unknown"
     owner = f"started by lineage, pid {pid}, Apache Kafka {version}" if pid else "external"
-    click.echo(f"kafka: running on {host}:{port} ({owner})")
+    kind = " (SASL_SSL)" if secure else ""
+    click.echo(f"kafka: running on {host}:{port}{kind} ({owner})")

@@ -26,7 +26,7 @@ from rich.table import Table
 
 from analyzers.events import InvalidEvent, validate_event
 from analyzers.policy import PolicyZones
-from streams.cli.common import common_options, fail
+from streams.cli.common import common_options, fail, kafka_failure
 from streams.cli.graph_cmd import synced_graph
 from streams.kafka.producer import make_producer
 from streams.kafka.topic_reader import read_latest
@@ -62,7 +62,7 @@ def _require_topic(settings: Settings, topic: str) -> None:
     try:
         exists = asyncio.run(topic_exists(settings, topic))
     except SubscriberError as exc:
-        raise fail(str(exc)) from exc
+        raise kafka_failure(settings, exc) from exc
     if not exists:
         raise fail(f"topic {settings.topic(topic)} does not exist "
                    "(no worker has run under this prefix)")

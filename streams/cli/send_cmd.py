@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from streams.cli.common import common_options, fail
+from streams.cli.common import common_options, fail, kafka_failure
 from streams.kafka.producer import SendReport, make_producer, send_lines
 from streams.kafka.topics import ensure_topics
 from streams.pipeline.topology import TopologyError, load_topology
@@ -62,10 +62,10 @@ def send_command(settings: Settings, file: str) -> None:
         ) as progress:
             report = asyncio.run(_send(settings, lines, progress))
     except OSError as exc:
-        raise fail(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+        raise kafka_failure(settings, exc) from exc
     except Exception as exc:
         if type(exc).__module__.startswith("aiokafka"):
-            raise fail(f"Kafka error at {settings.bootstrap_servers}: {exc}") from exc
+            raise kafka_failure(settings, exc) from exc
         raise
     for number, reason in report.bad:
         click.echo(f"{file}:{number}: {reason}", err=True)

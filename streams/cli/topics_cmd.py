@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from streams.cli.common import common_options, fail
+from streams.cli.common import common_options, fail, kafka_failure
 from streams.kafka.topics import ensure_topics
 from streams.pipeline.topology import TopologyError, load_topology
 from streams.settings import Settings
@@ -27,5 +27,5 @@ def create(settings: Settings) -> None:
     except TopologyError as exc:
         raise fail(str(exc)) from exc
     except Exception as exc:
-        raise fail(f"cannot create topics at {settings.bootstrap_servers}: {exc}") from exc
+        raise kafka_failure(settings, exc) from exc
     click.echo(f"created {len(created)} topics" + (": " + ", ".join(created) if created else ""))

@@ -1,18 +1,15 @@
 """The graph's HTTP API (aiohttp), served by a worker from its own replica.
 
-Bound to 127.0.0.1 unless told otherwise; a bearer token, when set, is
-required on every request, and binding anything but a loopback address
-without one is refused. Queries run in a thread so that a long traversal
+Behind the access rules every endpoint of the worker shares
+(streams/http/access.py: loopback unless a token is set, the token on every
+request, compared in constant time). Queries run in a thread so that a long traversal
 never stalls the worker's agents.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import ipaddress
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -28,35 +25,12 @@ from state.graph import (
     traverse,
 )
 from streams.graph.format import path_json
+from streams.http.access import ApiConfig, ApiConfigError, Handler, is_loopback, token_guard
 from vocab import CONFIDENCE_RANK
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ApiConfigError(ValueError):
-    """An API setting that would be unsafe or cannot work."""
-
-
-@dataclass(frozen=True)
-class ApiConfig:
-    port: int
-    bind: str = "127.0.0.1"
-    token: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.token and not is_loopback(self.bind):
-            raise ApiConfigError(
-                f"refusing to serve the graph API on {self.bind} without a token "
-                "(set --api-token or LINEAGE_API_TOKEN)")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+#: Where they were first defined; the worker's other endpoints import them from
+#: streams/http/access.py.
+__all__ = ["ApiConfig", "ApiConfigError", "is_loopback", "make_api", "serve_api"]
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -95,11 +69,7 @@ def make_api(
     bounds = limits or Limits()
 
     @web.middleware
-    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token is not None:
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return _json({"error": "missing or wrong bearer token"}, 401)
+    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
         except _BadRequest as exc:
@@ -148,7 +118,7 @@ def make_api(
         found = graph.edge(_required(request, "id"))
         return _json(found) if found is not None else _json({"error": "no such edge"}, 404)
 
-    app = web.Application(middlewares=[guard])
+    app = web.Application(middlewares=[token_guard(token), errors])
     app.router.add_get("/health", health)
     app.router.add_get("/graph/downstream", traversal("downstream"))
     app.router.add_get("/graph/upstream", traversal("upstream"))

@@ -54,6 +54,8 @@ class GraphMaterializer:
         self.listeners: list[Listener] = []
         #: Set once the replica has reached the end of the topic as of `run`'s start.
         self.caught_up = asyncio.Event()
+        #: partition -> the next offset to apply (for the replica-lag metric).
+        self.positions: dict[int, int] = {}
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(changes)` after each applied batch that changed something."""
@@ -61,6 +63,10 @@ class GraphMaterializer:
 
     def apply(self, records: list[tuple[int, int, bytes | None, bytes | None]]) -> int:
         changes = self.graph.apply(records)
+        positions = self.positions
+        for partition, offset, _, _ in records:
+            if offset >= positions.get(partition, 0):
+                positions[partition] = offset + 1
         if changes:
             for listener in self.listeners:
                 try:

@@ -2,7 +2,8 @@
 
 Every client of the project (worker, CLI, load test) comes from here, so what
 all of them share (where the cluster is, and later how to authenticate) is
-set once. Callers pass aiokafka's own options for what differs: offsets,
+set once: the bootstrap servers and the security options
+(streams/kafka/security.py). Callers pass aiokafka's own options for what differs: offsets,
 fetch sizes, batching, timeouts.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.kafka.security import aiokafka_options
 from streams.settings import Settings
 
 
@@ -25,17 +27,19 @@ def new_consumer(
     `group_id` the consumer belongs to no group and commits nothing.
     """
     return AIOKafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers,
-                            group_id=group_id, **options)
+                            group_id=group_id, **aiokafka_options(settings.security), **options)
 
 
 def new_producer(settings: Settings, **options: Any) -> AIOKafkaProducer:
     """A producer of `settings`' cluster (not started)."""
-    return AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, **options)
+    return AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers,
+                            **aiokafka_options(settings.security), **options)
 
 
 def new_admin(settings: Settings, **options: Any) -> AIOKafkaAdminClient:
     """An admin client of `settings`' cluster (not started)."""
-    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **options)
+    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
+                               **aiokafka_options(settings.security), **options)
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer) -> dict[str, list[int]]:

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.localkafka.config import log4j_properties, server_properties
+from streams.localkafka.config import log4j_properties, sasl_ssl_properties, server_properties
+from streams.localkafka.tls import make_tls_files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POM = PROJECT_ROOT / "scripts" / "kafka" / "pom.xml"
@@ -30,9 +33,20 @@ class LocalKafkaError(RuntimeError):
     """The local broker could not be installed, started or stopped."""
 
 
+#: The secured broker's ports: next to the plain one (9092, controller 9093).
+SECURE_PORT, SECURE_CONTROLLER_PORT = 9094, 9095
+#: The SCRAM user clients log in as, and the broker's own user.
+CLIENT_USER, ADMIN_USER = "lineage", "admin"
+
+
 @dataclass(frozen=True)
 class LocalKafka:
-    """One broker on `host:port` with its KRaft controller on `controller_port`."""
+    """One broker on `host:port` with its KRaft controller on `controller_port`.
+
+    `secure`: a SASL_SSL listener instead of PLAINTEXT, with a CA and a
+    broker certificate made on the spot and SCRAM users created at format
+    time; its own home (`kafka-secure`), so it runs next to the plain one.
+    """
 
     data_dir: Path
     host: str = "127.0.0.1"
@@ -40,10 +54,21 @@ class LocalKafka:
     controller_port: int = 9093
     heap: str = "512m"
     jars: Path = JAR_CACHE
+    secure: bool = False
+
+    @classmethod
+    def secured(cls, data_dir: Path) -> LocalKafka:
+        return cls(data_dir, port=SECURE_PORT, controller_port=SECURE_CONTROLLER_PORT,
+                   heap="384m", secure=True)
 
     @property
     def home(self) -> Path:
-        return self.data_dir / "kafka"
+        return self.data_dir / ("kafka-secure" if self.secure else "kafka")
+
+    @property
+    def client_dir(self) -> Path:
+        """What a client of the secured broker needs: ca.pem, password, client.env."""
+        return self.home / "client"
 
     @property
     def pid_file(self) -> Path:
@@ -98,10 +123,43 @@ class LocalKafka:
         return pid
 
     def answers(self, timeout: float = 1.0) -> bool:
-        """True when the broker answers a Kafka metadata request."""
+        """True when the broker answers a Kafka metadata request (secured: a TLS handshake)."""
         from streams.localkafka.probe import metadata_ok
 
+        if self.secure:
+            return _tls_answers(self.host, self.port, self.client_dir / "ca.pem", timeout)
         return metadata_ok(self.host, self.port, timeout=timeout)
+
+    def client_env(self) -> dict[str, str]:
+        """The environment a client of the secured broker runs with."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "KAFKA_SASL_USERNAME": CLIENT_USER,
+            "KAFKA_SASL_PASSWORD_FILE": str(self.client_dir / "password"),
+            "KAFKA_SSL_CAFILE": str(self.client_dir / "ca.pem"),
+        }
+
+    def _secrets(self) -> tuple[str, str]:
+        """The (admin, client) passwords; made with the certificates on first start."""
+        secret_dir, client_dir = self.home / "secrets", self.client_dir
+        admin_file, client_file = secret_dir / "admin-password", client_dir / "password"
+        if not admin_file.exists():
+            if (self.home / "data" / "meta.properties").exists():
+                raise LocalKafkaError(f"{self.home}: data without its secrets; remove the "
+                                      "directory to start afresh")
+            for directory in (secret_dir, client_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+                directory.chmod(0o700)
+            tls = make_tls_files(secret_dir, self.host)
+            shutil.copyfile(tls.ca, client_dir / "ca.pem")
+            for path in (admin_file, client_file):
+                path.write_text(secrets.token_urlsafe(24) + "\n")
+                path.chmod(0o600)
+            (client_dir / "client.env").write_text(
+                "".join(f"export {k}={v}\n" for k, v in self.client_env().items()))
+        return admin_file.read_text().strip(), client_file.read_text().strip()
 
     def _java(self, main: str, *args: str) -> list[str]:
         java = shutil.which("java")
@@ -117,10 +175,18 @@ class LocalKafka:
     def _write_config(self) -> Path:
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         props = self.home / "server.properties"
+        listener, extra = "PLAINTEXT", ""
+        if self.secure:
+            admin, _ = self._secrets()
+            secret_dir = self.home / "secrets"
+            listener, extra = "SASL_SSL", sasl_ssl_properties(
+                keystore=secret_dir / "broker.pem", truststore=secret_dir / "ca.pem",
+                admin=ADMIN_USER, password=admin)
         props.write_text(server_properties(
             log_dir=self.home / "data", host=self.host, port=self.port,
-            controller_port=self.controller_port,
+            controller_port=self.controller_port, listener=listener, extra=extra,
         ))
+        props.chmod(0o600)
         (self.home / "log4j2.properties").write_text(log4j_properties(self.home / "logs"))
         return props
 
@@ -132,6 +198,11 @@ class LocalKafka:
             "kafka.tools.StorageTool", "format", "--standalone",
             "-t", cluster_id, "-c", str(props),
         )
+        if self.secure:
+            admin, client = self._secrets()
+            for mechanism in ("SCRAM-SHA-512", "SCRAM-SHA-256"):
+                for user, password in ((ADMIN_USER, admin), (CLIENT_USER, client)):
+                    cmd += ["--add-scram", f"{mechanism}=[name={user},password={password}]"]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             tail = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
@@ -179,6 +250,17 @@ class LocalKafka:
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return f"stopped (pid {pid})"
+
+
+def _tls_answers(host: str, port: int, cafile: Path, timeout: float) -> bool:
+    """A TLS handshake with the broker, its certificate checked against `cafile`."""
+    try:
+        context = ssl.create_default_context(cafile=str(cafile))
+        with socket.create_connection((host, port), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=host):
+            return True
+    except (OSError, ssl.SSLError):
+        return False
 
 
 def _port_in_use(host: str, port: int) -> bool:

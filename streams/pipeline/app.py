@@ -20,6 +20,8 @@ from analyzers.signals import parse_signal
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
 from streams.kafka.partitioner import CachedPartitioner
+from streams.kafka.security import faust_credentials
+from streams.observability.server import MetricsService
 from streams.pipeline.agents import (
     config_parsing,
     edge_merge,
@@ -93,12 +95,13 @@ def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, V
 
 def build_app(
     settings: Settings, topology: Topology, *, web_port: int | None = None,
-    graph_api: ApiConfig | None = None,
+    graph_api: ApiConfig | None = None, metrics_api: ApiConfig | None = None,
 ) -> Pipeline:
     brokers = [f"kafka://{host.strip()}" for host in settings.bootstrap_servers.split(",")]
     app = faust.App(
         settings.group_id,
         broker=brokers,
+        broker_credentials=faust_credentials(settings.security),
         datadir=str(settings.data_dir / "faust"),
         store="memory://",
         autodiscover=False,
@@ -155,6 +158,9 @@ def build_app(
     pipeline.policy = PolicyMonitor(settings, services.policy_monitor, pipeline.graph, sink,
                                     pipeline.metrics, is_leader=app.is_leader)
     pipeline.policy.install(app)
+
+    if metrics_api is not None:
+        MetricsService(metrics_api).install(pipeline)
 
     @app.timer(interval=30.0)
     async def report_metrics() -> None:

@@ -10,6 +10,7 @@ skipped for state and, at worst, re-sends outputs (at-least-once).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import defaultdict
@@ -17,9 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import orjson
+
 from analyzers.events import InvalidEvent, decode_event, validate_event
 from state.transaction import Transaction
-from streams.pipeline.deadletters import Origin, dead_letter_record
+from streams.pipeline.deadletters import Origin, dead_letter_record, reason_class
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
 
@@ -145,6 +148,14 @@ def split_by_partition(
     return fresh
 
 
+def _count_dead_letters(agent: str, dead: list[Output], outputs: list[Output],
+                        metrics: Metrics) -> None:
+    """Dead letters by reason class (they are rare: reading their reason is cheap)."""
+    for out in itertools.chain(dead, (o for o in outputs if o.topic == "dead-letters")):
+        reason = orjson.loads(out.value or b"{}").get("reason", "")
+        metrics.incr(f"{agent}.dead_letters.{reason_class(reason)}")
+
+
 class OutputSink(Protocol):
     async def send(self, outputs: Sequence[Output]) -> None: ...
     async def flush(self) -> None: ...
@@ -163,9 +174,15 @@ async def process_messages(
         else:
             events, dead = decode_messages(fresh, validate=validate, agent=agent, metrics=metrics)
         tx = Transaction(stores.get(agent, fresh[0].topic, partition))
-        outputs = handler(tx, events) if events else []
+        if events:
+            started = time.perf_counter()
+            outputs = handler(tx, events)
+            metrics.observe(f"{agent}.handler", time.perf_counter() - started)
+        else:
+            outputs = []
         metrics.incr(f"{agent}.events", len(events))
         metrics.incr(f"{agent}.outputs", len(outputs))
+        _count_dead_letters(agent, dead, outputs, metrics)
         await sink.send(dead + outputs)
         pending.append((tx, last_offset))
     if pending:

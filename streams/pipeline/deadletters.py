@@ -46,3 +46,25 @@ def dead_letter_record(
     }
     return orjson.dumps(record)
 
+
+
+#: The classes of dead-letter reasons, for metrics (a reason itself may hold numbers).
+REASON_CLASSES = ("malformed", "envelope", "schema", "payload", "other")
+
+
+def reason_class(reason: str) -> str:
+    """The class of a dead letter's reason: a fixed, small set of label values.
+
+    >>> reason_class("not valid JSON (at char 3)"), reason_class("probe: missing field 'ts'")
+    ('malformed', 'schema')
+    """
+    text = reason.lower()
+    if "json" in text or "tombstone" in text or "empty message" in text:
+        return "malformed"
+    if "field 'v'" in text or "field 'type'" in text or "event type" in text:
+        return "envelope"
+    if "payload" in text:
+        return "payload"
+    if "missing field" in text or "must be" in text:
+        return "schema"
+    return "other"

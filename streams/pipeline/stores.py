@@ -22,6 +22,10 @@ class StoreRegistry:
             self._stores[key] = store
         return store
 
+    def items(self) -> list[tuple[tuple[str, str, int], PartitionStore]]:
+        """Every open store by (agent, topic, partition)."""
+        return list(self._stores.items())
+
     def close(self) -> None:
         for store in self._stores.values():
             store.close()

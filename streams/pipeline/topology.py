@@ -63,10 +63,15 @@ class Windows:
     trace: WindowSpec
     job: WindowSpec
     static_verification_ms: int
+    #: Trace windows are grouped by close time into epochs this long; each
+    #: epoch's captures are sealed with a key forgotten when it ends
+    #: (state/sealing.py). A value stays readable in memory at most this
+    #: long after its window closed; one key is held per epoch.
+    capture_key_epoch_ms: int = 10000
 
     def check(self, where: str) -> None:
-        if self.static_verification_ms <= 0:
-            raise ValueError(f"{where}.static_verification_ms: must be positive")
+        _positive(where, static_verification_ms=self.static_verification_ms,
+                  capture_key_epoch_ms=self.capture_key_epoch_ms)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,16 @@ class PolicyMonitor:
             await self.run()
 
     # -- the task --------------------------------------------------------------
+    def open_violations_per_policy(self) -> dict[str, int] | None:
+        """How many violations are open per policy; None unless this worker leads."""
+        zones = self._zones
+        if zones is None:
+            return None
+        counts: dict[str, int] = {}
+        for policy_id, _ in zones.open_violations():
+            counts[policy_id] = counts.get(policy_id, 0) + 1
+        return counts
+
     async def run(self) -> None:
         """Lead while elected, stand by otherwise, until cancelled."""
         await self.graph_service.ready.wait()

@@ -42,6 +42,7 @@ async def _start(consumer: AIOKafkaConsumer, settings: Settings) -> None:
     try:
         await consumer.start()
     except Exception as exc:
+        await consumer.stop()  # a failed start leaves its client open
         raise SubscriberError(
             f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
 

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,15 +24,23 @@ def cli_args(settings: Settings) -> list[str]:
             "--topic-prefix", settings.topic_prefix, "--data-dir", str(settings.data_dir)]
 
 
+def command_env(settings: Settings) -> dict[str, str]:
+    """This process's environment with its Kafka security replaced by `settings`'."""
+    return settings.security.child_env()
+
+
 def start_worker(settings: Settings, log_name: str = "worker.log", *,
-                 topology: Path | None = None) -> subprocess.Popen[bytes]:
-    """A worker on `settings`; `topology` replaces topology.yaml (env LINEAGE_TOPOLOGY)."""
+                 topology: Path | None = None, args: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """A worker on `settings`; `topology` replaces topology.yaml (env LINEAGE_TOPOLOGY).
+
+    `args` are more `lineage worker` options (an API or metrics port...).
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
+    env = command_env(settings)
     if topology is not None:
         env["LINEAGE_TOPOLOGY"] = str(topology)
     with open(settings.data_dir / log_name, "ab") as log:
-        return subprocess.Popen([LINEAGE, "worker", *cli_args(settings)], stdout=log,
+        return subprocess.Popen([LINEAGE, "worker", *cli_args(settings), *args], stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
@@ -47,9 +55,9 @@ def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> Non
 
 
 @contextmanager
-def running_worker(settings: Settings, *,
-                   topology: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = start_worker(settings, topology=topology)
+def running_worker(settings: Settings, *, topology: Path | None = None,
+                   args: Sequence[str] = ()) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start_worker(settings, topology=topology, args=args)
     try:
         yield proc
     finally:
@@ -58,7 +66,8 @@ def running_worker(settings: Settings, *,
 
 def send_file(settings: Settings, path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([LINEAGE, "send", str(path), *cli_args(settings)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env=command_env(settings))
 
 
 def wait_for_graph(

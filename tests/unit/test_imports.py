@@ -33,15 +33,20 @@ OUTSIDE = frozenset({"tests", "scripts"})
 #: graph and policy services; `streams.cli` is imported by nothing but itself.
 STREAMS: dict[str, frozenset[str]] = {
     "streams.settings": frozenset(),
+    "streams.http": frozenset({"streams.settings"}),
     "streams.kafka": frozenset({"streams.settings", "streams.pipeline.topology"}),
     "streams.pipeline": frozenset({"streams.settings", "streams.kafka", "streams.pipeline"}),
     "streams.pipeline.app": frozenset({"streams.settings", "streams.kafka", "streams.pipeline",
-                                       "streams.graph", "streams.policy"}),
-    "streams.graph": frozenset({"streams.settings", "streams.kafka", "streams.pipeline"}),
+                                       "streams.graph", "streams.policy", "streams.http",
+                                       "streams.observability"}),
+    "streams.graph": frozenset({"streams.settings", "streams.kafka", "streams.pipeline",
+                                "streams.http"}),
     "streams.policy": frozenset({"streams.settings", "streams.kafka", "streams.pipeline",
                                  "streams.graph"}),
     "streams.archive": frozenset({"streams.settings", "streams.kafka"}),
     "streams.localkafka": frozenset({"streams.settings"}),
+    "streams.observability": frozenset({"streams.settings", "streams.kafka", "streams.pipeline",
+                                        "streams.graph", "streams.policy", "streams.http"}),
 }
 
 

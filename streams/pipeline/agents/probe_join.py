@@ -10,6 +10,7 @@ sees each event as a tuple of the fields it uses, never as a dict.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import matcher_rs
 from analyzers.payloads import payload_bytes
 from analyzers.probe_events import PayloadFault, ProbeFields, decode_probe_values
 from analyzers.runtime import RuntimeFold
+from state.sealing import EpochKeys, Keyrings
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 from state.windows import Admission
@@ -45,6 +47,18 @@ class ProbeJoin:
 
     topology: Topology
     metrics: Metrics
+    #: The in-memory capture keys of each partition store (state/sealing.py);
+    #: made from the topology unless given.
+    keyrings: Keyrings | None = None
+
+    def __post_init__(self) -> None:
+        if self.keyrings is None:
+            self.keyrings = Keyrings(self.topology.windows.capture_key_epoch_ms)
+        self._keyrings = self.keyrings
+
+    def keys(self, store: object) -> EpochKeys:
+        """The capture keys of one partition store."""
+        return self._keyrings.of(store)
 
     def decode_batch(self, messages: Sequence[Message], *, agent: str,
                      metrics: Metrics) -> tuple[list[ProbeItem], list[Output]]:
@@ -68,6 +82,7 @@ class ProbeJoin:
             tx, size_ms=topo.windows.trace.size_ms,
             allowed_lateness_ms=topo.windows.trace.allowed_lateness_ms,
             caps=TraceCapsSpec(topo.caps.trace.max_captures, topo.caps.trace.max_bytes),
+            keys=self.keys(tx.store),
         )
         max_bytes = topo.caps.capture_max_bytes
         outputs: list[Output] = []
@@ -103,10 +118,14 @@ class ProbeJoin:
             self.metrics.incr(f"{AGENT}.{admission.value}", count)
         fold = RuntimeFold()
         if requests:
+            started = time.perf_counter()
             results = matcher_rs.match_requests(
                 requests, min_length=topo.matcher.min_length,
                 transforms=list(topo.matcher.transforms), max_capture_bytes=max_bytes,
             )
+            self.metrics.observe(f"{AGENT}.matcher", time.perf_counter() - started)
+            self.metrics.incr(f"{AGENT}.matcher_bytes", sum(
+                len(p) for sources, sinks in requests for p in itertools.chain(sources, sinks)))
             for result, (src_assets, sink_assets, ts) in zip(results, assets, strict=True):
                 if result.failed:
                     self.metrics.incr(f"{AGENT}.matcher_failed")
@@ -115,4 +134,7 @@ class ProbeJoin:
         for signal in fold.signals():
             outputs.append(Output("flow-signals", signal.edge_id.encode(), signal.to_json()))
         self.metrics.incr(f"{AGENT}.traces_closed", traces.expire())
+        if traces.lost_captures:
+            self.metrics.incr(f"{AGENT}.lost_captures", traces.lost_captures)
+            self.metrics.incr(f"{AGENT}.lost_windows", traces.lost_windows)
         return outputs

@@ -10,6 +10,7 @@ import pytest
 
 from state.jobs import JobCapsSpec, JobWindows
 from state.rocksdb import PartitionStore
+from state.sealing import Keyrings
 from state.traces import TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 
@@ -51,11 +52,18 @@ def tx(store: PartitionStore) -> Transaction:
 
 
 @pytest.fixture()
-def make_traces() -> Callable[..., TraceWindows]:
+def keyrings() -> Keyrings:
+    """The in-memory keys of every store a test opens (a restart: a new store object)."""
+    return Keyrings(epoch_ms=50)
+
+
+@pytest.fixture()
+def make_traces(keyrings: Keyrings) -> Callable[..., TraceWindows]:
     def factory(tx: Transaction, *, size_ms: int = 100, allowed_lateness_ms: int = 50,
                 max_captures: int = 100, max_bytes: int = 1 << 20) -> TraceWindows:
         return TraceWindows(tx, size_ms=size_ms, allowed_lateness_ms=allowed_lateness_ms,
-                            caps=TraceCapsSpec(max_captures, max_bytes))
+                            caps=TraceCapsSpec(max_captures, max_bytes),
+                            keys=keyrings.of(tx.store))
 
     return factory
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from state.rocksdb import PartitionStore
-from state.traces import Capture, TraceWindows
+from state.sealing import Keyrings
+from state.traces import Capture, TraceWindows, pack_captures, unpack_captures
 from state.transaction import Transaction
 from state.windows import Admission
 
@@ -19,10 +20,10 @@ def cap(role: str, ts: int, payload: bytes = b'"some value"', asset: str = "web:
     return Capture(role=role, asset=asset, ts=ts, payload=payload)
 
 
-def test_capture_round_trips_through_bytes_with_any_payload() -> None:
-    for payload in (b"", b"\x00\x00raw\x00", b'{"k": "v\\u0000"}'):
-        capture = Capture(role="sink", asset='odd "asset"\x00', ts=7, payload=payload)
-        assert Capture.from_bytes(capture.to_bytes()) == capture
+def test_captures_round_trip_through_a_packed_record_with_any_payload() -> None:
+    captures = [Capture(role="sink", asset='odd "asset"\x00', ts=7, payload=payload)
+                for payload in (b"", b"\x00\x00raw\x00", b'{"k": "v\\u0000"}')]
+    assert unpack_captures(pack_captures(captures)) == captures
 
 
 def test_add_returns_earlier_captures_of_the_trace(tx: Transaction,
@@ -146,14 +147,15 @@ def test_caps_are_per_trace(tx: Transaction, make_traces: MakeTraces) -> None:
     assert traces.add("t2", cap("source", 2))[0] is Admission.STORED
 
 
-def test_captures_and_watermark_survive_a_restart(
+def test_a_restart_keeps_windows_and_watermark_but_loses_open_captures(
     open_store: Callable[[], PartitionStore], make_traces: MakeTraces,
 ) -> None:
+    """The keys die with the process: what an open window held is lost, and counted."""
     store = open_store()
     tx = Transaction(store)
     traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
-    source = cap("source", 1000)
-    traces.add("t", source)
+    traces.add("t", cap("source", 1000))
+    traces.add("t", cap("sink", 1001))
     traces.add("other", cap("source", 1100))
     tx.commit(1)
     store.close()
@@ -161,11 +163,67 @@ def test_captures_and_watermark_survive_a_restart(
     tx = Transaction(open_store())
     traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)
     assert traces.windows.watermark == 1100
-    assert traces.add("t", cap("sink", 1040)) == (Admission.STORED, [source])
+    assert traces.add("t", cap("sink", 1040)) == (Admission.STORED, [])
+    assert (traces.lost_windows, traces.lost_captures) == (1, 2)
     assert traces.add("late", cap("sink", 900))[0] is Admission.LATE
+    meta = traces.windows.meta("t")
+    assert meta is not None and meta.count == 3  # the caps still count what was lost
+    tx.commit(2)
+    traces = make_traces(Transaction(tx.store), size_ms=100, allowed_lateness_ms=50)
+    assert [c.ts for c in traces.captures("t")] == [1040]
+    assert traces.lost_windows == 0  # the unreadable record was deleted, counted once
     traces.add("other", cap("sink", 1150))
     assert traces.expire() == 1
     assert traces.captures("t") == []
+
+
+def test_stored_captures_are_ciphertext_and_read_back_within_the_process(
+    store: PartitionStore, make_traces: MakeTraces,
+) -> None:
+    tx = Transaction(store)
+    traces = make_traces(tx)
+    first, second = cap("source", 1000, b'"SECRET-ONE"'), cap("sink", 1001, b'"SECRET-TWO"')
+    traces.add("t", first)
+    traces.add("t", second)
+    tx.commit(0)
+    records = [v for k, v in store.scan(b"trace|c|", b"trace|c|\xff")]
+    assert len(records) == 1  # one sealed record per trace and batch
+    assert all(b"SECRET" not in v for _, v in store.scan(b"", b"\xff"))
+    traces = make_traces(Transaction(store))
+    assert traces.captures("t") == [first, second]
+
+
+def test_a_record_moved_to_another_trace_does_not_open(
+    store: PartitionStore, make_traces: MakeTraces,
+) -> None:
+    tx = Transaction(store)
+    make_traces(tx).add("a", cap("source", 1000))
+    tx.commit(0)
+    ((key, sealed),) = list(store.scan(b"trace|c|", b"trace|c|\xff"))
+    store.write({key.replace(b"1:a|", b"1:b|"): sealed})
+    traces = make_traces(Transaction(store))
+    assert traces.captures("b") == []
+    assert traces.lost_captures == 1
+
+
+def test_closing_every_window_of_an_epoch_forgets_its_key(
+    store: PartitionStore, make_traces: MakeTraces, keyrings: Keyrings,
+) -> None:
+    tx = Transaction(store)
+    traces = make_traces(tx, size_ms=100, allowed_lateness_ms=50)  # epochs of 50 ms
+    traces.add("t", cap("source", 1000))  # closes at 1150: epoch 23
+    tx.commit(0)
+    ((key, sealed),) = list(store.scan(b"trace|c|", b"trace|c|\xff"))
+    keys = keyrings.of(store)
+    assert len(keys) == 1
+    traces = make_traces(Transaction(store), size_ms=100, allowed_lateness_ms=50)
+    traces.add("other", cap("source", 1150))  # t closes; epoch 23 runs to 1199
+    traces.expire()
+    assert keys.unseal(sealed, key) is not None
+    traces.add("other", cap("sink", 1199))
+    traces.expire()
+    assert len(keys) == 0
+    assert keys.unseal(sealed, key) is None
 
 
 @pytest.mark.parametrize("batches", [[[0, 1, 2, 3]], [[0], [1], [2], [3]], [[0, 1], [2, 3]]])

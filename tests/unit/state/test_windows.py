@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from state.rocksdb import PartitionStore
 from state.transaction import Transaction
-from state.windows import EventTimeWindows
+from state.windows import EventTimeWindows, open_windows
 
 SIZE, LATENESS = 100, 50
 
@@ -146,3 +146,22 @@ def test_close_if_expired_closes_one_key_only_once_its_time_has_come(tx: Transac
     assert w.meta("k") is None
     assert [key for key, _ in w.close_expired()] == ["j"]  # k's index entry went with it
     assert w.close_if_expired("missing") is None
+
+
+def test_the_open_window_count_is_kept_in_the_store(store: PartitionStore) -> None:
+    """For the metrics: opened minus closed, across transactions and restarts."""
+    tx = Transaction(store)
+    windows = EventTimeWindows(tx, "trace", size_ms=100, allowed_lateness_ms=0)
+    for i, key in enumerate(("a", "b", "c")):
+        windows.open(key, 1000 + i)
+    windows.open("a", 1010)  # already open: not counted twice
+    assert open_windows(store, "trace") == 0  # not committed yet
+    tx.commit(0)
+    assert open_windows(store, "trace") == 3
+    tx = Transaction(store)
+    windows = EventTimeWindows(tx, "trace", size_ms=100, allowed_lateness_ms=0)
+    windows.advance(1100)
+    assert len(windows.close_expired()) == 1
+    tx.commit(1)
+    assert open_windows(store, "trace") == 2
+    assert open_windows(store, "job") == 0

@@ -199,12 +199,19 @@ async def test_redelivery_does_not_store_twice_nor_re_emit(run: Runner,
 async def test_payloads_leave_the_store_when_the_trace_window_closes(
     run: Runner, msg: MessageFactory, topology: Topology,
 ) -> None:
+    """On disk only as ciphertext; once closed, deleted and its key forgotten."""
     window = topology.windows.trace.size_ms + topology.windows.trace.allowed_lateness_ms
     await run([msg(SOURCE), msg(SINKS[0])])
     store = run.stores.get(AGENT, TOPIC, 0)
-    assert any(SECRET_ADDRESS.encode() in v for _, v in store.scan(b"", b"\xff"))
-    await run([msg(probe("source", WEB, "x", 1000 + window, "other"))])
     assert not any(SECRET_ADDRESS.encode() in v for _, v in store.scan(b"", b"\xff"))
+    keys = run.handler.keys(store)  # type: ignore[attr-defined]
+    (record,) = [(k, v) for k, v in store.scan(b"trace|c|", b"trace|c|\xff")]
+    opened = keys.unseal(record[1], record[0])
+    assert opened is not None and SECRET_ADDRESS.encode() in opened
+    # past the close and the end of its key epoch (capture_key_epoch_ms)
+    await run([msg(probe("source", WEB, "x", 1000 + window + 10_000, "other"))])
+    assert keys.unseal(record[1], record[0]) is None
+    assert [k for k, _ in store.scan(b"trace|c|", b"trace|c|\xff")] != [record[0]]
 
 
 @pytest.mark.parametrize("split", [False, True])

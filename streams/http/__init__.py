@@ -1,0 +1,1 @@
+"""The worker's HTTP door: who may call its endpoints, on which address."""

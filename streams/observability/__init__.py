@@ -1,0 +1,1 @@
+"""The worker's `/metrics` for Prometheus: names, counts and times, never values."""
