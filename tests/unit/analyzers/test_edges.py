@@ -135,7 +135,7 @@ def test_contract_example_shape() -> None:
                               *[sig("EXACT_MATCH", 1737540600123 + i) for i in range(11)]),
                          sig("EXACT_MATCH", 1737540655000))
     assert state.evidence == {"runtime_exact": 12, "runtime_contains": 0, "runtime_nomatch": 0,
-                              "sql": 0, "config": 0, "static": 1}
+                              "sql": 0, "config": 0, "static": 1, "openlineage": 0}
     assert state.kinds == {"EXACT_MATCH"}
     assert (state.confidence, state.score) == ("high", 1.0)
     assert (state.first_seen, state.last_seen) == (1737540000000, 1737540655000)
@@ -151,7 +151,7 @@ def test_delta_on_appear_has_the_contract_shape() -> None:
         "v": 1, "op": "upsert", "edge_id": EDGE, "src": SRC, "dst": DST,
         "confidence": "high", "score": 0.7, "kinds": ["EXACT_MATCH"],
         "evidence": {"runtime_exact": 1, "runtime_contains": 0, "runtime_nomatch": 0,
-                     "sql": 0, "config": 0, "static": 0},
+                     "sql": 0, "config": 0, "static": 0, "openlineage": 0},
         "first_seen": 1737540600123, "last_seen": 1737540600123, "version": 1,
     }
     assert state.version == 1
