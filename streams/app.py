@@ -15,6 +15,7 @@ from typing import Any
 
 import faust
 
+from analyzers.openlineage import kind_of
 from analyzers.signals import validate_signal
 from streams.agents.config_parsing import handle_config
 from streams.agents.edge_merge import EdgeMerge
@@ -26,6 +27,7 @@ from streams.batch_consumer import BatchAgent, BatchConsumer
 from streams.graph_api import ApiConfig
 from streams.graph_service import GraphService
 from streams.metrics import Metrics
+from streams.openlineage.agent import OpenLineageIntake
 from streams.partitioner import CachedPartitioner
 from streams.policy_monitor import PolicyMonitor
 from streams.settings import Settings
@@ -36,7 +38,8 @@ from streams.topology import Topology
 log = logging.getLogger("lineage.worker")
 
 #: The agents the code defines; topology.yaml must configure exactly these.
-AGENT_NAMES = ("probe-join", "sql-analysis", "config-parsing", "static-intake", "edge-merge")
+AGENT_NAMES = ("probe-join", "sql-analysis", "config-parsing", "static-intake",
+               "openlineage-intake", "edge-merge")
 
 
 @dataclass
@@ -60,6 +63,7 @@ def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, V
         "sql-analysis": (SqlAnalysis(topology, metrics), input_validator("sql-job-logs")),
         "config-parsing": (handle_config, input_validator("config-events")),
         "static-intake": (handle_static, input_validator("static-flows")),
+        "openlineage-intake": (OpenLineageIntake(topology, metrics), kind_of),
         "edge-merge": (EdgeMerge(topology, metrics), validate_signal),
     }
 

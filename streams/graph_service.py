@@ -16,6 +16,7 @@ from typing import Any
 from state.graph import GraphStore
 from streams.graph_api import ApiConfig, make_api, serve_api
 from streams.graph_materializer import GraphMaterializer, Listener, worker_replica_path
+from streams.openlineage.intake import add_lineage_routes
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.graph")
@@ -66,6 +67,7 @@ class GraphService:
         try:
             if self.api is not None:
                 app = make_api(graph, token=self.api.token, status=self.status)
+                add_lineage_routes(app, self.settings)
                 runner = await serve_api(app, self.api)
                 log.info("graph API on http://%s:%d", self.api.bind, self.api.port)
             self.ready.set()

@@ -1,0 +1,173 @@
+"""OpenLineage over HTTP, Marquez-compatible: `POST /api/v1/lineage` and `/api/v1/lineage/batch`.
+
+Served on the worker's API port (behind the graph API's token rule). A good
+event is produced to `openlineage-events`, keyed as OpenLineage's own Kafka
+transport keys it, and acknowledged by the broker before the answer, so HTTP
+and Kafka take one path and an accepted event is never lost. A bad event is
+answered 400 with a one-line reason and kept as a dead letter. A body past
+`MAX_BODY_BYTES` is refused (413) before it is read.
+
+Answers (OpenLineage's OpenAPI, spec/OpenLineage.yml): one event, 201; a
+batch, 200 with `{"status": "success" | "partial_success", "summary":
+{"received", "successful", "failed", "retriable", "non_retriable"},
+"failed_events": [{"index", "reason", "retriable"}]}`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from analyzers.events import InvalidEvent
+from analyzers.openlineage import decode, kind_of
+from streams.deadletters import Origin, dead_letter_record
+from streams.metrics import Metrics
+from streams.producer import make_producer
+from streams.settings import Settings
+
+LINEAGE_PATH = "/api/v1/lineage"
+BATCH_PATH = "/api/v1/lineage/batch"
+#: Fits a Kafka message (and its dead letter) under the broker's default limit.
+MAX_BODY_BYTES = 1 << 20
+TOPIC = "openlineage-events"
+AGENT = "openlineage-http"
+_PRODUCER: web.AppKey[AIOKafkaProducer] = web.AppKey("openlineage_producer", AIOKafkaProducer)
+
+
+def kafka_key(event: Mapping[str, Any]) -> str:
+    """The key OpenLineage's Kafka transport gives an event (its parent's job for a child run)."""
+    if "dataset" in event and "job" not in event:
+        return f"dataset:{event['dataset']['namespace']}/{event['dataset']['name']}"
+    job = event["job"]
+    if "run" not in event:
+        return f"job:{job['namespace']}/{job['name']}"
+    parent = ((event["run"].get("facets") or {}).get("parent") or {})
+    for source in (parent.get("root", {}).get("job"), parent.get("job")):
+        if isinstance(source, dict) and source.get("namespace") and source.get("name"):
+            return f"run:{source['namespace']}/{source['name']}"
+    return f"run:{job['namespace']}/{job['name']}"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: web.Request) -> bytes:
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(data: Any, status: int) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+class LineageIntake:
+    """The two routes, with the producer they share."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.topic = settings.topic(TOPIC)
+        self._dead_seq = 0
+
+    def producer(self, request: web.Request) -> AIOKafkaProducer:
+        return request.app[_PRODUCER]
+
+    async def _dead_letter(self, request: web.Request, reason: str, raw: bytes,
+                           index: int) -> None:
+        self._dead_seq += 1
+        now = int(time.time() * 1000)
+        origin = Origin(request.path.lstrip("/"), index, now * 1000 + self._dead_seq % 1000)
+        record = dead_letter_record(origin, reason, key=None, value=raw, ts=now, agent=AGENT)
+        await self.producer(request).send_and_wait(
+            self.settings.topic("dead-letters"), record, origin.key.encode())
+        self.metrics.incr(f"{AGENT}.dead_letters")
+
+    async def post_one(self, request: web.Request) -> web.Response:
+        try:
+            raw = await _read_body(request)
+        except _TooLarge:
+            return _too_large()
+        try:
+            event = decode(raw)
+            kind_of(event)
+        except InvalidEvent as exc:
+            await self._dead_letter(request, exc.reason, raw, 0)
+            return _json({"error": exc.reason}, 400)
+        await self.producer(request).send_and_wait(self.topic, raw, kafka_key(event).encode())
+        self.metrics.incr(f"{AGENT}.accepted")
+        return web.Response(status=201)
+
+    async def post_batch(self, request: web.Request) -> web.Response:
+        try:
+            raw = await _read_body(request)
+        except _TooLarge:
+            return _too_large()
+        try:
+            items = decode(raw)
+        except InvalidEvent as exc:
+            await self._dead_letter(request, exc.reason, raw, 0)
+            return _json({"error": exc.reason}, 400)
+        if not isinstance(items, list):
+            reason = "openlineage: a batch must be a JSON array of events"
+            await self._dead_letter(request, reason, raw, 0)
+            return _json({"error": reason}, 400)
+        failed: list[dict[str, Any]] = []
+        pending = []
+        producer = self.producer(request)
+        for index, event in enumerate(items):
+            body = orjson.dumps(event)
+            try:
+                kind_of(event)
+            except InvalidEvent as exc:
+                await self._dead_letter(request, exc.reason, body, index)
+                failed.append({"index": index, "reason": exc.reason, "retriable": False})
+                continue
+            pending.append(await producer.send(self.topic, body, kafka_key(event).encode()))
+        for future in pending:
+            await future
+        self.metrics.incr(f"{AGENT}.accepted", len(pending))
+        return _json({
+            "status": "partial_success" if failed else "success",
+            "summary": {"received": len(items), "successful": len(pending),
+                        "failed": len(failed), "retriable": 0, "non_retriable": len(failed)},
+            "failed_events": failed,
+        }, 200)
+
+
+def _too_large() -> web.Response:
+    return _json({"error": f"openlineage: body larger than {MAX_BODY_BYTES} bytes"}, 413)
+
+
+def add_lineage_routes(app: web.Application, settings: Settings,
+                       metrics: Metrics | None = None) -> LineageIntake:
+    """Register the intake on `app`; its producer starts and stops with the app."""
+    intake = LineageIntake(settings, metrics)
+
+    async def start(app: web.Application) -> None:
+        producer = make_producer(settings)
+        await producer.start()
+        app[_PRODUCER] = producer
+
+    async def stop(app: web.Application) -> None:
+        await app[_PRODUCER].stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    app.router.add_post(LINEAGE_PATH, intake.post_one)
+    app.router.add_post(BATCH_PATH, intake.post_batch)
+    return intake
