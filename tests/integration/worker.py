@@ -25,14 +25,17 @@ def cli_args(settings: Settings) -> list[str]:
 
 
 def start_worker(settings: Settings, log_name: str = "worker.log", *,
-                 topology: Path | None = None) -> subprocess.Popen[bytes]:
-    """A worker on `settings`; `topology` replaces topology.yaml (env LINEAGE_TOPOLOGY)."""
+                 topology: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """A worker on `settings`; `topology` replaces topology.yaml (env LINEAGE_TOPOLOGY).
+
+    `extra_args` go to `lineage worker` (e.g. `--api-port`)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     if topology is not None:
         env["LINEAGE_TOPOLOGY"] = str(topology)
     with open(settings.data_dir / log_name, "ab") as log:
-        return subprocess.Popen([LINEAGE, "worker", *cli_args(settings)], stdout=log,
+        return subprocess.Popen([LINEAGE, "worker", *cli_args(settings), *extra_args], stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
@@ -47,9 +50,9 @@ def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> Non
 
 
 @contextmanager
-def running_worker(settings: Settings, *,
-                   topology: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = start_worker(settings, topology=topology)
+def running_worker(settings: Settings, *, topology: Path | None = None,
+                   extra_args: tuple[str, ...] = ()) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start_worker(settings, topology=topology, extra_args=extra_args)
     try:
         yield proc
     finally:
