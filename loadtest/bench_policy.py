@@ -42,7 +42,7 @@ import orjson
 from analyzers.policy import Edge, GraphView, MemoryGraph, Policy, PolicyZones
 from loadtest.measure import print_figures
 from state.graph import GraphStore
-from streams.policy_inputs import StoreGraphView
+from streams.policy.inputs import StoreGraphView
 
 ROOT = "web://app/upload#location"
 CONFIDENCE = ["high"] * 6 + ["medium"] * 3 + ["low"]

@@ -27,7 +27,7 @@ from state.graph import (
     traverse,
 )
 from streams.cli.common import common_options, fail
-from streams.graph_format import (
+from streams.graph.format import (
     RenderError,
     dot,
     export_graphml,
@@ -38,7 +38,7 @@ from streams.graph_format import (
     png,
     traversal_table,
 )
-from streams.graph_materializer import (
+from streams.graph.replica import (
     GraphMaterializer,
     GraphSourceError,
     cli_replica_path,

@@ -18,9 +18,9 @@ from analyzers.signals import FlowSignal, aggregate
 from state.openlineage_runs import RunWindows
 from state.transaction import Transaction
 from state.windows import Admission
-from streams.batch import InEvent, Output, dead_letter
-from streams.metrics import Metrics
-from streams.topology import Topology
+from streams.pipeline.batch import InEvent, Output, dead_letter
+from streams.pipeline.metrics import Metrics
+from streams.pipeline.topology import Topology
 
 AGENT = "openlineage-intake"
 

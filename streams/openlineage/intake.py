@@ -25,9 +25,9 @@ from aiokafka import AIOKafkaProducer
 
 from analyzers.events import InvalidEvent
 from analyzers.openlineage import decode, kind_of
-from streams.deadletters import Origin, dead_letter_record
-from streams.metrics import Metrics
-from streams.producer import make_producer
+from streams.kafka.producer import make_producer
+from streams.pipeline.deadletters import Origin, dead_letter_record
+from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
 
 LINEAGE_PATH = "/api/v1/lineage"

@@ -11,9 +11,9 @@ from openlineage.client import OpenLineageClient, event_v2
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 from openlineage.client.transport.kafka import KafkaConfig, KafkaTransport
 
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.topology import load_topology
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.topology import load_topology
 from tests.integration.kafka_helpers import read_topic
 from tests.integration.openlineage_helpers import (
     PG,
