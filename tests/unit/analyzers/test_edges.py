@@ -33,7 +33,7 @@ DAY = 86_400_000
 
 _ORIGIN: dict[str, Origin] = {
     "EXACT_MATCH": "runtime", "CONTAINS": "runtime", "NO_MATCH": "runtime",
-    "CONFIG": "config", "STATIC": "static",
+    "CONFIG": "config", "STATIC": "static", "OPENLINEAGE": "openlineage",
 }
 
 
@@ -327,3 +327,25 @@ def test_final_edge_does_not_depend_on_signal_order(
     b = reduce(apply_signal, shuffled, None)
     assert a is not None and b is not None
     assert visible(a) == visible(b)
+
+
+def ol(kind: str, ts: int = 1000, *, masking: bool = False) -> FlowSignal:
+    return FlowSignal(SRC, DST, kind, "openlineage", ts, masking=masking, producer="https://p")
+
+
+def test_openlineage_table_level_is_its_own_row() -> None:
+    state = fold(ol("OPENLINEAGE"))
+    assert (state.confidence, state.score, state.kinds) == ("medium", 0.4, {"OPENLINEAGE"})
+    assert state.evidence["openlineage"] == 1 and state.evidence["sql"] == 0
+
+
+def test_openlineage_column_kinds_keep_their_band_and_count_as_openlineage() -> None:
+    state = fold(ol("IDENTITY"), sig("IDENTITY"), ol("TRANSFORMATION", masking=True))
+    assert state.kinds == {"IDENTITY", "MASKED"}
+    assert state.confidence == "high"
+    assert (state.evidence["openlineage"], state.evidence["sql"]) == (2, 1)
+    assert EdgeState.from_bytes(state.to_bytes()) == state
+    # the band and score are those of the same kinds reported by the SQL analyzer
+    assert (state.confidence, state.score) == (
+        fold(sig("IDENTITY"), sig("IDENTITY"), sig("TRANSFORMATION", masking=True)).confidence,
+        fold(sig("IDENTITY"), sig("IDENTITY"), sig("TRANSFORMATION", masking=True)).score)
