@@ -115,6 +115,60 @@ def _output(table: str, facets: dict[str, Any]) -> dict[str, Any]:
     return {"namespace": namespace, "name": name, "facets": facets}
 
 
+#: The job name suffixes of a destination's events (see the module docstring).
+VARIANTS = ("", " (dataset)", " (tables)")
+
+
+def table_events(table: str, edges: Iterable[Mapping[str, Any]], *,
+                 with_empty: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """The events of one destination dataset, and how many edges had no OpenLineage form.
+
+    `with_empty` adds an event with no inputs for each variant that has no
+    edges (left after a delete), so that a consumer drops what it had.
+    """
+    group = sorted(edges, key=lambda e: (e["dst"], e["src"]))
+    to_fields = [e for e in group if "#" in e["dst"] and "#" in e["src"]]
+    blind = [e for e in group if "#" in e["dst"] and "#" not in e["src"]]
+    to_table = [e for e in group if "#" not in e["dst"] and "#" in e["src"]]
+    tables = [e for e in group if "#" not in e["dst"] and "#" not in e["src"]]
+    events: dict[str, dict[str, Any]] = {}
+    if to_fields or blind:
+        columns: dict[str, dict[str, Any]] = {}
+        for edge in to_fields:
+            target = edge["dst"].partition("#")[2]
+            columns.setdefault(target, {"inputFields": []})["inputFields"].append(
+                _input_field(edge["src"], edge))
+        facets = {
+            "schema": _schema(e["dst"].partition("#")[2] for e in [*to_fields, *blind]),
+            "columnLineage": _facet(LINEAGE_FACET_URL, "ColumnLineageDatasetFacet",
+                                    fields=columns),
+            EVIDENCE_FACET: _evidence([*to_fields, *blind]),
+        }
+        events[""] = _event(table, to_fields or blind, _output(table, facets))
+    if to_table:
+        facets = {
+            "columnLineage": _facet(LINEAGE_FACET_URL, "ColumnLineageDatasetFacet", fields={},
+                                    dataset=[_input_field(e["src"], e) for e in to_table]),
+            EVIDENCE_FACET: _evidence(to_table),
+        }
+        events[" (dataset)"] = _event(f"{table} (dataset)", to_table, _output(table, facets))
+    if tables:
+        facets = {EVIDENCE_FACET: _evidence(tables)}
+        events[" (tables)"] = _event(f"{table} (tables)", tables, _output(table, facets))
+    if with_empty:
+        for variant in VARIANTS:
+            if variant not in events:
+                events[variant] = _empty_event(table + variant, table, group)
+    return [events[v] for v in VARIANTS if v in events], len(blind)
+
+
+def _empty_event(job: str, table: str, edges: list[Mapping[str, Any]]) -> dict[str, Any]:
+    last = max((int(e.get("last_seen") or 0) for e in edges), default=0)
+    event = _event(job, [{"src": table, "last_seen": last}], _output(table, {}))
+    event["inputs"] = []
+    return event
+
+
 def graph_events(edges: Iterable[Mapping[str, Any]]) -> ExportReport:
     """The graph's live edges (as `lineage-graph` upserts) as OpenLineage JobEvents."""
     by_table: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
@@ -123,33 +177,36 @@ def graph_events(edges: Iterable[Mapping[str, Any]]) -> ExportReport:
         by_table[edge["dst"].partition("#")[0]].append(edge)
         report.edges += 1
     for table in sorted(by_table):
-        group = sorted(by_table[table], key=lambda e: (e["dst"], e["src"]))
-        to_fields = [e for e in group if "#" in e["dst"] and "#" in e["src"]]
-        blind = [e for e in group if "#" in e["dst"] and "#" not in e["src"]]
-        to_table = [e for e in group if "#" not in e["dst"] and "#" in e["src"]]
-        tables = [e for e in group if "#" not in e["dst"] and "#" not in e["src"]]
-        report.unrepresentable += len(blind)
-        if to_fields or blind:
-            columns: dict[str, dict[str, Any]] = {}
-            for edge in to_fields:
-                target = edge["dst"].partition("#")[2]
-                columns.setdefault(target, {"inputFields": []})["inputFields"].append(
-                    _input_field(edge["src"], edge))
-            facets = {
-                "schema": _schema(e["dst"].partition("#")[2] for e in [*to_fields, *blind]),
-                "columnLineage": _facet(LINEAGE_FACET_URL, "ColumnLineageDatasetFacet",
-                                        fields=columns),
-                EVIDENCE_FACET: _evidence([*to_fields, *blind]),
-            }
-            report.events.append(_event(table, to_fields or blind, _output(table, facets)))
-        if to_table:
-            facets = {
-                "columnLineage": _facet(LINEAGE_FACET_URL, "ColumnLineageDatasetFacet", fields={},
-                                        dataset=[_input_field(e["src"], e) for e in to_table]),
-                EVIDENCE_FACET: _evidence(to_table),
-            }
-            report.events.append(_event(f"{table} (dataset)", to_table, _output(table, facets)))
-        if tables:
-            facets = {EVIDENCE_FACET: _evidence(tables)}
-            report.events.append(_event(f"{table} (tables)", tables, _output(table, facets)))
+        events, blind = table_events(table, by_table[table])
+        report.events += events
+        report.unrepresentable += blind
     return report
+
+
+TAGS_FACET_URL = "https://openlineage.io/spec/facets/1-0-0/TagsDatasetFacet.json"
+DATASET_SPEC = f"{SPEC_URL}#/$defs/DatasetEvent"
+
+
+def violation_tags_event(table: str, violations: Iterable[Mapping[str, Any]],
+                         ts: int) -> dict[str, Any]:
+    """A DatasetEvent tagging `table` with its open policy violations (none: no tags).
+
+    One tag per open violation: key `privacy_violation`, value the policy id,
+    `field` the sink's field when the sink is a field.
+    """
+    tags = []
+    for violation in sorted(violations, key=lambda v: (v["policy_id"], v["sink"])):
+        if violation.get("status") != "open":
+            continue
+        tag = {"key": "privacy_violation", "value": violation["policy_id"],
+               "source": "lineage-stream"}
+        field_ = violation["sink"].partition("#")[2]
+        if field_:
+            tag["field"] = field_
+        tags.append(tag)
+    namespace, name, _ = split_asset(table)
+    return {
+        "eventTime": iso_time(ts), "producer": PRODUCER, "schemaURL": DATASET_SPEC,
+        "dataset": {"namespace": namespace, "name": name, "facets": {
+            "tags": _facet(TAGS_FACET_URL, "TagsDatasetFacet", tags=tags)}},
+    }
