@@ -9,8 +9,6 @@ import orjson
 from streams.kafka.topic_reader import read_latest
 from streams.settings import Settings
 
-CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
-
 
 async def current_edges(settings: Settings) -> dict[str, dict[str, Any]]:
     """Live edges by edge id (deleted edges left out)."""

@@ -19,7 +19,6 @@ import orjson
 
 from analyzers.openlineage.export import graph_events
 from state.graph import (
-    CONFIDENCE_RANK,
     EdgeFilter,
     GraphStore,
     Limits,
@@ -46,6 +45,7 @@ from streams.graph.replica import (
     open_replica,
 )
 from streams.settings import Settings
+from vocab import CONFIDENCE_RANK
 
 F = TypeVar("F", bound=Callable[..., Any])
 

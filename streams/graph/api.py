@@ -19,7 +19,6 @@ import orjson
 from aiohttp import web
 
 from state.graph import (
-    CONFIDENCE_RANK,
     EdgeFilter,
     GraphStore,
     Limits,
@@ -29,6 +28,7 @@ from state.graph import (
     traverse,
 )
 from streams.graph.format import path_json
+from vocab import CONFIDENCE_RANK
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

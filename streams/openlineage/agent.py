@@ -10,7 +10,6 @@ cannot use becomes a dead letter; the batch goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from analyzers.events import InvalidEvent
 from analyzers.openlineage import RunPart, SqlLineage, merge_parts, reduce_event, run_signals
@@ -23,13 +22,6 @@ from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 
 AGENT = "openlineage-intake"
-
-
-def event_kind(event: dict[str, Any]) -> str:
-    """The kind of an event `validate.kind_of` accepted (without checking it again)."""
-    if "run" in event:
-        return "RunEvent"
-    return "JobEvent" if "job" in event else "DatasetEvent"
 
 
 def _sent_key(signal: FlowSignal) -> str:
@@ -57,7 +49,7 @@ class OpenLineageIntake:
         dead: list[Output] = []
         for item in events:
             event = item.event
-            kind = event_kind(event)
+            kind = str(item.parsed)  # what the validator, `kind_of`, returned
             try:
                 part = reduce_event(event, kind)
                 if kind == "RunEvent":

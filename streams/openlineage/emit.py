@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
 
 from analyzers.openlineage.export import table_events, violation_tags_event
+from streams.kafka.clients import new_consumer
 from streams.kafka.topic_reader import read_latest
 from streams.openlineage.targets import Target
 from streams.settings import Settings
@@ -141,9 +141,8 @@ class Emitter:
         topics = [self.settings.topic(GRAPH)]
         if self.tags:
             topics.append(self.settings.topic(VIOLATIONS))
-        consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=self.settings.bootstrap_servers, group_id=self.group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest")
+        consumer = new_consumer(self.settings, *topics, group_id=self.group_id,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
         await consumer.start()
         await self.target.start()
         idle_since = time.monotonic()

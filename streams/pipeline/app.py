@@ -16,7 +16,7 @@ from typing import Any
 import faust
 
 from analyzers.openlineage import kind_of
-from analyzers.signals import validate_signal
+from analyzers.signals import parse_signal
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
 from streams.kafka.partitioner import CachedPartitioner
@@ -64,7 +64,7 @@ def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, V
         "config-parsing": (handle_config, input_validator("config-events")),
         "static-intake": (handle_static, input_validator("static-flows")),
         "openlineage-intake": (OpenLineageIntake(topology, metrics), kind_of),
-        "edge-merge": (EdgeMerge(topology, metrics), validate_signal),
+        "edge-merge": (EdgeMerge(topology, metrics), parse_signal),
     }
 
 

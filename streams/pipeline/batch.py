@@ -45,10 +45,15 @@ class Message(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class InEvent:
-    """A validated input event with the message it came in."""
+    """A validated input event with the message it came in.
+
+    `parsed` is what the agent's validator returned: for the edge merge the
+    `FlowSignal` itself, so a signal is checked and built once.
+    """
 
     event: dict[str, Any]
     message: Message
+    parsed: object = None
 
     @property
     def origin(self) -> Origin:
@@ -70,6 +75,7 @@ class InEvent:
 Handler = Callable[[Transaction, list[InEvent]], list[Output]]
 
 
+#: Checks a decoded event (raising InvalidEvent); its result rides on `InEvent.parsed`.
 Validator = Callable[[dict[str, Any]], object]
 
 
@@ -88,13 +94,13 @@ def decode_messages(
     for message in messages:
         try:
             event = decode_event(message.value)
-            validate(event)
+            parsed = validate(event)
         except InvalidEvent as exc:
             origin = Origin(message.topic, message.partition, message.offset)
             dead.append(dead_letter(origin, exc.reason, message.key, message.value, now, agent))
             metrics.incr(f"{agent}.dead_letters")
             continue
-        good.append(InEvent(event, message))
+        good.append(InEvent(event, message, parsed))
     return good, dead
 
 

@@ -8,6 +8,7 @@ window (event time) is retracted with an `op: "delete"` delta.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 
@@ -32,7 +33,8 @@ class EdgeMerge:
         edges = EdgeStore(tx)
         outputs: list[Output] = []
         for item in events:
-            signal = FlowSignal.from_dict(item.event)
+            # the app wires `parse_signal` as this agent's validator
+            signal = cast(FlowSignal, item.parsed)
             old = edges.get(signal.edge_id)
             try:
                 new, delta = merge(old, signal)

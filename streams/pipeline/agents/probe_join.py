@@ -8,14 +8,11 @@ of a batch go to the Rust matcher in one call.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import Counter
 from dataclasses import dataclass
 
-import orjson
-
 import matcher_rs
+from analyzers.payloads import PayloadError, payload_bytes
 from analyzers.runtime import RuntimeFold
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
@@ -25,14 +22,6 @@ from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 
 AGENT = "probe-join"
-
-
-def payload_bytes(event: dict[str, object]) -> bytes:
-    """The capture's payload as bytes: JSON text, or the decoded `payload_b64`."""
-    b64 = event.get("payload_b64")
-    if isinstance(b64, str):
-        return base64.b64decode(b64, validate=True)
-    return orjson.dumps(event.get("payload"))
 
 
 @dataclass
@@ -58,8 +47,8 @@ class ProbeJoin:
             event = item.event
             try:
                 payload = payload_bytes(event)
-            except (binascii.Error, ValueError):
-                outputs.append(dead_letter(item.origin, "probe: payload_b64 is not valid base64",
+            except PayloadError as exc:
+                outputs.append(dead_letter(item.origin, f"probe: {exc}",
                                            item.key, item.raw, event["ts"], AGENT))
                 continue
             if len(payload) > max_bytes:

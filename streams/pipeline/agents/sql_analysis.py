@@ -19,14 +19,11 @@ from state.transaction import Transaction
 from streams.pipeline.batch import InEvent, Output
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
+from vocab import table_of
 
 AGENT = "sql-analysis"
 #: A table-level flow seen through `sql_io` halves: data moved, how is unknown.
 TABLE_LEVEL_KIND = "TRANSFORMATION"
-
-
-def _table_of(field_asset: str) -> str:
-    return field_asset.split("#", 1)[0]
 
 
 def sql_signals(result: AnalysisResult, ts: int) -> tuple[list[FlowSignal], set[tuple[str, str]]]:
@@ -40,7 +37,7 @@ def sql_signals(result: AnalysisResult, ts: int) -> tuple[list[FlowSignal], set[
             for source in column.sources:
                 signals.append(FlowSignal(src=source.field, dst=column.target, kind=source.subtype,
                                           origin="sql", ts=ts, masking=source.masking))
-                column_pairs.add((_table_of(source.field), _table_of(column.target)))
+                column_pairs.add((table_of(source.field), table_of(column.target)))
         for src in statement.inputs:
             for dst in statement.outputs:
                 if src != dst and (src, dst) not in column_pairs:

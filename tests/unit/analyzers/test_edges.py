@@ -14,17 +14,17 @@ from analyzers.edges import (
     BAND_RANGE,
     EVIDENCE_KEYS,
     KIND_RULES,
-    RANK,
-    EdgeState,
     apply_signal,
     confidence,
     delta_for,
     effective_kind,
+    evidence_of,
     merge,
     retract,
     static_expired,
 )
 from analyzers.signals import ALL_KINDS, SQL_INDIRECT, FlowSignal, Origin
+from vocab import CONFIDENCE_RANK, EdgeState
 
 SRC = "web://photos-web/handlePhotoUpload#location"
 DST = "mysql://photos-db/photos.photos#location"
@@ -87,7 +87,7 @@ def test_every_contract_kind_has_a_row() -> None:
 def test_masked_sql_counts_as_masked_only() -> None:
     state = fold(sig("TRANSFORMATION", masking=True), sig("JOIN", masking=True))
     assert state.kinds == {"MASKED"}
-    assert state.evidence["sql"] == 2
+    assert evidence_of(state)["sql"] == 2
     assert effective_kind(sig("TRANSFORMATION", masking=True)) == "MASKED"
 
 
@@ -134,8 +134,9 @@ def test_contract_example_shape() -> None:
     state, delta = merge(fold(sig("STATIC", 1737540000000),
                               *[sig("EXACT_MATCH", 1737540600123 + i) for i in range(11)]),
                          sig("EXACT_MATCH", 1737540655000))
-    assert state.evidence == {"runtime_exact": 12, "runtime_contains": 0, "runtime_nomatch": 0,
-                              "sql": 0, "config": 0, "static": 1, "openlineage": 0}
+    assert evidence_of(state) == {"runtime_exact": 12, "runtime_contains": 0,
+                                  "runtime_nomatch": 0, "sql": 0, "config": 0, "static": 1,
+                                  "openlineage": 0}
     assert state.kinds == {"EXACT_MATCH"}
     assert (state.confidence, state.score) == ("high", 1.0)
     assert (state.first_seen, state.last_seen) == (1737540000000, 1737540655000)
@@ -190,7 +191,7 @@ def test_no_delta_when_nothing_visible_changes() -> None:
     new, delta = merge(old, sig("IDENTITY", 99_999))
     assert delta is None
     assert new.version == old.version
-    assert new.evidence["sql"] == 21 and new.last_seen == 99_999  # still counted
+    assert evidence_of(new)["sql"] == 21 and new.last_seen == 99_999  # still counted
 
 
 def test_delta_for_gives_the_next_version() -> None:
@@ -250,7 +251,7 @@ def test_repeated_static_proposal_keeps_a_retracted_edge_deleted() -> None:
     new, delta = merge(tomb, sig("STATIC", 5 * DAY))
     assert delta is None
     assert new.deleted and new.version == tomb.version
-    assert new.evidence["static"] == 2
+    assert evidence_of(new)["static"] == 2
 
 
 # -- state bytes --------------------------------------------------------------
@@ -265,7 +266,7 @@ def test_state_round_trip(deleted: bool) -> None:
     assert isinstance(orjson.loads(raw), dict)
     back = EdgeState.from_bytes(raw)
     assert back == state
-    assert back.kinds == state.kinds and back.evidence == state.evidence
+    assert back.kinds == state.kinds and evidence_of(back) == evidence_of(state)
     # the restored state merges like the original
     assert merge(back, sig("CONTAINS", 11)) == merge(state, sig("CONTAINS", 11))
 
@@ -289,7 +290,7 @@ def test_score_is_monotone_bounded_and_in_band(seq: list[FlowSignal]) -> None:
         assert new.score == round(new.score, 2)
         if state is not None:
             assert new.score >= state.score
-            assert RANK[new.confidence] >= RANK[state.confidence]
+            assert CONFIDENCE_RANK[new.confidence] >= CONFIDENCE_RANK[state.confidence]
             assert new.version >= state.version
         if delta is not None:
             deltas += 1
@@ -297,7 +298,7 @@ def test_score_is_monotone_bounded_and_in_band(seq: list[FlowSignal]) -> None:
         state = new
     assert state is not None
     assert state.version == deltas
-    assert sum(state.evidence.values()) == len(seq)
+    assert sum(evidence_of(state).values()) == len(seq)
 
 
 @given(st.lists(signals, max_size=30), signals)
@@ -336,14 +337,14 @@ def ol(kind: str, ts: int = 1000, *, masking: bool = False) -> FlowSignal:
 def test_openlineage_table_level_is_its_own_row() -> None:
     state = fold(ol("OPENLINEAGE"))
     assert (state.confidence, state.score, state.kinds) == ("medium", 0.4, {"OPENLINEAGE"})
-    assert state.evidence["openlineage"] == 1 and state.evidence["sql"] == 0
+    assert evidence_of(state)["openlineage"] == 1 and evidence_of(state)["sql"] == 0
 
 
 def test_openlineage_column_kinds_keep_their_band_and_count_as_openlineage() -> None:
     state = fold(ol("IDENTITY"), sig("IDENTITY"), ol("TRANSFORMATION", masking=True))
     assert state.kinds == {"IDENTITY", "MASKED"}
     assert state.confidence == "high"
-    assert (state.evidence["openlineage"], state.evidence["sql"]) == (2, 1)
+    assert (evidence_of(state)["openlineage"], evidence_of(state)["sql"]) == (2, 1)
     assert EdgeState.from_bytes(state.to_bytes()) == state
     # the band and score are those of the same kinds reported by the SQL analyzer
     assert (state.confidence, state.score) == (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from stream_fixtures import MessageFactory, Runner, body, dead_letters, original_bytes
 
-from analyzers.signals import FlowSignal, validate_signal
+from analyzers.signals import FlowSignal, parse_signal
 from streams.pipeline.agents.edge_merge import AGENT, EdgeMerge
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
@@ -40,7 +40,7 @@ def msg(make_messages: Callable[[str], MessageFactory]) -> Callable[..., Any]:
 @pytest.fixture()
 def run(make_runner: Callable[..., Runner], topology: Topology, metrics: Metrics) -> Runner:
     quick = replace(topology, windows=replace(topology.windows, static_verification_ms=VERIFY_MS))
-    return make_runner(AGENT, EdgeMerge(quick, metrics), validate_signal)
+    return make_runner(AGENT, EdgeMerge(quick, metrics), parse_signal)
 
 
 def deltas(outputs: list[Any]) -> list[dict[str, Any]]:

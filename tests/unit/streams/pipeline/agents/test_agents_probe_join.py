@@ -18,7 +18,8 @@ from stream_fixtures import (
     signal_set,
 )
 
-from streams.pipeline.agents.probe_join import AGENT, ProbeJoin, payload_bytes
+from analyzers.payloads import payload_bytes
+from streams.pipeline.agents.probe_join import AGENT, ProbeJoin
 from streams.pipeline.batch import Output, input_validator
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
