@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaProducer
 
 from analyzers.events import InvalidEvent
 from analyzers.openlineage import decode, kind_of
-from streams.kafka.producer import make_producer
+from streams.kafka.clients import new_producer
 from streams.pipeline.deadletters import Origin, dead_letter_record
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
@@ -159,7 +159,10 @@ def add_lineage_routes(app: web.Application, settings: Settings,
     intake = LineageIntake(settings, metrics)
 
     async def start(app: web.Application) -> None:
-        producer = make_producer(settings)
+        # Each request waits for its ack: a short linger (the CLI's is 20 ms)
+        # keeps latency low; concurrent requests still share batches.
+        producer = new_producer(settings, linger_ms=1, acks="all", enable_idempotence=True,
+                                max_batch_size=512 * 1024, max_request_size=2 * MAX_BODY_BYTES)
         await producer.start()
         app[_PRODUCER] = producer
 
