@@ -11,24 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
+
+from aiohttp import web
 
 from state.graph import GraphStore
 from streams.graph.api import ApiConfig, make_api, serve_api
 from streams.graph.replica import GraphMaterializer, Listener, worker_replica_path
-from streams.openlineage.intake import add_lineage_routes
+from streams.pipeline.topology import GraphReplicaSpec
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.graph")
+
+#: Adds routes to the API's aiohttp application (e.g. the OpenLineage intake).
+RouteInstaller = Callable[[web.Application], object]
 
 
 class GraphService:
     """The worker's replica of the lineage graph and its optional API."""
 
-    def __init__(self, settings: Settings, *, api: ApiConfig | None = None) -> None:
+    def __init__(self, settings: Settings, spec: GraphReplicaSpec, *,
+                 api: ApiConfig | None = None) -> None:
         self.settings = settings
+        self.spec = spec
         self.api = api
         self._listeners: list[Listener] = []
+        self._routes: list[RouteInstaller] = []
         self._graph: GraphStore | None = None
         self.materializer: GraphMaterializer | None = None
         #: Set when the replica is open (it may still be catching up).
@@ -47,6 +56,10 @@ class GraphService:
         if self.materializer is not None:
             self.materializer.add_listener(listener)
 
+    def add_routes(self, installer: RouteInstaller) -> None:
+        """`installer(web_app)` adds routes of another room to the API when it is served."""
+        self._routes.append(installer)
+
     def install(self, app: Any) -> None:
         """Run the replica (and the API) as a task of the Faust `app`."""
 
@@ -59,7 +72,8 @@ class GraphService:
         graph = GraphStore.open(worker_replica_path(self.settings))
         # Batches are applied in the event loop (listeners see a graph that
         # does not change under them); small ones keep the agents' pauses short.
-        materializer = GraphMaterializer(graph, self.settings, batch_size=500)
+        materializer = GraphMaterializer(graph, self.settings, batch_size=self.spec.batch_size,
+                                         topic=self.spec.topic)
         for listener in self._listeners:
             materializer.add_listener(listener)
         self._graph, self.materializer = graph, materializer
@@ -67,7 +81,8 @@ class GraphService:
         try:
             if self.api is not None:
                 app = make_api(graph, token=self.api.token, status=self.status)
-                add_lineage_routes(app, self.settings)
+                for installer in self._routes:
+                    installer(app)
                 runner = await serve_api(app, self.api)
                 log.info("graph API on http://%s:%d", self.api.bind, self.api.port)
             self.ready.set()

@@ -22,6 +22,7 @@ from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 
 AGENT = "openlineage-intake"
+TOPIC = "openlineage-events"
 
 
 def _sent_key(signal: FlowSignal) -> str:
