@@ -36,6 +36,7 @@ BATCH_PATH = "/api/v1/lineage/batch"
 MAX_BODY_BYTES = 1 << 20
 TOPIC = "openlineage-events"
 AGENT = "openlineage-http"
+NOT_A_BATCH = "openlineage: a batch must be a JSON array of events"
 _PRODUCER: web.AppKey[AIOKafkaProducer] = web.AppKey("openlineage_producer", AIOKafkaProducer)
 
 
@@ -97,35 +98,41 @@ class LineageIntake:
             self.settings.topic("dead-letters"), record, origin.key.encode())
         self.metrics.incr(f"{AGENT}.dead_letters")
 
-    async def post_one(self, request: web.Request) -> web.Response:
+    async def _refuse(self, request: web.Request, reason: str, raw: bytes) -> web.Response:
+        await self._dead_letter(request, reason, raw, 0)
+        return _json({"error": reason}, 400)
+
+    async def _parse(self, request: web.Request) -> tuple[bytes, Any] | web.Response:
+        """The body and its JSON, or the answer refusing it (413, or 400 + a dead letter)."""
         try:
             raw = await _read_body(request)
         except _TooLarge:
             return _too_large()
         try:
-            event = decode(raw)
+            return raw, decode(raw)
+        except InvalidEvent as exc:
+            return await self._refuse(request, exc.reason, raw)
+
+    async def post_one(self, request: web.Request) -> web.Response:
+        parsed = await self._parse(request)
+        if isinstance(parsed, web.Response):
+            return parsed
+        raw, event = parsed
+        try:
             kind_of(event)
         except InvalidEvent as exc:
-            await self._dead_letter(request, exc.reason, raw, 0)
-            return _json({"error": exc.reason}, 400)
+            return await self._refuse(request, exc.reason, raw)
         await self.producer(request).send_and_wait(self.topic, raw, kafka_key(event).encode())
         self.metrics.incr(f"{AGENT}.accepted")
         return web.Response(status=201)
 
     async def post_batch(self, request: web.Request) -> web.Response:
-        try:
-            raw = await _read_body(request)
-        except _TooLarge:
-            return _too_large()
-        try:
-            items = decode(raw)
-        except InvalidEvent as exc:
-            await self._dead_letter(request, exc.reason, raw, 0)
-            return _json({"error": exc.reason}, 400)
+        parsed = await self._parse(request)
+        if isinstance(parsed, web.Response):
+            return parsed
+        raw, items = parsed
         if not isinstance(items, list):
-            reason = "openlineage: a batch must be a JSON array of events"
-            await self._dead_letter(request, reason, raw, 0)
-            return _json({"error": reason}, 400)
+            return await self._refuse(request, NOT_A_BATCH, raw)
         failed: list[dict[str, Any]] = []
         pending = []
         producer = self.producer(request)
