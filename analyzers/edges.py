@@ -72,14 +72,23 @@ KIND_RULES: Mapping[str, KindRule] = MappingProxyType({
     "CONFIG": KindRule(HIGH, 0.6, "config"),
     # static analysis: a proposal, not an observation
     "STATIC": KindRule(LOW, 0.1, "static"),
+    # OpenLineage: a job read its inputs and wrote its outputs, no column detail
+    # (the table-level SQL signal's band and weight)
+    "OPENLINEAGE": KindRule(MEDIUM, 0.4, "openlineage"),
 })
+
+#: Count-key suffix of a kind reported through OpenLineage (column lineage, or
+#: the SQL of a `sql` job facet): the kind's band and weight, counted under
+#: the `openlineage` evidence counter instead of its own.
+VIA_OPENLINEAGE = "@openlineage"
 
 #: Signal kinds outside the contract's list, folded into a contract kind.
 #: `TABLE` (a table-level flow from an sql_io read/write join: the job read T
 #: and wrote U, how is unknown) counts as a generic DIRECT transformation.
 KIND_ALIASES: Mapping[str, str] = MappingProxyType({"TABLE": "TRANSFORMATION"})
 
-EVIDENCE_KEYS = ("runtime_exact", "runtime_contains", "runtime_nomatch", "sql", "config", "static")
+EVIDENCE_KEYS = ("runtime_exact", "runtime_contains", "runtime_nomatch", "sql", "config", "static",
+                 "openlineage")
 _SQL_SIGNAL_KINDS = frozenset((*SQL_KINDS, *KIND_ALIASES))
 
 
@@ -97,6 +106,26 @@ def effective_kind(signal: FlowSignal) -> str:
     return kind
 
 
+def count_key(signal: FlowSignal) -> str:
+    """The key a signal counts under in `EdgeState.counts`: its effective kind,
+    with `VIA_OPENLINEAGE` appended when OpenLineage reported it."""
+    kind = effective_kind(signal)
+    if signal.origin == "openlineage" and KIND_RULES[kind].evidence != "openlineage":
+        return kind + VIA_OPENLINEAGE
+    return kind
+
+
+def kind_of_key(key: str) -> str:
+    """The effective kind of a count key (`IDENTITY@openlineage` -> `IDENTITY`)."""
+    return key.partition("@")[0]
+
+
+def _evidence_of_key(key: str) -> str:
+    if key.endswith(VIA_OPENLINEAGE):
+        return "openlineage"
+    return KIND_RULES[key].evidence
+
+
 # -- the edge state -----------------------------------------------------------
 # The record and its codec are `vocab.EdgeState`; what its counts mean is here.
 
@@ -104,8 +133,8 @@ def effective_kind(signal: FlowSignal) -> str:
 def evidence_of(state: EdgeState) -> dict[str, int]:
     """The contract's evidence counters of an edge (per-kind counts folded by `KIND_RULES`)."""
     out = dict.fromkeys(EVIDENCE_KEYS, 0)
-    for kind, n in state.counts.items():
-        out[KIND_RULES[kind].evidence] += n
+    for key, n in state.counts.items():
+        out[_evidence_of_key(key)] += n
     return out
 
 
@@ -124,7 +153,7 @@ def score_of(counts: Mapping[str, int]) -> tuple[str, float]:
     for kind, n in counts.items():
         if n <= 0:
             continue
-        rule = KIND_RULES[kind]
+        rule = KIND_RULES[kind_of_key(kind)]
         if CONFIDENCE_RANK[rule.band] > CONFIDENCE_RANK[band]:
             band = rule.band
         log_miss += n * math.log1p(-rule.weight)
@@ -145,7 +174,7 @@ def apply_signal(state: EdgeState | None, signal: FlowSignal) -> EdgeState:
     static proposal already had its verification window, so repeating it
     (an analyzer re-run) only counts, and the edge stays deleted.
     """
-    kind = effective_kind(signal)
+    kind = count_key(signal)
     first_ts = signal.first_ts
     if state is None:
         state = EdgeState(src=signal.src, dst=signal.dst, first_seen=first_ts,

@@ -22,9 +22,11 @@ RUNTIME_KINDS = ("EXACT_MATCH", "CONTAINS", "NO_MATCH")
 SQL_DIRECT = ("IDENTITY", "TRANSFORMATION", "AGGREGATION")
 SQL_INDIRECT = ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL")
 SQL_KINDS = (*SQL_DIRECT, *SQL_INDIRECT, "MASKED")
-ALL_KINDS = (*RUNTIME_KINDS, *SQL_KINDS, "CONFIG", "STATIC")
+#: An OpenLineage flow known at table level only (no column lineage, no SQL).
+OPENLINEAGE_KIND = "OPENLINEAGE"
+ALL_KINDS = (*RUNTIME_KINDS, *SQL_KINDS, "CONFIG", "STATIC", OPENLINEAGE_KIND)
 
-Origin = Literal["runtime", "sql", "config", "static"]
+Origin = Literal["runtime", "sql", "config", "static", "openlineage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class FlowSignal:
     `kind` is one of ALL_KINDS. `masking` marks SQL lineage through a hash.
     `transform` names what the matcher applied to the source value (runtime).
     `ts` is the event time of the observation (the triggering event's `ts`).
+    `producer` is the OpenLineage producer URI of an `openlineage` signal.
     A signal may stand for `count` identical observations (folded within one
     batch by `aggregate`); `earliest` is then the first one's time.
     """
@@ -47,6 +50,7 @@ class FlowSignal:
     masking: bool = False
     count: int = 1
     earliest: int | None = None
+    producer: str | None = None
 
     @property
     def edge_id(self) -> str:
@@ -69,6 +73,8 @@ class FlowSignal:
             body["count"] = self.count
         if self.earliest is not None and self.earliest != self.ts:
             body["earliest"] = self.earliest
+        if self.producer is not None:
+            body["producer"] = self.producer
         return orjson.dumps(body)
 
     @classmethod
@@ -76,7 +82,7 @@ class FlowSignal:
         return parse_signal(orjson.loads(raw))
 
 
-_ORIGINS = ("runtime", "sql", "config", "static")
+_ORIGINS = ("runtime", "sql", "config", "static", "openlineage")
 
 
 def parse_signal(body: dict[str, Any]) -> FlowSignal:
@@ -99,13 +105,16 @@ def parse_signal(body: dict[str, Any]) -> FlowSignal:
             value = body.get(name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidEvent(f"signal: field {name!r} must be an integer")
+    producer = body.get("producer")
+    if producer is not None and not isinstance(producer, str):
+        raise InvalidEvent("signal: field 'producer' must be a string")
     count = body.get("count", 1)
     if count < 1:
         raise InvalidEvent("signal: field 'count' must be at least 1")
     return FlowSignal(
         src=body["src"], dst=body["dst"], kind=body["kind"], origin=body["origin"],
         ts=body["ts"], transform=body.get("transform"), masking=body.get("masking", False),
-        count=count, earliest=body.get("earliest"),
+        count=count, earliest=body.get("earliest"), producer=producer,
     )
 
 
@@ -115,9 +124,9 @@ def aggregate(signals: list[FlowSignal]) -> list[FlowSignal]:
     Evidence is the same as sending them one by one; the edge merge then
     handles one message per (edge, kind, transform, masking) per batch.
     """
-    folded: dict[tuple[str, str, str, str, str | None, bool], FlowSignal] = {}
+    folded: dict[tuple[str, str, str, str, str | None, bool, str | None], FlowSignal] = {}
     for sig in signals:
-        key = (sig.src, sig.dst, sig.kind, sig.origin, sig.transform, sig.masking)
+        key = (sig.src, sig.dst, sig.kind, sig.origin, sig.transform, sig.masking, sig.producer)
         seen = folded.get(key)
         if seen is None:
             folded[key] = sig
@@ -126,5 +135,6 @@ def aggregate(signals: list[FlowSignal]) -> list[FlowSignal]:
                 src=sig.src, dst=sig.dst, kind=sig.kind, origin=sig.origin,
                 ts=max(seen.ts, sig.ts), transform=sig.transform, masking=sig.masking,
                 count=seen.count + sig.count, earliest=min(seen.first_ts, sig.first_ts),
+                producer=sig.producer,
             )
     return list(folded.values())

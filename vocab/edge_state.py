@@ -31,7 +31,7 @@ def frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
 class EdgeState:
     """One edge's aggregate, as kept in the edge-merge table.
 
-    `counts` is per effective kind (see `analyzers.edges.effective_kind`); the
+    `counts` is per count key (see `analyzers.edges.count_key`); the
     contract's `evidence` counters (`analyzers.edges.evidence_of`) and `kinds`
     derive from it. `confidence` and `score` are those of the latest fold
     (equal to the latest delta's when the state comes from `merge`). `version`
@@ -56,8 +56,12 @@ class EdgeState:
 
     @property
     def kinds(self) -> frozenset[str]:
-        """Kinds seen; `STATIC` only while nothing else is (static only, unconfirmed)."""
-        seen = frozenset(k for k, n in self.counts.items() if n > 0)
+        """Kinds seen; `STATIC` only while nothing else is (static only, unconfirmed).
+
+        A count key may name where its evidence came from after an `@`
+        (`IDENTITY@openlineage`, see `analyzers.edges.count_key`); the kind is before it.
+        """
+        seen = frozenset(k.partition("@")[0] for k, n in self.counts.items() if n > 0)
         return seen - {"STATIC"} if len(seen) > 1 else seen
 
     @property

@@ -8,6 +8,7 @@ from streams.cli.archive_cmd import archive_command, replay_command
 from streams.cli.graph_cmd import graph_group
 from streams.cli.kafka_cmd import kafka_group
 from streams.cli.match_cmd import match_command
+from streams.cli.openlineage_cmd import openlineage_group
 from streams.cli.policy_cmd import review_command, violations_command, zone_command
 from streams.cli.send_cmd import send_command
 from streams.cli.sql_cmd import analyze_sql_command
@@ -22,6 +23,7 @@ ALL: list[click.Command] = [
     analyze_sql_command,
     match_command,
     graph_group,
+    openlineage_group,
     violations_command,
     review_command,
     zone_command,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from analyzers.openlineage.export import graph_events
 from state.graph import (
     EdgeFilter,
     GraphStore,
@@ -177,7 +178,7 @@ def path_command(settings: Settings, src: str, dst: str, min_confidence: str,
 @click.command("export")
 @common_options
 @click.option("--format", "fmt",
-              type=click.Choice(["json", "dot", "graphml", "parquet", "png"]),
+              type=click.Choice(["json", "dot", "graphml", "parquet", "png", "openlineage"]),
               default="json", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (required for parquet and png; else stdout).")
@@ -187,7 +188,11 @@ def path_command(settings: Settings, src: str, dst: str, min_confidence: str,
               help="Export the local replica as last synced, without Kafka.")
 def export_command(settings: Settings, fmt: str, out: Path | None, min_confidence: str,
                    offline: bool) -> None:
-    """Every live edge with its attributes and evidence."""
+    """Every live edge with its attributes and evidence.
+
+    `--format openlineage` writes OpenLineage JobEvents, one JSON object a line
+    (docs/OPENLINEAGE.md): post them to any OpenLineage consumer.
+    """
     if fmt in ("parquet", "png") and out is None:
         raise fail(f"--format {fmt} needs --out FILE")
     floor = CONFIDENCE_RANK[min_confidence]
@@ -199,6 +204,12 @@ def export_command(settings: Settings, fmt: str, out: Path | None, min_confidenc
         _emit(dot(edges), out)
     elif fmt == "graphml":
         _emit(export_graphml(edges), out)
+    elif fmt == "openlineage":
+        report = graph_events(edges)
+        _emit(b"".join(orjson.dumps(event) + b"\n" for event in report.events), out)
+        click.echo(f"wrote {len(report.events)} OpenLineage events for {report.edges} edges"
+                   + (f" ({report.unrepresentable} table-to-field edges only in the evidence facet)"
+                      if report.unrepresentable else ""), err=True)
     elif fmt == "parquet":
         assert out is not None
         rows = export_parquet(edges, out)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
+
+from aiohttp import web
 
 from state.graph import GraphStore
 from streams.graph.api import ApiConfig, make_api, serve_api
@@ -20,6 +23,9 @@ from streams.pipeline.topology import GraphReplicaSpec
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.graph")
+
+#: Adds routes to the API's aiohttp application (e.g. the OpenLineage intake).
+RouteInstaller = Callable[[web.Application], object]
 
 
 class GraphService:
@@ -31,6 +37,7 @@ class GraphService:
         self.spec = spec
         self.api = api
         self._listeners: list[Listener] = []
+        self._routes: list[RouteInstaller] = []
         self._graph: GraphStore | None = None
         self.materializer: GraphMaterializer | None = None
         #: Set when the replica is open (it may still be catching up).
@@ -48,6 +55,10 @@ class GraphService:
         self._listeners.append(listener)
         if self.materializer is not None:
             self.materializer.add_listener(listener)
+
+    def add_routes(self, installer: RouteInstaller) -> None:
+        """`installer(web_app)` adds routes of another room to the API when it is served."""
+        self._routes.append(installer)
 
     def install(self, app: Any) -> None:
         """Run the replica (and the API) as a task of the Faust `app`."""
@@ -70,6 +81,8 @@ class GraphService:
         try:
             if self.api is not None:
                 app = make_api(graph, token=self.api.token, status=self.status)
+                for installer in self._routes:
+                    installer(app)
                 runner = await serve_api(app, self.api)
                 log.info("graph API on http://%s:%d", self.api.bind, self.api.port)
             self.ready.set()

@@ -16,12 +16,15 @@ from typing import Any
 import faust
 
 from analyzers.events import SPECS
+from analyzers.openlineage import kind_of
 from analyzers.signals import parse_signal
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
 from streams.kafka.partitioner import CachedPartitioner
 from streams.kafka.security import faust_credentials
 from streams.observability.server import MetricsService
+from streams.openlineage import agent as openlineage_agent
+from streams.openlineage.intake import add_lineage_routes
 from streams.pipeline.agents import (
     config_parsing,
     edge_merge,
@@ -48,6 +51,7 @@ HANDLERS: Mapping[str, HandlerFactory] = {
     sql_analysis.AGENT: sql_analysis.SqlAnalysis,
     config_parsing.AGENT: lambda topology, metrics: config_parsing.handle_config,
     static_intake.AGENT: lambda topology, metrics: static_intake.handle_static,
+    openlineage_agent.AGENT: openlineage_agent.OpenLineageIntake,
     edge_merge.AGENT: edge_merge.EdgeMerge,
 }
 #: The agents the code defines; topology.yaml configures exactly these (a test checks).
@@ -76,6 +80,8 @@ def validator_for(topic: str) -> Validator:
     or the flow signal itself (parsed once) on the signals topic."""
     if topic == SIGNALS_TOPIC:
         return parse_signal
+    if topic == openlineage_agent.TOPIC:  # OpenLineage's own events: no envelope
+        return kind_of
     if topic in _INPUT_TOPICS:
         return input_validator(topic)
     raise TopologyError(f"topology.yaml: no event of the contract is read from {topic!r}")
@@ -154,6 +160,7 @@ def build_app(
 
     services = topology.services
     pipeline.graph = GraphService(settings, services.graph_replica, api=graph_api)
+    pipeline.graph.add_routes(lambda web_app: add_lineage_routes(web_app, settings))
     pipeline.graph.install(app)
     pipeline.policy = PolicyMonitor(settings, services.policy_monitor, pipeline.graph, sink,
                                     pipeline.metrics, is_leader=app.is_leader)

@@ -21,7 +21,7 @@ DEFAULT_PATH = Path(__file__).resolve().parents[2] / "topology.yaml"
 #: The topics the contract names; topology.yaml must declare each of them.
 CONTRACT_TOPICS = (
     "probe-events", "sql-job-logs", "config-events", "static-flows",
-    "asset-labels", "policies", "reviews",
+    "asset-labels", "policies", "reviews", "openlineage-events",
     "lineage-graph", "policy-violations", "dead-letters",
 )
 #: Topics whose latest value per key is the state; they must be compacted.

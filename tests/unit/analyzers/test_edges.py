@@ -33,7 +33,7 @@ DAY = 86_400_000
 
 _ORIGIN: dict[str, Origin] = {
     "EXACT_MATCH": "runtime", "CONTAINS": "runtime", "NO_MATCH": "runtime",
-    "CONFIG": "config", "STATIC": "static",
+    "CONFIG": "config", "STATIC": "static", "OPENLINEAGE": "openlineage",
 }
 
 
@@ -134,8 +134,9 @@ def test_contract_example_shape() -> None:
     state, delta = merge(fold(sig("STATIC", 1737540000000),
                               *[sig("EXACT_MATCH", 1737540600123 + i) for i in range(11)]),
                          sig("EXACT_MATCH", 1737540655000))
-    assert evidence_of(state) == {"runtime_exact": 12, "runtime_contains": 0, "runtime_nomatch": 0,
-                              "sql": 0, "config": 0, "static": 1}
+    assert evidence_of(state) == {"runtime_exact": 12, "runtime_contains": 0,
+                                  "runtime_nomatch": 0, "sql": 0, "config": 0, "static": 1,
+                                  "openlineage": 0}
     assert state.kinds == {"EXACT_MATCH"}
     assert (state.confidence, state.score) == ("high", 1.0)
     assert (state.first_seen, state.last_seen) == (1737540000000, 1737540655000)
@@ -151,7 +152,7 @@ def test_delta_on_appear_has_the_contract_shape() -> None:
         "v": 1, "op": "upsert", "edge_id": EDGE, "src": SRC, "dst": DST,
         "confidence": "high", "score": 0.7, "kinds": ["EXACT_MATCH"],
         "evidence": {"runtime_exact": 1, "runtime_contains": 0, "runtime_nomatch": 0,
-                     "sql": 0, "config": 0, "static": 0},
+                     "sql": 0, "config": 0, "static": 0, "openlineage": 0},
         "first_seen": 1737540600123, "last_seen": 1737540600123, "version": 1,
     }
     assert state.version == 1
@@ -327,3 +328,25 @@ def test_final_edge_does_not_depend_on_signal_order(
     b = reduce(apply_signal, shuffled, None)
     assert a is not None and b is not None
     assert visible(a) == visible(b)
+
+
+def ol(kind: str, ts: int = 1000, *, masking: bool = False) -> FlowSignal:
+    return FlowSignal(SRC, DST, kind, "openlineage", ts, masking=masking, producer="https://p")
+
+
+def test_openlineage_table_level_is_its_own_row() -> None:
+    state = fold(ol("OPENLINEAGE"))
+    assert (state.confidence, state.score, state.kinds) == ("medium", 0.4, {"OPENLINEAGE"})
+    assert evidence_of(state)["openlineage"] == 1 and evidence_of(state)["sql"] == 0
+
+
+def test_openlineage_column_kinds_keep_their_band_and_count_as_openlineage() -> None:
+    state = fold(ol("IDENTITY"), sig("IDENTITY"), ol("TRANSFORMATION", masking=True))
+    assert state.kinds == {"IDENTITY", "MASKED"}
+    assert state.confidence == "high"
+    assert (evidence_of(state)["openlineage"], evidence_of(state)["sql"]) == (2, 1)
+    assert EdgeState.from_bytes(state.to_bytes()) == state
+    # the band and score are those of the same kinds reported by the SQL analyzer
+    assert (state.confidence, state.score) == (
+        fold(sig("IDENTITY"), sig("IDENTITY"), sig("TRANSFORMATION", masking=True)).confidence,
+        fold(sig("IDENTITY"), sig("IDENTITY"), sig("TRANSFORMATION", masking=True)).score)

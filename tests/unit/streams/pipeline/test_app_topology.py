@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from analyzers.events import SPECS, InvalidEvent
+from analyzers.openlineage import kind_of
 from analyzers.signals import parse_signal
 from streams.graph.replica import TOPIC as GRAPH_TOPIC
 from streams.pipeline.app import AGENT_NAMES, handlers, validator_for
@@ -37,9 +38,11 @@ def test_validators_derive_from_the_topic_each_agent_reads() -> None:
     topology = load_topology()
     wired = handlers(topology, Metrics())
     assert wired["edge-merge"][1] is parse_signal
+    assert wired["openlineage-intake"][1] is kind_of  # OpenLineage's own events, no envelope
     for name, (_handler, validate) in wired.items():
         topic = topology.agents[name].topic
-        if topic != "flow-signals":  # an input event of another topic is refused
+        if topic not in ("flow-signals", "openlineage-events"):
+            # an input event of another topic is refused
             other = next(s for s in SPECS.values() if s.topic != topic)
             with pytest.raises(InvalidEvent, match=f"does not belong on topic '{topic}'"):
                 validate({"v": 1, "type": other.type, "ts": 1})

@@ -1,0 +1,1 @@
+"""The OpenLineage bridge's wiring: the intake agent, the HTTP intake, export and emit."""
