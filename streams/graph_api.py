@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from streams.console.security import is_public
 from state.graph import (
     CONFIDENCE_RANK,
     EdgeFilter,
@@ -96,7 +97,7 @@ def make_api(
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token is not None:
+        if token is not None and not is_public(request):
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return _json({"error": "missing or wrong bearer token"}, 401)

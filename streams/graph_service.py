@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from state.graph import GraphStore
+from streams.console import Console, register_console
 from streams.graph_api import ApiConfig, make_api, serve_api
 from streams.graph_materializer import GraphMaterializer, Listener, worker_replica_path
 from streams.settings import Settings
@@ -66,6 +67,7 @@ class GraphService:
         try:
             if self.api is not None:
                 app = make_api(graph, token=self.api.token, status=self.status)
+                register_console(app, Console(self.settings, lambda: graph, token=self.api.token))
                 runner = await serve_api(app, self.api)
                 log.info("graph API on http://%s:%d", self.api.bind, self.api.port)
             self.ready.set()

@@ -1,0 +1,197 @@
+"""An asset's neighbourhood, upstream and downstream, bounded for drawing.
+
+What the console's asset view draws: the assets within `max_hops` of a root
+in both directions, but never more than `max_nodes` of them. Whatever the
+bound leaves out is counted on the node it hangs from (`hidden`), so a page
+can offer "expand (12 more)" instead of drawing 100,000 nodes. Unlike
+`traverse`, running into the bound is the normal case, not an error.
+
+Both directions are walked level by level, alternately (down 1, up 1,
+down 2, ...), so a hub upstream cannot crowd the downstream side out. The
+table semantics of `traverse` hold: a node `T#f` continues along `T`'s
+table-level edges, a table `T` along its fields' edges.
+
+>>> from state.graph.neighbourhood import namespace_of
+>>> namespace_of("hive://warehouse/default.t#c"), namespace_of("file:/tmp/x")
+('hive://warehouse', 'file:')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from state.graph.store import CONFIDENCE_RANK, Direction, EdgeRef, table_of
+from state.graph.traverse import EdgeFilter, GraphReader, TraversalError
+
+Side = Literal["root", "upstream", "downstream"]
+
+#: Bounds a caller may not exceed (the server clamps what a page asks for).
+MAX_NODES = 500
+MAX_HOPS = 10
+
+
+def namespace_of(asset: str) -> str:
+    """The asset's namespace (scheme and authority): `hive://warehouse`, `file:`."""
+    scheme, sep, rest = asset.partition("://")
+    if sep:
+        return f"{scheme}://{rest.partition('/')[0]}"
+    head, colon, _ = asset.partition(":")
+    return f"{head}:" if colon else ""
+
+
+@dataclass
+class Node:
+    """A drawn asset: how far from the root, on which side, how much is left out."""
+
+    asset: str
+    hops: int
+    side: Side
+    hidden: int = 0  #: edges from it (on its side) not drawn: past the hop or node bound
+    fields: int = 0  #: after `collapse`: how many of its fields were merged into it
+
+    def to_json(self) -> dict[str, Any]:
+        table, _, column = self.asset.partition("#")
+        return {"id": self.asset, "namespace": namespace_of(self.asset), "table": table,
+                "field": column or None, "hops": self.hops, "side": self.side,
+                "hidden": self.hidden, "fields": self.fields}
+
+
+@dataclass
+class DrawnEdge:
+    """An edge to draw; after `collapse`, several field edges merged into one."""
+
+    src: str
+    dst: str
+    confidence: str
+    kinds: tuple[str, ...]
+    score: float
+    merged: list[str] = field(default_factory=list)  #: the edge ids behind it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": f"{self.src} -> {self.dst}", "src": self.src, "dst": self.dst,
+                "confidence": self.confidence, "kinds": list(self.kinds),
+                "score": round(self.score, 4), "edges": self.merged}
+
+
+@dataclass
+class Neighbourhood:
+    root: str
+    nodes: dict[str, Node]
+    edges: list[DrawnEdge]
+    truncated: bool  #: the node bound cut something off
+
+    @property
+    def hidden(self) -> int:
+        return sum(node.hidden for node in self.nodes.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"root": self.root, "nodes": [n.to_json() for n in self.nodes.values()],
+                "edges": [e.to_json() for e in self.edges], "hidden": self.hidden,
+                "truncated": self.truncated}
+
+
+def _far(edge: EdgeRef, direction: Direction) -> str:
+    return edge.dst if direction == "downstream" else edge.src
+
+
+def neighbourhood(
+    graph: GraphReader, root: str, *,
+    directions: Iterable[Direction] = ("downstream", "upstream"),
+    edge_filter: EdgeFilter = EdgeFilter(), max_hops: int = 2, max_nodes: int = 200,
+    keep: Callable[[str], bool] | None = None,
+) -> Neighbourhood:
+    """The assets within `max_hops` of `root`, at most `max_nodes` of them (root included).
+
+    `keep(asset)` false hides an asset and whatever lies only behind it (a
+    namespace filter). Each node's `hidden` counts the distinct assets one
+    hop further on its side that were not drawn.
+    """
+    if not 1 <= max_hops <= MAX_HOPS:
+        raise TraversalError(f"max_hops must be between 1 and {MAX_HOPS}")
+    if not 1 <= max_nodes <= MAX_NODES:
+        raise TraversalError(f"max_nodes must be between 1 and {MAX_NODES}")
+    nodes = {root: Node(root, 0, "root")}
+    edges: dict[tuple[str, str], DrawnEdge] = {}
+    truncated = False
+    frontiers: dict[Direction, list[str]] = {d: [root] for d in dict.fromkeys(directions)}
+    expanded: dict[Direction, set[str]] = {d: set() for d in frontiers}
+
+    def step(node: str, direction: Direction, draw: bool) -> list[str]:
+        nonlocal truncated
+        reached: list[str] = []
+        left_out: set[str] = set()
+        for holder in graph.holders(node, direction):
+            if holder in expanded[direction] and draw:
+                continue
+            if draw:
+                expanded[direction].add(holder)
+            for edge in graph.direct_edges(holder, direction):
+                other = _far(edge, direction)
+                if not edge_filter.accepts(edge) or (keep is not None and not keep(other)):
+                    continue
+                known = other in nodes
+                if not draw or (not known and len(nodes) >= max_nodes):
+                    if not known or (edge.src, edge.dst) not in edges:
+                        left_out.add(other)
+                    truncated = truncated or draw
+                    continue
+                if not known:
+                    nodes[other] = Node(other, nodes[node].hops + 1, direction)
+                    reached.append(other)
+                edges.setdefault((edge.src, edge.dst), DrawnEdge(
+                    edge.src, edge.dst, edge.confidence, edge.kinds, edge.score,
+                    [edge.edge_id]))
+        nodes[node].hidden += len(left_out)
+        return reached
+
+    for _ in range(max_hops):
+        for direction, frontier in frontiers.items():
+            following: list[str] = []
+            for node in frontier:
+                following += step(node, direction, draw=True)
+            frontiers[direction] = following
+    for direction, frontier in frontiers.items():  # the boundary: count what lies beyond
+        for node in frontier:
+            step(node, direction, draw=False)
+    return Neighbourhood(root, nodes, list(edges.values()), truncated)
+
+
+def collapse(found: Neighbourhood) -> Neighbourhood:
+    """Fields merged into their tables: one node per table, one edge per table pair.
+
+    A merged edge keeps the strongest confidence, every kind, the best score
+    and the ids of the edges behind it; edges between fields of one table
+    disappear.
+    """
+    root = table_of(found.root)
+    nodes: dict[str, Node] = {}
+    for node in sorted(found.nodes.values(), key=lambda n: n.hops):
+        table = table_of(node.asset)
+        merged = nodes.get(table)
+        if merged is None:
+            side: Side = "root" if table == root else node.side
+            merged = nodes[table] = Node(table, node.hops, side)
+        merged.hidden += node.hidden
+        merged.fields += node.asset != table
+    edges: dict[tuple[str, str], DrawnEdge] = {}
+    for edge in found.edges:
+        src, dst = table_of(edge.src), table_of(edge.dst)
+        if src == dst:
+            continue
+        seen = edges.get((src, dst))
+        if seen is None:
+            edges[(src, dst)] = DrawnEdge(src, dst, edge.confidence, edge.kinds, edge.score,
+                                          list(edge.merged))
+            continue
+        if CONFIDENCE_RANK[edge.confidence] > CONFIDENCE_RANK[seen.confidence]:
+            seen.confidence = edge.confidence
+        seen.kinds = tuple(sorted(set(seen.kinds) | set(edge.kinds)))
+        seen.score = max(seen.score, edge.score)
+        seen.merged += edge.merged
+    return Neighbourhood(root, nodes, list(edges.values()), found.truncated)
+
+
+__all__ = ["MAX_HOPS", "MAX_NODES", "DrawnEdge", "Neighbourhood", "Node",
+           "collapse", "namespace_of", "neighbourhood"]
