@@ -22,14 +22,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from state.graph.store import CONFIDENCE_RANK, Direction, EdgeRef, table_of
+from state.graph.store import Direction, EdgeRef
 from state.graph.traverse import EdgeFilter, GraphReader, TraversalError
+from vocab import CONFIDENCE_RANK, table_of
 
 Side = Literal["root", "upstream", "downstream"]
 
 #: Bounds a caller may not exceed (the server clamps what a page asks for).
 MAX_NODES = 500
 MAX_HOPS = 10
+_ANY = EdgeFilter()
 
 
 def namespace_of(asset: str) -> str:
@@ -99,7 +101,7 @@ def _far(edge: EdgeRef, direction: Direction) -> str:
 def neighbourhood(
     graph: GraphReader, root: str, *,
     directions: Iterable[Direction] = ("downstream", "upstream"),
-    edge_filter: EdgeFilter = EdgeFilter(), max_hops: int = 2, max_nodes: int = 200,
+    edge_filter: EdgeFilter = _ANY, max_hops: int = 2, max_nodes: int = 200,
     keep: Callable[[str], bool] | None = None,
 ) -> Neighbourhood:
     """The assets within `max_hops` of `root`, at most `max_nodes` of them (root included).

@@ -29,7 +29,7 @@ def console_command(settings: Settings, port: int, bind: str, token: str | None)
     (`lineage worker --api-port P`), not from here.
     """
     from streams.console.server import serve_console
-    from streams.graph_api import ApiConfig, ApiConfigError
+    from streams.graph.api import ApiConfig, ApiConfigError
 
     try:
         config = ApiConfig(port, bind, token or None)

@@ -19,9 +19,9 @@ import orjson
 
 from analyzers.events import InvalidEvent
 from analyzers.policy import Decision, Policy
-from streams.policy_inputs import parse_input
+from streams.kafka.topic_reader import read_latest
+from streams.policy.inputs import parse_input
 from streams.settings import Settings
-from streams.topic_reader import read_latest
 
 
 @dataclass

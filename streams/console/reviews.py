@@ -16,7 +16,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from analyzers.events import InvalidEvent, validate_event
-from streams.producer import make_producer
+from streams.kafka.producer import make_producer
 from streams.settings import Settings
 
 TOPIC = "reviews"

@@ -21,7 +21,6 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from state.graph import (
-    CONFIDENCE_RANK,
     EdgeFilter,
     GraphStore,
     Limits,
@@ -30,10 +29,10 @@ from state.graph import (
     find_path,
 )
 from state.graph.neighbourhood import collapse, namespace_of, neighbourhood
-from state.graph.search import search_assets
 from streams.console.feed import ViolationFeed
 from streams.console.policy_state import PolicyStateReader
 from streams.console.reviews import ReviewRequestError, ReviewWriter, now_ms, review_records
+from streams.console.search import search_assets
 from streams.console.security import Guard, Handler, json_response, public
 from streams.console.zones import (
     DECISION_COLUMNS,
@@ -45,8 +44,9 @@ from streams.console.zones import (
     to_csv,
     zone_json,
 )
-from streams.graph_format import path_json
+from streams.graph.format import path_json
 from streams.settings import Settings
+from vocab import CONFIDENCE_RANK
 
 STATIC = Path(__file__).parent / "static"
 API = "/api/v1/console"

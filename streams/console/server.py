@@ -16,8 +16,8 @@ import logging
 from aiohttp import web
 
 from streams.console.routes import Console, register_console
-from streams.graph_api import ApiConfig, serve_api
-from streams.graph_materializer import GraphMaterializer, cli_replica_path, open_replica
+from streams.graph.api import ApiConfig, serve_api
+from streams.graph.replica import GraphMaterializer, cli_replica_path, open_replica
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.console")

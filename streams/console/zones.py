@@ -20,7 +20,7 @@ from analyzers.policy.cascade import excluded_assets, member_state, preview
 from state.graph import GraphStore
 from state.graph.neighbourhood import namespace_of
 from streams.console.policy_state import PolicyState
-from streams.policy_inputs import StoreGraphView
+from streams.policy.inputs import StoreGraphView
 
 _STATE_ORDER = {"root": 0, "denied": 1, "reached": 2, "included": 3, "excluded": 4}
 

@@ -31,7 +31,7 @@ from console_fixtures import (
 
 from state.graph import GraphStore
 from streams.console import Console, register_console
-from streams.graph_api import make_api
+from streams.graph.api import make_api
 from streams.settings import Settings
 
 API = "/api/v1/console"
