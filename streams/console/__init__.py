@@ -9,6 +9,5 @@ worker's API app, or the standalone read-only app of `lineage console`).
 from __future__ import annotations
 
 from streams.console.routes import Console, register_console
-from streams.console.security import is_public, public
 
-__all__ = ["Console", "is_public", "public", "register_console"]
+__all__ = ["Console", "register_console"]

@@ -33,7 +33,7 @@ from streams.console.feed import ViolationFeed
 from streams.console.policy_state import PolicyStateReader
 from streams.console.reviews import ReviewRequestError, ReviewWriter, now_ms, review_records
 from streams.console.search import search_assets
-from streams.console.security import Guard, Handler, json_response, public
+from streams.console.security import Guard, Handler, json_response
 from streams.console.zones import (
     DECISION_COLUMNS,
     FIX_COLUMNS,
@@ -44,6 +44,7 @@ from streams.console.zones import (
     to_csv,
     zone_json,
 )
+from streams.graph.api import public
 from streams.graph.format import path_json
 from streams.settings import Settings
 from vocab import CONFIDENCE_RANK

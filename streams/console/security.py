@@ -3,8 +3,9 @@
 - **Token.** With a token set, every console API request needs
   `Authorization: Bearer T` (compared in constant time; 401 otherwise). The
   page shell and its static files carry no data and are public (marked with
-  `public`), so a browser can load the page that then asks for the token
-  once and keeps it in `sessionStorage`.
+  the graph API's `public`, which its token guard lets through), so a
+  browser can load the page that then asks for the token once and keeps it
+  in `sessionStorage`.
 - **Writes** are POSTs with a JSON body and the header `X-Lineage-CSRF`
   holding the console's CSRF token, which only `GET /api/v1/console/session`
   hands out (same-origin: another site's page cannot read it); an `Origin`
@@ -28,17 +29,6 @@ from aiohttp import web
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CSRF_HEADER = "X-Lineage-CSRF"
-
-
-def public(handler: Handler) -> Handler:
-    """Mark a route as needing no token (the page shell, static files)."""
-    handler.public = True  # type: ignore[attr-defined]
-    return handler
-
-
-def is_public(request: web.Request) -> bool:
-    """Whether the route of `request` was marked `public` (for an app-wide token guard)."""
-    return bool(getattr(request.match_info.handler, "public", False))
 
 
 def bearer_ok(request: web.Request, token: str | None) -> bool:

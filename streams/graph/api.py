@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from streams.console.security import is_public
 from state.graph import (
     EdgeFilter,
     GraphStore,
@@ -32,6 +31,17 @@ from streams.graph.format import path_json
 from vocab import CONFIDENCE_RANK
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def public(handler: Handler) -> Handler:
+    """Mark a route as needing no token: a page shell or static file that holds no data."""
+    handler.public = True  # type: ignore[attr-defined]
+    return handler
+
+
+def is_public(request: web.Request) -> bool:
+    """Whether the route of `request` was marked `public`."""
+    return bool(getattr(request.match_info.handler, "public", False))
 
 
 class ApiConfigError(ValueError):
