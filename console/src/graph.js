@@ -19,8 +19,8 @@ export const COLOURS = {
 
 const STYLE = [
   { selector: "node", style: {
-    "background-color": "data(colour)", label: "data(label)", "font-size": 11,
-    "text-wrap": "wrap", "text-max-width": 220, "text-valign": "bottom", "text-margin-y": 4,
+    "background-color": "data(colour)", label: "data(label)", "font-size": 10,
+    "text-wrap": "wrap", "text-max-width": 190, "text-valign": "bottom", "text-margin-y": 4,
     color: "#212121", "text-background-color": "#ffffff", "text-background-opacity": 0.85,
     "text-background-padding": 2, width: 22, height: 22, "border-width": 2, "border-color": "#ffffff",
   } },
@@ -30,7 +30,7 @@ const STYLE = [
   { selector: "node.path", style: { "border-color": "#ff6f00", "border-width": 5 } },
   { selector: "edge", style: {
     width: 2, "line-color": "#78909c", "target-arrow-color": "#78909c", "target-arrow-shape": "triangle",
-    "curve-style": "bezier", label: "data(label)", "font-size": 9, color: "#455a64",
+    "curve-style": "bezier", label: "data(label)", "font-size": 8, color: "#455a64",
     "text-rotation": "autorotate", "text-background-color": "#ffffff", "text-background-opacity": 0.8,
   } },
   { selector: "edge[confidence = 'medium']", style: { "line-style": "dashed" } },
@@ -58,8 +58,14 @@ export function makeGraph(container, { onNode, onEdge, onBackground } = {}) {
 }
 
 export function layout(cy, fit = true) {
-  cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 90, fit, padding: 24,
-    animate: false }).run();
+  // Ranks left to right, far enough apart for a label; never zoomed past
+  // 1:1 so a small graph does not blow its labels up.
+  cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 46, rankSep: 210, edgeSep: 12, fit,
+    padding: 30, animate: false }).run();
+  if (fit && cy.zoom() > 1) {
+    cy.zoom(1);
+    cy.center();
+  }
 }
 
 export function legend(entries) {

@@ -9,7 +9,9 @@ can offer "expand (12 more)" instead of drawing 100,000 nodes. Unlike
 Both directions are walked level by level, alternately (down 1, up 1,
 down 2, ...), so a hub upstream cannot crowd the downstream side out. The
 table semantics of `traverse` hold: a node `T#f` continues along `T`'s
-table-level edges, a table `T` along its fields' edges.
+table-level edges, a table `T` along its fields' edges; such an edge is
+drawn from (or to) the node that holds it, and keeps its own id in
+`merged` for its details.
 
 >>> from state.graph.neighbourhood import namespace_of
 >>> namespace_of("hive://warehouse/default.t#c"), namespace_of("file:/tmp/x")
@@ -133,18 +135,24 @@ def neighbourhood(
                 other = _far(edge, direction)
                 if not edge_filter.accepts(edge) or (keep is not None and not keep(other)):
                     continue
+                # An edge of a holder (the table of a field, a field of a
+                # table) is drawn from the node that holds it.
+                ends = (node, other) if direction == "downstream" else (other, node)
                 known = other in nodes
                 if not draw or (not known and len(nodes) >= max_nodes):
-                    if not known or (edge.src, edge.dst) not in edges:
+                    if not known or ends not in edges:
                         left_out.add(other)
                     truncated = truncated or draw
                     continue
                 if not known:
                     nodes[other] = Node(other, nodes[node].hops + 1, direction)
                     reached.append(other)
-                edges.setdefault((edge.src, edge.dst), DrawnEdge(
-                    edge.src, edge.dst, edge.confidence, edge.kinds, edge.score,
-                    [edge.edge_id]))
+                drawn = edges.get(ends)
+                if drawn is None:
+                    edges[ends] = DrawnEdge(*ends, edge.confidence, edge.kinds, edge.score,
+                                            [edge.edge_id])
+                elif edge.edge_id not in drawn.merged:
+                    drawn.merged.append(edge.edge_id)
         nodes[node].hidden += len(left_out)
         return reached
 

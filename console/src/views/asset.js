@@ -194,7 +194,7 @@ export async function assetView(main) {
       found.edges.forEach((e) => edges.set(e.id, e));
       const here = found.nodes.find((n) => n.id === id);
       if (node) node.hidden = (here ? here.hidden : 0) + skipped;
-      draw(false);
+      draw(true);
       showNode(id);
     } catch (error) {
       clear(details).append(notice(error.message, "error"));

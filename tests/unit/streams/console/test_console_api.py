@@ -135,6 +135,8 @@ async def test_neighbourhood_filters_and_table_semantics(client: TestClient) -> 
     body = await _json(client, "neighbourhood", {"uri": AGG, "hops": "3",
                                                  "direction": "downstream"})
     assert {n["id"] for n in body["nodes"]} == {AGG, ADS, MODEL, RANKER}  # via the table edge
+    drawn = {e["id"]: e for e in body["edges"]}
+    assert drawn[f"{AGG} -> {ADS}"]["edges"] == [f"{AGG_TABLE} -> {ADS}"]  # held, drawn from AGG
     body = await _json(client, "neighbourhood", {"uri": AGG, "hops": "3",
                                                  "direction": "downstream",
                                                  "min_confidence": "high"})
