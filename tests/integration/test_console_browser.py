@@ -128,7 +128,8 @@ def _shot(page: Any, name: str) -> None:
 
 
 def _drawn(page: Any) -> set[str]:
-    return set(page.eval_on_selector_all("#node-table tbody tr", "rows => rows.map(r => r.dataset.id)"))
+    return set(page.eval_on_selector_all("#node-table tbody tr",
+                                         "rows => rows.map(r => r.dataset.id)"))
 
 
 def _until(page: Any, check: Any, timeout_s: float = 30.0) -> Any:
