@@ -26,6 +26,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from state.graph import GraphChange, GraphStore
 from state.rocksdb import StoreLockedError
+from streams.kafka.clients import new_consumer, topic_partitions
+from streams.kafka.topic_reader import batches_to_end
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.graph")
@@ -67,17 +69,15 @@ class GraphMaterializer:
     @contextlib.asynccontextmanager
     async def _consumer(self, *, wait_for_topic: bool) -> AsyncIterator[AIOKafkaConsumer]:
         name = self.settings.topic(TOPIC)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            max_partition_fetch_bytes=4 << 20)
+        consumer = new_consumer(self.settings, enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20)
         try:
             await consumer.start()
         except Exception as exc:
             raise GraphSourceError(
                 f"cannot reach Kafka at {self.settings.bootstrap_servers}: {exc}") from exc
         try:
-            while not (partitions := await _partitions(consumer, name)):
+            while not (partitions := (await topic_partitions(consumer)).get(name)):
                 if not wait_for_topic:
                     raise GraphSourceError(
                         f"topic {name} does not exist (no worker has run under this prefix)")
@@ -106,19 +106,11 @@ class GraphMaterializer:
         deadline = loop.time() + timeout_s
         applied = 0
         async with self._consumer(wait_for_topic=False) as consumer:
-            tps = list(consumer.assignment())
-            ends = await consumer.end_offsets(tps)
-            remaining = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
-            while remaining:
+            async for batch in batches_to_end(consumer, max_records=self.batch_size):
+                applied += self.apply(self._records(batch))
                 if loop.time() > deadline:
                     raise GraphSourceError(
                         f"reading {self.settings.topic(TOPIC)} took longer than {timeout_s:g} s")
-                batch = await consumer.getmany(*remaining, timeout_ms=500,
-                                               max_records=self.batch_size)
-                applied += self.apply(self._records(batch))
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= ends[tp]:
-                        remaining.discard(tp)
         return applied
 
     async def run(self) -> None:
@@ -135,16 +127,6 @@ class GraphMaterializer:
                     if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
                         self.caught_up.set()
                         log.info("graph replica caught up: %d edges", self.graph.edge_count())
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
-    """The topic's partitions from fresh metadata ([] if it does not exist).
-
-    `partitions_for_topic` only knows topics the consumer already tracks; an
-    assign-only consumer tracks none until it is assigned, so ask the cluster.
-    """
-    cluster = await consumer._client.fetch_all_metadata()
-    return sorted(cluster.partitions_for_topic(topic) or ())
 
 
 @contextlib.contextmanager

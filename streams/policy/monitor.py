@@ -29,14 +29,15 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from analyzers.events import InvalidEvent
 from analyzers.policy import PolicyZones, violation_key
 from state.graph import GraphChange, GraphStore
 from streams.graph.service import GraphService
-from streams.kafka.topic_reader import read_latest
+from streams.kafka.clients import new_consumer
+from streams.kafka.topic_reader import assign_from_beginning, latest_records, read_latest
 from streams.pipeline.batch import Output, OutputSink, dead_letter
 from streams.pipeline.deadletters import Origin
 from streams.pipeline.metrics import Metrics
@@ -174,38 +175,18 @@ class PolicyMonitor:
     # -- inputs ----------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def _input_consumer(self) -> AsyncIterator[AIOKafkaConsumer]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                                    group_id=None, enable_auto_commit=False,
-                                    auto_offset_reset="earliest")
+        consumer = new_consumer(self.settings, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
         await consumer.start()
         try:
-            tps = []
-            cluster = await consumer._client.fetch_all_metadata()
-            for topic in INPUT_TOPICS:
-                name = self.settings.topic(topic)
-                tps += [TopicPartition(name, p)
-                        for p in sorted(cluster.partitions_for_topic(name) or ())]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
+            await assign_from_beginning(consumer, [self.settings.topic(t) for t in INPUT_TOPICS])
             yield consumer
         finally:
             await consumer.stop()
 
     async def _read_inputs_to_end(self, consumer: AIOKafkaConsumer) -> list[PolicyInput]:
         """Every input topic up to its end as of now, latest record per key, parsed."""
-        tps = list(consumer.assignment())
-        ends = await consumer.end_offsets(tps)
-        latest: dict[tuple[str, bytes | None], ConsumerRecord[Any, Any]] = {}
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-            for records in batch.values():
-                for record in records:
-                    key = record.key if record.key is not None else b"@%d" % record.offset
-                    latest[(record.topic, key)] = record
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+        latest = await latest_records(consumer)
         parsed = (self._parse(r) for r in sorted(latest.values(),
                                                   key=lambda r: (r.topic, r.partition, r.offset)))
         return [item for item in parsed if item is not None]
