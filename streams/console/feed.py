@@ -17,9 +17,10 @@ import logging
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from analyzers.policy import violation_key
+from streams.kafka.clients import new_consumer, topic_partitions
+from streams.kafka.topic_reader import assign_from_beginning, batches_to_end
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.console")
@@ -89,36 +90,24 @@ class ViolationFeed:
 
     async def _run(self) -> None:
         name = self.settings.topic(TOPIC)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                                    group_id=None, enable_auto_commit=False,
-                                    auto_offset_reset="earliest")
+        consumer = new_consumer(self.settings, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
         await consumer.start()
         try:
-            partitions: list[int] = []
-            while not partitions:
-                cluster = await consumer._client.fetch_all_metadata()
-                partitions = sorted(cluster.partitions_for_topic(name) or ())
-                if not partitions:
-                    self.ready.set()  # nothing to read yet: an empty snapshot is the truth
-                    await asyncio.sleep(1.0)
-            tps = [TopicPartition(name, p) for p in partitions]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            remaining = {tp for tp in tps if ends[tp] > 0}
+            while name not in await topic_partitions(consumer):
+                self.ready.set()  # nothing to read yet: an empty snapshot is the truth
+                await asyncio.sleep(1.0)
+            await assign_from_beginning(consumer, [name])
+            async for batch in batches_to_end(consumer):
+                for records in batch.values():
+                    for record in records:
+                        self._take(record.value)
+            self.ready.set()
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for records in batch.values():
                     for record in records:
                         self._take(record.value)
-                if remaining:
-                    for tp in list(remaining):
-                        if await consumer.position(tp) >= ends[tp]:
-                            remaining.discard(tp)
-                    if not remaining:
-                        self.ready.set()
-                else:
-                    self.ready.set()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -23,12 +23,22 @@ from streams.settings import Settings
 log = logging.getLogger("lineage.console")
 
 
+async def _follow(materializer: GraphMaterializer) -> None:
+    """Keep the replica following; if Kafka fails, serve it as last synced until stopped."""
+    try:
+        await materializer.run()
+    except Exception as exc:
+        log.warning("the graph replica stopped following lineage-graph (%s: %s); "
+                    "serving it as last synced", type(exc).__name__, exc)
+        await asyncio.Event().wait()
+
+
 async def serve_console(settings: Settings, config: ApiConfig,
                         started: asyncio.Event | None = None) -> None:
     """Follow the graph and serve the read-only console until cancelled."""
     with open_replica(cli_replica_path(settings)) as graph:
         materializer = GraphMaterializer(graph, settings, batch_size=2000)
-        follow = asyncio.create_task(materializer.run(), name="console-graph-replica")
+        follow = asyncio.create_task(_follow(materializer), name="console-graph-replica")
         app = web.Application()
         register_console(app, Console(settings, lambda: graph, token=config.token,
                                       writable=False))
