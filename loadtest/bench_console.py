@@ -7,9 +7,9 @@ worker's API app (graph API + console) from it on a loopback port, and
 measures, from random fields, in the same run:
 
 - the asset view's data request (`/api/v1/console/neighbourhood`, both
-  directions, 2 hops, at most 200 nodes: what the page asks first) against
-  the plain graph API's downstream query (`/graph/downstream`, 2 hops) of
-  the same root: p50/p99 of each and their ratio, over HTTP;
+  directions, `--hops` (2, the page's default), at most 200 nodes: what the
+  page asks first) against the plain graph API's downstream query
+  (`/graph/downstream`, same hops, unbounded in nodes) of the same root: p50/p99 of each and their ratio, over HTTP;
 - the time to first render in headless Chromium (`/usr/bin/chromium`, via
   Playwright): from navigation start to the neighbourhood drawn (the page
   stamps `body[data-render-ms]` after layout), for a fresh tab per root.
@@ -115,15 +115,15 @@ def _get(url: str) -> tuple[float, dict[str, Any]]:
     return (time.perf_counter() - t0) * 1000, body
 
 
-def measure_requests(base: str, roots: list[str], warmup: int) -> dict[str, Any]:
+def measure_requests(base: str, roots: list[str], warmup: int, hops: int) -> dict[str, Any]:
     console_ms: list[float] = []
     graph_ms: list[float] = []
     drawn: list[int] = []
     hidden: list[int] = []
     for i, root in enumerate(roots):
         console_url = f"{base}/api/v1/console/neighbourhood?" + urlencode(
-            {"uri": root, "hops": 2, "limit": 200})
-        graph_url = f"{base}/graph/downstream?" + urlencode({"asset": root, "max_hops": 2})
+            {"uri": root, "hops": hops, "limit": 200})
+        graph_url = f"{base}/graph/downstream?" + urlencode({"asset": root, "max_hops": hops})
         first, second = ((console_url, graph_url) if i % 2 else (graph_url, console_url))
         a, body_a = _get(first)
         b, body_b = _get(second)
@@ -147,7 +147,7 @@ def measure_requests(base: str, roots: list[str], warmup: int) -> dict[str, Any]
     }
 
 
-def measure_render(base: str, roots: list[str]) -> dict[str, Any]:
+def measure_render(base: str, roots: list[str], hops: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     render_ms: list[float] = []
@@ -157,7 +157,7 @@ def measure_render(base: str, roots: list[str]) -> dict[str, Any]:
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             for root in roots:
                 page = context.new_page()
-                page.goto(f"{base}/ui/asset?uri={quote(root)}")
+                page.goto(f"{base}/ui/asset?uri={quote(root)}&hops={hops}")
                 page.wait_for_selector("body[data-render-ms]", timeout=60_000)
                 render_ms.append(float(page.get_attribute("body", "data-render-ms") or 0))
                 page.close()
@@ -170,18 +170,18 @@ def measure_render(base: str, roots: list[str]) -> dict[str, Any]:
 
 
 def run(n_edges: int, *, requests: int = 300, warmup: int = 30, renders: int = 20,
-        seed: int = 11) -> dict[str, Any]:
+        hops: int = 2, seed: int = 11) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-console-"))
     try:
         graph = GraphStore.open(workdir / "graph")
         roots, load_s = load(graph, n_edges)
         rng = random.Random(seed)
-        report: dict[str, Any] = {"edges": n_edges, "load_s": round(load_s, 1)}
+        report: dict[str, Any] = {"edges": n_edges, "hops": hops, "load_s": round(load_s, 1)}
         with serving(graph, workdir) as base:
             report |= measure_requests(base, [rng.choice(roots) for _ in range(requests + warmup)],
-                                       warmup)
+                                       warmup, hops)
             if renders:
-                report |= measure_render(base, [rng.choice(roots) for _ in range(renders)])
+                report |= measure_render(base, [rng.choice(roots) for _ in range(renders)], hops)
                 report["first_render_p50_over_graph_api_p50"] = round(
                     report["first_render_p50_ms"] / report["graph_api_p50_ms"], 1)
         graph.close()
@@ -197,9 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--renders", type=int, default=20,
                         help="page loads in headless Chromium (0: skip the browser)")
+    parser.add_argument("--hops", type=int, default=2,
+                        help="hop limit of both queries (the page's default: 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    report = run(args.edges, requests=args.requests, warmup=args.warmup, renders=args.renders)
+    report = run(args.edges, requests=args.requests, warmup=args.warmup, renders=args.renders,
+                 hops=args.hops)
     print_figures(report, as_json=args.json)
     return 0
 
