@@ -9,7 +9,8 @@ measures, from random fields, in the same run:
 - the asset view's data request (`/api/v1/console/neighbourhood`, both
   directions, `--hops` (2, the page's default), at most 200 nodes: what the
   page asks first) against the plain graph API's downstream query
-  (`/graph/downstream`, same hops, unbounded in nodes) of the same root: p50/p99 of each and their ratio, over HTTP;
+  (`/graph/downstream`, same hops, unbounded in nodes) of the same root:
+  p50/p99 of each and their ratio, over HTTP;
 - the time to first render in headless Chromium (`/usr/bin/chromium`, via
   Playwright): from navigation start to the neighbourhood drawn (the page
   stamps `body[data-render-ms]` after layout), for a fresh tab per root.
