@@ -34,6 +34,7 @@ log = logging.getLogger("lineage.graph")
 
 Listener = Callable[[list[GraphChange]], None]
 
+#: The graph topic (the worker's replica reads the one topology.yaml names).
 TOPIC = "lineage-graph"
 
 
@@ -44,10 +45,12 @@ class GraphSourceError(RuntimeError):
 class GraphMaterializer:
     """Applies `lineage-graph` records to a `GraphStore`, from its stored offsets."""
 
-    def __init__(self, graph: GraphStore, settings: Settings, *, batch_size: int = 5000) -> None:
+    def __init__(self, graph: GraphStore, settings: Settings, *, batch_size: int = 5000,
+                 topic: str = TOPIC) -> None:
         self.graph = graph
         self.settings = settings
         self.batch_size = batch_size
+        self.topic = topic
         self.listeners: list[Listener] = []
         #: Set once the replica has reached the end of the topic as of `run`'s start.
         self.caught_up = asyncio.Event()
@@ -68,7 +71,7 @@ class GraphMaterializer:
 
     @contextlib.asynccontextmanager
     async def _consumer(self, *, wait_for_topic: bool) -> AsyncIterator[AIOKafkaConsumer]:
-        name = self.settings.topic(TOPIC)
+        name = self.settings.topic(self.topic)
         consumer = new_consumer(self.settings, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20)
         try:
@@ -109,8 +112,8 @@ class GraphMaterializer:
             async for batch in batches_to_end(consumer, max_records=self.batch_size):
                 applied += self.apply(self._records(batch))
                 if loop.time() > deadline:
-                    raise GraphSourceError(
-                        f"reading {self.settings.topic(TOPIC)} took longer than {timeout_s:g} s")
+                    name = self.settings.topic(self.topic)
+                    raise GraphSourceError(f"reading {name} took longer than {timeout_s:g} s")
         return applied
 
     async def run(self) -> None:

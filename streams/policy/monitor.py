@@ -41,8 +41,8 @@ from streams.kafka.topic_reader import assign_from_beginning, latest_records, re
 from streams.pipeline.batch import Output, OutputSink, dead_letter
 from streams.pipeline.deadletters import Origin
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.topology import PolicyMonitorSpec
 from streams.policy.inputs import (
-    INPUT_TOPICS,
     PolicyInput,
     StoreGraphView,
     load_inputs,
@@ -54,7 +54,6 @@ from streams.settings import Settings
 log = logging.getLogger("lineage.policy")
 
 AGENT = "policy-monitor"
-VIOLATIONS = "policy-violations"
 
 
 def now_ms() -> int:
@@ -65,17 +64,18 @@ class PolicyMonitor:
     """Keeps `PolicyZones` current on the leader and sends its events."""
 
     def __init__(
-        self, settings: Settings, graph: GraphService, sink: OutputSink, metrics: Metrics, *,
+        self, settings: Settings, spec: PolicyMonitorSpec, graph: GraphService,
+        sink: OutputSink, metrics: Metrics, *,
         is_leader: Callable[[], bool], clock: Callable[[], int] = now_ms,
-        poll_s: float = 1.0,
     ) -> None:
         self.settings = settings
+        self.spec = spec
         self.graph_service = graph
         self.sink = sink
         self.metrics = metrics
         self._is_leader = is_leader
         self.clock = clock
-        self.poll_s = poll_s
+        self.poll_s = spec.leader_poll_ms / 1000
         self._zones: PolicyZones | None = None
         self._queue: asyncio.Queue[list[Output]] = asyncio.Queue()
         #: Set while this worker leads and its zones are current.
@@ -146,7 +146,7 @@ class PolicyMonitor:
         await materializer.caught_up.wait()
         async with self._input_consumer() as consumer:
             inputs = await self._read_inputs_to_end(consumer)
-            published = await read_latest(self.settings, VIOLATIONS)
+            published = await read_latest(self.settings, self.spec.output)
             # From here to `self._zones = zones` nothing awaits: the graph
             # listener sees either no zones or zones that reflect the replica.
             zones = PolicyZones(StoreGraphView(self.graph_service.graph), clock=self.clock)
@@ -164,7 +164,7 @@ class PolicyMonitor:
             log.info("policy monitor leading: %d policies, %d keys read, %d open, %d sent",
                      len(zones.policies()), restored, len(zones.open_violations()), len(events))
             while True:
-                batch = await consumer.getmany(timeout_ms=500, max_records=1000)
+                batch = await consumer.getmany(timeout_ms=500, max_records=self.spec.batch_size)
                 for records in batch.values():
                     for record in records:
                         item = self._parse(record)
@@ -179,7 +179,8 @@ class PolicyMonitor:
                                 auto_offset_reset="earliest")
         await consumer.start()
         try:
-            await assign_from_beginning(consumer, [self.settings.topic(t) for t in INPUT_TOPICS])
+            await assign_from_beginning(consumer,
+                                        [self.settings.topic(t) for t in self.spec.inputs])
             yield consumer
         finally:
             await consumer.stop()
@@ -222,8 +223,9 @@ class PolicyMonitor:
     def _emit(self, events: list[dict[str, Any]]) -> None:
         if not events:
             return
+        topic = self.spec.output
         self._queue.put_nowait([
-            Output(VIOLATIONS, violation_key(e["policy_id"], e["sink"]).encode(), orjson.dumps(e))
+            Output(topic, violation_key(e["policy_id"], e["sink"]).encode(), orjson.dumps(e))
             for e in events])
         self.metrics.incr(f"{AGENT}.violation_events", len(events))
 
