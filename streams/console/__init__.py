@@ -8,6 +8,20 @@ worker's API app, or the standalone read-only app of `lineage console`).
 
 from __future__ import annotations
 
-from streams.console.routes import Console, register_console
+from aiohttp import web
 
-__all__ = ["Console", "register_console"]
+from state.graph import GraphStore
+from streams.console.routes import Console, register_console
+from streams.graph.service import RouteHook
+from streams.settings import Settings
+
+__all__ = ["Console", "register_console", "worker_console"]
+
+
+def worker_console(settings: Settings) -> RouteHook:
+    """The hook a worker's graph service calls to add the (writable) console to its API."""
+
+    def hook(app: web.Application, graph: GraphStore, token: str | None) -> None:
+        register_console(app, Console(settings, lambda: graph, token=token))
+
+    return hook

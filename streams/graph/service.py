@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from aiohttp import web
+
 from state.graph import GraphStore
-from streams.console import Console, register_console
 from streams.graph.api import ApiConfig, make_api, serve_api
 from streams.graph.replica import GraphMaterializer, Listener, worker_replica_path
 from streams.pipeline.topology import GraphReplicaSpec
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.graph")
+
+#: Adds routes to the worker's API app: `(app, graph, token)`.
+RouteHook = Callable[[web.Application, GraphStore, str | None], None]
 
 
 class GraphService:
@@ -32,6 +37,7 @@ class GraphService:
         self.spec = spec
         self.api = api
         self._listeners: list[Listener] = []
+        self._routes: list[RouteHook] = []
         self._graph: GraphStore | None = None
         self.materializer: GraphMaterializer | None = None
         #: Set when the replica is open (it may still be catching up).
@@ -49,6 +55,11 @@ class GraphService:
         self._listeners.append(listener)
         if self.materializer is not None:
             self.materializer.add_listener(listener)
+
+    def add_routes(self, hook: RouteHook) -> None:
+        """`hook(api_app, graph, token)` adds routes to the API app before it serves
+        (the console); called only when the worker serves an API."""
+        self._routes.append(hook)
 
     def install(self, app: Any) -> None:
         """Run the replica (and the API) as a task of the Faust `app`."""
@@ -71,7 +82,8 @@ class GraphService:
         try:
             if self.api is not None:
                 app = make_api(graph, token=self.api.token, status=self.status)
-                register_console(app, Console(self.settings, lambda: graph, token=self.api.token))
+                for hook in self._routes:
+                    hook(app, graph, self.api.token)
                 runner = await serve_api(app, self.api)
                 log.info("graph API on http://%s:%d", self.api.bind, self.api.port)
             self.ready.set()

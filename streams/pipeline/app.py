@@ -17,6 +17,7 @@ import faust
 
 from analyzers.events import SPECS
 from analyzers.signals import parse_signal
+from streams.console import worker_console
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
 from streams.kafka.partitioner import CachedPartitioner
@@ -151,6 +152,7 @@ def build_app(
 
     services = topology.services
     pipeline.graph = GraphService(settings, services.graph_replica, api=graph_api)
+    pipeline.graph.add_routes(worker_console(settings))
     pipeline.graph.install(app)
     pipeline.policy = PolicyMonitor(settings, services.policy_monitor, pipeline.graph, sink,
                                     pipeline.metrics, is_leader=app.is_leader)

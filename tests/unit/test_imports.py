@@ -36,11 +36,13 @@ STREAMS: dict[str, frozenset[str]] = {
     "streams.kafka": frozenset({"streams.settings", "streams.pipeline.topology"}),
     "streams.pipeline": frozenset({"streams.settings", "streams.kafka", "streams.pipeline"}),
     "streams.pipeline.app": frozenset({"streams.settings", "streams.kafka", "streams.pipeline",
-                                       "streams.graph", "streams.policy"}),
+                                       "streams.graph", "streams.policy", "streams.console"}),
     "streams.graph": frozenset({"streams.settings", "streams.kafka", "streams.pipeline"}),
     "streams.policy": frozenset({"streams.settings", "streams.kafka", "streams.pipeline",
                                  "streams.graph"}),
     "streams.archive": frozenset({"streams.settings", "streams.kafka"}),
+    "streams.console": frozenset({"streams.settings", "streams.kafka", "streams.graph",
+                                  "streams.policy", "streams.console"}),
     "streams.localkafka": frozenset({"streams.settings"}),
 }
 
