@@ -205,20 +205,28 @@ export async function assetView(main) {
 
   async function addPath(other) {
     let found = await get("path", { src: s.uri, dst: other, min_confidence: s.min_confidence });
-    if (!found.found) found = await get("path", { src: other, dst: s.uri, min_confidence: s.min_confidence });
+    let side = "downstream";
+    if (!found.found) {
+      found = await get("path", { src: other, dst: s.uri, min_confidence: s.min_confidence });
+      side = "upstream";
+    }
     if (!found.found) {
       status.textContent = `No path between ${s.uri} and ${other}.`;
       return;
     }
-    for (const e of found.edges) {
-      for (const end of [e.src, e.dst]) {
-        if (!nodes.has(end)) nodes.set(end, { id: end, namespace: "", side: "downstream", hops: 0, hidden: 0 });
-      }
-      const id = `${e.src} -> ${e.dst}`;
-      if (!edges.has(id)) edges.set(id, { id, src: e.src, dst: e.dst, confidence: e.confidence, kinds: e.kinds, edges: [id] });
-    }
-    pathEdges = found.edges.map((e) => [e.src, e.dst]);
-    status.textContent = `Path of ${found.edges.length} hops highlighted.`;
+    // An edge of a held asset (the table of a field, a field of a table) is
+    // drawn from the asset the path holds, so the path stays connected.
+    let held = found.src;
+    pathEdges = [];
+    found.edges.forEach((e, i) => {
+      const hops = side === "downstream" ? i + 1 : found.edges.length - i - 1;
+      if (!nodes.has(held)) nodes.set(held, { id: held, namespace: "", side, hops: side === "downstream" ? i : hops + 1, hidden: 0 });
+      if (!nodes.has(e.dst)) nodes.set(e.dst, { id: e.dst, namespace: "", side, hops, hidden: 0 });
+      const id = `${held} -> ${e.dst}`;
+      if (!edges.has(id)) edges.set(id, { id, src: held, dst: e.dst, confidence: e.confidence, kinds: e.kinds, edges: [`${e.src} -> ${e.dst}`] });
+      pathEdges.push([held, e.dst]);
+      held = e.dst;
+    });
   }
 
   function showNode(id) {
