@@ -7,7 +7,8 @@ can offer "expand (12 more)" instead of drawing 100,000 nodes. Unlike
 `traverse`, running into the bound is the normal case, not an error.
 
 Both directions are walked level by level, alternately (down 1, up 1,
-down 2, ...), so a hub upstream cannot crowd the downstream side out. The
+down 2, ...), each side taking at most its share of the room left at that
+level, so a hub on one side cannot crowd the other side out. The
 table semantics of `traverse` hold: a node `T#f` continues along `T`'s
 table-level edges, a table `T` along its fields' edges; such an edge is
 drawn from (or to) the node that holds it, and keeps its own id in
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from state.graph.store import Direction, EdgeRef
 from state.graph.traverse import EdgeFilter, GraphReader, TraversalError
@@ -96,6 +97,16 @@ class Neighbourhood:
                 "truncated": self.truncated}
 
 
+class _Cut(NamedTuple):
+    """An asset the node bound kept out at first: drawn later if room is left."""
+
+    direction: Direction
+    node: str
+    other: str
+    ends: tuple[str, str]
+    edge: EdgeRef
+
+
 def _far(edge: EdgeRef, direction: Direction) -> str:
     return edge.dst if direction == "downstream" else edge.src
 
@@ -122,14 +133,22 @@ def neighbourhood(
     frontiers: dict[Direction, list[str]] = {d: [root] for d in dict.fromkeys(directions)}
     expanded: dict[Direction, set[str]] = {d: set() for d in frontiers}
 
-    def step(node: str, direction: Direction, draw: bool) -> list[str]:
-        nonlocal truncated
+    def link(ends: tuple[str, str], edge: EdgeRef) -> None:
+        drawn = edges.get(ends)
+        if drawn is None:
+            edges[ends] = DrawnEdge(*ends, edge.confidence, edge.kinds, edge.score,
+                                    [edge.edge_id])
+        elif edge.edge_id not in drawn.merged:
+            drawn.merged.append(edge.edge_id)
+
+    def step(node: str, direction: Direction, limit: int | None, cut: list[_Cut]) -> list[str]:
+        """Draw `node`'s edges on `direction` up to `limit` nodes (None: only count)."""
         reached: list[str] = []
         left_out: set[str] = set()
         for holder in graph.holders(node, direction):
-            if holder in expanded[direction] and draw:
-                continue
-            if draw:
+            if limit is not None:
+                if holder in expanded[direction]:
+                    continue
                 expanded[direction].add(holder)
             for edge in graph.direct_edges(holder, direction):
                 other = _far(edge, direction)
@@ -139,32 +158,47 @@ def neighbourhood(
                 # table) is drawn from the node that holds it.
                 ends = (node, other) if direction == "downstream" else (other, node)
                 known = other in nodes
-                if not draw or (not known and len(nodes) >= max_nodes):
+                if limit is None:
                     if not known or ends not in edges:
                         left_out.add(other)
-                    truncated = truncated or draw
+                    continue
+                if not known and len(nodes) >= limit:
+                    cut.append(_Cut(direction, node, other, ends, edge))
+                    left_out.add(other)
                     continue
                 if not known:
                     nodes[other] = Node(other, nodes[node].hops + 1, direction)
                     reached.append(other)
-                drawn = edges.get(ends)
-                if drawn is None:
-                    edges[ends] = DrawnEdge(*ends, edge.confidence, edge.kinds, edge.score,
-                                            [edge.edge_id])
-                elif edge.edge_id not in drawn.merged:
-                    drawn.merged.append(edge.edge_id)
+                link(ends, edge)
         nodes[node].hidden += len(left_out)
         return reached
 
     for _ in range(max_hops):
-        for direction, frontier in frontiers.items():
+        cut: list[_Cut] = []
+        for k, (direction, frontier) in enumerate(list(frontiers.items())):
+            # Each side gets its share of the room left at this level (the
+            # last side takes what the others left) ...
+            limit = len(nodes) + -(-(max_nodes - len(nodes)) // (len(frontiers) - k))
             following: list[str] = []
             for node in frontier:
-                following += step(node, direction, draw=True)
+                following += step(node, direction, limit, cut)
             frontiers[direction] = following
+        # ... and what a side left unused goes to the sides that were cut.
+        undone: set[tuple[str, str]] = set()
+        for c in cut:
+            if c.other not in nodes:
+                if len(nodes) >= max_nodes:
+                    truncated = True
+                    continue
+                nodes[c.other] = Node(c.other, nodes[c.node].hops + 1, c.direction)
+                frontiers[c.direction].append(c.other)
+            if (c.node, c.other) not in undone:
+                undone.add((c.node, c.other))
+                nodes[c.node].hidden -= 1
+            link(c.ends, c.edge)
     for direction, frontier in frontiers.items():  # the boundary: count what lies beyond
         for node in frontier:
-            step(node, direction, draw=False)
+            step(node, direction, None, [])
     return Neighbourhood(root, nodes, list(edges.values()), truncated)
 
 
