@@ -43,6 +43,8 @@ MODEL = "model://registry/ad_targeting_model"
 RANKER = "service://ads/ad_ranker"
 STATIC_SINK = "http://ads-service/ad_targeting#location"
 CUT = "hive://warehouse/default.location_analytics_tbl"  # every path to an ads sink crosses it
+#: An asset whose name is markup: the page must show it as text, never run it.
+HOSTILE = "web://evil/<img src=x onerror=window.__xss=1>#f"
 
 
 def _free_port() -> int:
@@ -87,13 +89,19 @@ def worker(settings: Settings) -> Iterator[str]:
         _wait("the worker's API", lambda: _api(base, "session"), 90)
         sent = send_file(settings, EXAMPLE)
         assert sent.returncode == 0, sent.stderr
+        hostile = settings.data_dir / "hostile.jsonl"
+        hostile.write_text(json.dumps({
+            "v": 1, "type": "static", "source": HOSTILE, "sink": "http://ads-service/x#f",
+            "ts": 1737540000000, "code_location": "evil.py:1", "analyzer": "test"}) + "\n")
+        sent = send_file(settings, hostile)
+        assert sent.returncode == 0, sent.stderr
 
         def two_open() -> bool:
             events = _api(base, "violations", {"status": "open"})["violations"]
             return {e["sink"] for e in events} == {MODEL, RANKER}
 
         _wait("both violations open", two_open, 150)
-        _wait("the static edge", lambda: _api(base, "search", {"q": "ads-service"})["total"], 60)
+        _wait("the static edges", lambda: _api(base, "search", {"q": "web://evil"})["total"], 60)
         yield base
     finally:
         stop_worker(proc)
@@ -159,6 +167,16 @@ def test_console_end_to_end(worker: str, browser: Any) -> None:
     expect(page.locator("#recent-title")).to_be_visible()
     expect(page.get_by_role("link", name=POLICY)).to_be_visible(timeout=30_000)
     _shot(page, "search")
+
+    # A name that is markup is shown as text and runs nothing.
+    other = _open(context, f"{worker}/ui/?q=web://evil")
+    expect(other.locator("#search-results")).to_contain_text(HOSTILE)
+    other.goto(f"{worker}/ui/asset?uri={quote(HOSTILE)}")
+    _loaded(other)
+    assert other.locator("#asset-uri").text_content() == HOSTILE
+    assert other.locator("#main img").count() == 0
+    assert other.evaluate("() => window.__xss") is None
+    other.close()
 
     # Its neighbourhood, from the search result (same tab: no second sign-in).
     page.get_by_role("link", name=WEB, exact=True).click()
