@@ -23,11 +23,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from playwright import sync_api as playwright_api
 
 from streams.settings import Settings
 from tests.integration.worker import LINEAGE, cli_args, send_file, stop_worker
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "photo_location.jsonl"
