@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit integration cargo-test kafka-up kafka-up-secure kafka-down clean
+.PHONY: install demo test lint unit integration cargo-test kafka-up kafka-up-secure kafka-down clean console chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,14 +42,32 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-integration: kafka-up kafka-up-secure
+integration: kafka-up kafka-up-secure chromium
 	LINEAGE_REQUIRE_SECURE_KAFKA=1 $(BIN)/pytest tests/integration
 
 cargo-test:
 	cd matcher_rs && cargo test --no-default-features
 
-test: kafka-up kafka-up-secure lint cargo-test
+test: kafka-up kafka-up-secure lint cargo-test chromium
 	LINEAGE_REQUIRE_SECURE_KAFKA=1 $(BIN)/pytest tests
+
+# The console's front end: console/ (npm) is built into streams/console/static/,
+# which is committed so an installed package serves it without Node. This
+# rebuilds it when a source or the lock file changed (npm ci from the lock).
+CONSOLE_SRC := $(wildcard console/src/*.* console/src/views/*.js) console/build.mjs
+CONSOLE_OUT := streams/console/static/console.js
+
+console/node_modules/.package-lock.json: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+
+$(CONSOLE_OUT): console/node_modules/.package-lock.json $(CONSOLE_SRC)
+	cd console && npm run build
+
+console: $(CONSOLE_OUT)
+
+# Headless Chromium for the console's browser tests (Debian packages).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
 
 clean: kafka-down
 	rm -rf .lineage matcher_rs/target

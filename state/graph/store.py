@@ -29,6 +29,7 @@ rewrote, after its write.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -498,6 +499,23 @@ class GraphStore:
             delta: dict[str, Any] = orjson.loads(raw)
             if delta.get("op") == "upsert":
                 yield delta
+
+    def assets(self, start: str = "", end: str | None = None) -> Iterator[str]:
+        """Every asset with an edge, in name order, from `start` (inclusive) to `end`.
+
+        A merge of the two adjacency key ranges (one seek each): what a
+        search of asset names scans. `end` None runs to the last asset.
+        """
+        def names(prefix: bytes) -> Iterator[str]:
+            stop = prefix + end.encode() if end is not None else prefix_end(prefix)
+            for key, _ in self.store.scan(prefix + start.encode(), stop):
+                yield key[len(prefix):].decode()
+
+        last = None
+        for name in heapq.merge(names(_OUT), names(_IN)):
+            if name != last:
+                yield name
+                last = name
 
     def _adjacency(self, asset: str, direction: Direction) -> _Adjacency:
         key = _adjacency_key(asset, direction)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.cli.archive_cmd import archive_command, replay_command
+from streams.cli.console_cmd import console_command
 from streams.cli.graph_cmd import graph_group
 from streams.cli.kafka_cmd import kafka_group
 from streams.cli.match_cmd import match_command
@@ -27,6 +28,7 @@ ALL: list[click.Command] = [
     violations_command,
     review_command,
     zone_command,
+    console_command,
     archive_command,
     replay_command,
 ]

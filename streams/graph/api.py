@@ -25,12 +25,19 @@ from state.graph import (
     traverse,
 )
 from streams.graph.format import path_json
-from streams.http.access import ApiConfig, ApiConfigError, Handler, is_loopback, token_guard
+from streams.http.access import (
+    ApiConfig,
+    ApiConfigError,
+    Handler,
+    is_loopback,
+    public,
+    token_guard,
+)
 from vocab import CONFIDENCE_RANK
 
 #: Where they were first defined; the worker's other endpoints import them from
 #: streams/http/access.py.
-__all__ = ["ApiConfig", "ApiConfigError", "is_loopback", "make_api", "serve_api"]
+__all__ = ["ApiConfig", "ApiConfigError", "is_loopback", "make_api", "public", "serve_api"]
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

@@ -24,8 +24,8 @@ from streams.settings import Settings
 
 log = logging.getLogger("lineage.graph")
 
-#: Adds routes to the API's aiohttp application (e.g. the OpenLineage intake).
-RouteInstaller = Callable[[web.Application], object]
+#: Adds routes to the worker's API app: `(app, graph, token)`.
+RouteHook = Callable[[web.Application, GraphStore, str | None], None]
 
 
 class GraphService:
@@ -37,7 +37,7 @@ class GraphService:
         self.spec = spec
         self.api = api
         self._listeners: list[Listener] = []
-        self._routes: list[RouteInstaller] = []
+        self._routes: list[RouteHook] = []
         self._graph: GraphStore | None = None
         self.materializer: GraphMaterializer | None = None
         #: Set when the replica is open (it may still be catching up).
@@ -56,9 +56,10 @@ class GraphService:
         if self.materializer is not None:
             self.materializer.add_listener(listener)
 
-    def add_routes(self, installer: RouteInstaller) -> None:
-        """`installer(web_app)` adds routes of another room to the API when it is served."""
-        self._routes.append(installer)
+    def add_routes(self, hook: RouteHook) -> None:
+        """`hook(api_app, graph, token)` adds routes to the API app before it serves
+        (the console); called only when the worker serves an API."""
+        self._routes.append(hook)
 
     def install(self, app: Any) -> None:
         """Run the replica (and the API) as a task of the Faust `app`."""
@@ -81,8 +82,8 @@ class GraphService:
         try:
             if self.api is not None:
                 app = make_api(graph, token=self.api.token, status=self.status)
-                for installer in self._routes:
-                    installer(app)
+                for hook in self._routes:
+                    hook(app, graph, self.api.token)
                 runner = await serve_api(app, self.api)
                 log.info("graph API on http://%s:%d", self.api.bind, self.api.port)
             self.ready.set()

@@ -8,6 +8,7 @@ behind the same rules, written once here:
 - with a token, every request must carry it, as `Authorization: Bearer
   TOKEN` or (for a browser page) the `lineage_token` cookie; the
   comparison takes the same time whatever the guess (`token_matches`);
+- routes marked `public` (a page shell, static files: no data) need no token;
 - a refusal is a 401 JSON body that never echoes what was sent.
 
 To put an aiohttp application behind the rules, pass
@@ -77,6 +78,17 @@ def token_matches(token: str, authorization: str) -> bool:
     return hmac.compare_digest(_digest(authorization), _digest(f"Bearer {token}"))
 
 
+def public(handler: Handler) -> Handler:
+    """Mark a route as needing no token: a page shell or static file that holds no data."""
+    handler.public = True  # type: ignore[attr-defined]
+    return handler
+
+
+def is_public(request: web.Request) -> bool:
+    """Whether the route of `request` was marked `public`."""
+    return bool(getattr(request.match_info.handler, "public", False))
+
+
 def request_allowed(token: str | None, request: web.Request) -> bool:
     """The rule itself: no token set, or the request carries it (header or cookie)."""
     if token is None:
@@ -92,7 +104,7 @@ def token_guard(token: str | None) -> Middleware:
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request_allowed(token, request):
+        if not is_public(request) and not request_allowed(token, request):
             return web.Response(body=orjson.dumps({"error": "missing or wrong bearer token"}),
                                 status=401, content_type="application/json",
                                 headers={"WWW-Authenticate": 'Bearer realm="lineage"'})

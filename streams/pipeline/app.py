@@ -18,6 +18,7 @@ import faust
 from analyzers.events import SPECS
 from analyzers.openlineage import kind_of
 from analyzers.signals import parse_signal
+from streams.console import worker_console
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
 from streams.kafka.partitioner import CachedPartitioner
@@ -160,7 +161,8 @@ def build_app(
 
     services = topology.services
     pipeline.graph = GraphService(settings, services.graph_replica, api=graph_api)
-    pipeline.graph.add_routes(lambda web_app: add_lineage_routes(web_app, settings))
+    pipeline.graph.add_routes(lambda web_app, _graph, _token: add_lineage_routes(web_app, settings))
+    pipeline.graph.add_routes(worker_console(settings))
     pipeline.graph.install(app)
     pipeline.policy = PolicyMonitor(settings, services.policy_monitor, pipeline.graph, sink,
                                     pipeline.metrics, is_leader=app.is_leader)
