@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from lineage_probes import codeloc, sanitize, stats
+from lineage_probes import codeloc, counters, sanitize
 from lineage_probes.config import ProbeConfig
 from lineage_probes.context import Trace
 from lineage_probes.emitter import Emitter
@@ -44,11 +44,11 @@ class Recorder:
               code_location: str | None) -> bool:
         cfg = self.cfg
         if trace.captures >= cfg.max_captures_per_trace:
-            stats.incr("dropped_trace_cap")
+            counters.incr("dropped_trace_cap")
             return False
         cleaned = sanitize.clean(payload, cfg)
         if sanitize.is_empty(cleaned):
-            stats.incr("skipped_empty")
+            counters.incr("skipped_empty")
             return False
         trace.captures += 1
         event = {
@@ -59,8 +59,8 @@ class Recorder:
         }
         data = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         if len(data) > cfg.max_event_bytes:
-            stats.incr("dropped_too_large")
+            counters.incr("dropped_too_large")
             return False
-        stats.incr("captured")
+        counters.incr("captured")
         self.emitter.send(trace.trace_id.encode("ascii"), data)
         return True

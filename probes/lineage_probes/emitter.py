@@ -15,7 +15,7 @@ import os
 import threading
 from typing import Any, Protocol
 
-from lineage_probes import stats
+from lineage_probes import counters
 from lineage_probes.config import ProbeConfig
 
 log = logging.getLogger("lineage_probes.kafka")
@@ -74,16 +74,16 @@ class KafkaEmitter:
             try:
                 producer.poll(0.2)
             except Exception as exc:  # never let the thread die on a callback error
-                stats.incr("kafka_poll_errors")
+                counters.incr("kafka_poll_errors")
                 log.debug("lineage-probes: poll failed (%s)", type(exc).__name__)
 
     def send(self, key: bytes, value: bytes) -> None:
         try:
             self._client().produce(self._cfg.topic, value=value, key=key)
         except BufferError:
-            stats.incr("dropped_queue_full")
+            counters.incr("dropped_queue_full")
         else:
-            stats.incr("queued")
+            counters.incr("queued")
 
     def close(self, timeout: float = 2.0) -> None:
         producer = self._producer
@@ -92,16 +92,16 @@ class KafkaEmitter:
         self._stop.set()
         left = producer.flush(timeout)
         if left:
-            stats.incr("dropped_at_close", left)
+            counters.incr("dropped_at_close", left)
         self._producer = None
 
 
 def _on_error(err: Any) -> None:
-    stats.incr("kafka_errors")
+    counters.incr("kafka_errors")
 
 
 def _on_delivery(err: Any, msg: Any) -> None:
-    stats.incr("delivery_failed" if err is not None else "delivered")
+    counters.incr("delivery_failed" if err is not None else "delivered")
 
 
 class MemoryEmitter:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage_probes import stats
+from lineage_probes import counters
 
 log = logging.getLogger("lineage_probes")
 _MISSING = object()
@@ -25,10 +25,10 @@ class Probe:
 
     def fail(self, exc: BaseException) -> None:
         """Count an internal error and turn this probe off (names the type, never a value)."""
-        stats.incr(f"probe_errors.{self.name}")
+        counters.incr(f"probe_errors.{self.name}")
         if self.enabled:
             self.enabled = False
-            stats.incr("probes_turned_off")
+            counters.incr("probes_turned_off")
             log.warning("lineage-probes: probe %s turned off after an internal error (%s)",
                         self.name, type(exc).__name__)
 

@@ -7,8 +7,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from lineage_probes import hooks
-from lineage_probes import stats as counters
+from lineage_probes import counters, hooks
 from lineage_probes.capture import Recorder
 from lineage_probes.config import ProbeConfig
 from lineage_probes.emitter import Emitter, KafkaEmitter

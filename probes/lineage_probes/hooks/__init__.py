@@ -19,4 +19,4 @@ NAMES = ("asgi", "flask", "sqlite3", "psycopg", "requests", "httpx", "urllib3", 
 
 
 def installer(name: str) -> Installer:
-    return importlib.import_module(f"lineage_probes.hooks.{name}_hook").install  # type: ignore[no-any-return]
+    return importlib.import_module(f"lineage_probes.hooks.{name}_hook").install

@@ -20,7 +20,7 @@ from lineage_probes.probe import Patches, Probe
 def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
     for key, value in scope.get("headers") or ():
         if key == name:
-            return value  # type: ignore[no-any-return]
+            return value
     return None
 
 

@@ -28,7 +28,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
         conf = config if isinstance(config, dict) else {}
         return str(conf.get("bootstrap.servers") or kwargs.get("bootstrap.servers") or "")
 
-    class Producer(cimpl.Producer):  # type: ignore[misc]
+    class Producer(cimpl.Producer):
         def __init__(self, config: Any = None, /, **kwargs: Any) -> None:
             if config is None:
                 super().__init__(**kwargs)
@@ -52,7 +52,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
                     probe.fail(exc)
             return super().produce(topic, *args, **kwargs)
 
-    class Consumer(cimpl.Consumer):  # type: ignore[misc]
+    class Consumer(cimpl.Consumer):
         def __init__(self, config: Any = None, /, **kwargs: Any) -> None:
             if config is None:
                 super().__init__(**kwargs)

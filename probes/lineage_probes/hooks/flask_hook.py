@@ -98,7 +98,7 @@ def _inputs(app: Any, rec: Recorder, trace: context.Trace) -> None:
         body = request.get_data(cache=True)
     payload = webinputs.inputs(request.args.to_dict(flat=False), dict(request.view_args or {}),
                                body, request.content_type or "")
-    view = app.view_functions.get(request.url_rule.endpoint)
+    view = app.view_functions.get(request.endpoint or "")
     code = getattr(view, "__code__", None)
     rec.source(trace, asset, payload,
                code_location=codeloc.of_code(code) if code is not None else None)

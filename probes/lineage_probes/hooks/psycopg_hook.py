@@ -16,7 +16,6 @@ from lineage_probes import context, dbcapture, naming, sqlplan
 from lineage_probes.capture import Recorder
 from lineage_probes.probe import Patches, Probe
 
-
 # psycopg cursors have __slots__: the read state of each lives beside it
 _READS: weakref.WeakKeyDictionary[Any, dbcapture.ReadState] = weakref.WeakKeyDictionary()
 
