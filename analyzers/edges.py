@@ -25,19 +25,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-import orjson
-
-from analyzers.signals import SQL_KINDS, FlowSignal, edge_id
+from analyzers.signals import SQL_KINDS, FlowSignal
+from vocab import CONFIDENCE_RANK, HIGH, LOW, MEDIUM, EdgeState
+from vocab.edge_state import frozen_counts
 
 # -- the confidence table -----------------------------------------------------
 
-HIGH, MEDIUM, LOW = "high", "medium", "low"
-#: Band order, for comparisons (`min_confidence` of a policy, "best" kind).
-RANK: Mapping[str, int] = MappingProxyType({LOW: 0, MEDIUM: 1, HIGH: 2})
 #: Score range of each band: a score is clipped into its edge's band.
 BAND_RANGE: Mapping[str, tuple[float, float]] = MappingProxyType(
     {LOW: (0.0, 0.39), MEDIUM: (0.40, 0.69), HIGH: (0.70, 1.0)}
@@ -101,73 +98,15 @@ def effective_kind(signal: FlowSignal) -> str:
 
 
 # -- the edge state -----------------------------------------------------------
+# The record and its codec are `vocab.EdgeState`; what its counts mean is here.
 
 
-def _frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
-    return MappingProxyType({k: counts[k] for k in sorted(counts) if counts[k] > 0})
-
-
-@dataclass(frozen=True, slots=True)
-class EdgeState:
-    """One edge's aggregate, as kept in the edge-merge table.
-
-    `counts` is per effective kind (see `effective_kind`); the contract's
-    `evidence` counters and `kinds` derive from it. `confidence` and `score`
-    are those of the latest fold (equal to the latest delta's when the state
-    comes from `merge`). `version` is that of the latest delta sent for the
-    edge (0: none yet). A retracted edge stays as a tombstone (`deleted`),
-    keeping its counts and version so a re-creation continues the versions.
-    """
-
-    src: str
-    dst: str
-    counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    first_seen: int = 0
-    last_seen: int = 0
-    version: int = 0
-    confidence: str = LOW
-    score: float = 0.0
-    deleted: bool = False
-
-    @property
-    def edge_id(self) -> str:
-        return edge_id(self.src, self.dst)
-
-    @property
-    def evidence(self) -> dict[str, int]:
-        """The contract's evidence counters."""
-        out = dict.fromkeys(EVIDENCE_KEYS, 0)
-        for kind, n in self.counts.items():
-            out[KIND_RULES[kind].evidence] += n
-        return out
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        """Kinds seen; `STATIC` only while nothing else is (static only, unconfirmed)."""
-        seen = frozenset(k for k, n in self.counts.items() if n > 0)
-        return seen - {"STATIC"} if len(seen) > 1 else seen
-
-    @property
-    def static_only(self) -> bool:
-        return set(self.counts) == {"STATIC"}
-
-    def to_bytes(self) -> bytes:
-        return orjson.dumps({
-            "v": 1, "src": self.src, "dst": self.dst, "counts": dict(self.counts),
-            "first_seen": self.first_seen, "last_seen": self.last_seen,
-            "version": self.version, "confidence": self.confidence, "score": self.score,
-            "deleted": self.deleted,
-        })
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> EdgeState:
-        body: dict[str, Any] = orjson.loads(raw)
-        return cls(
-            src=body["src"], dst=body["dst"], counts=_frozen_counts(body["counts"]),
-            first_seen=body["first_seen"], last_seen=body["last_seen"],
-            version=body["version"], confidence=body["confidence"],
-            score=float(body["score"]), deleted=body["deleted"],
-        )
+def evidence_of(state: EdgeState) -> dict[str, int]:
+    """The contract's evidence counters of an edge (per-kind counts folded by `KIND_RULES`)."""
+    out = dict.fromkeys(EVIDENCE_KEYS, 0)
+    for kind, n in state.counts.items():
+        out[KIND_RULES[kind].evidence] += n
+    return out
 
 
 # -- folding and scoring ------------------------------------------------------
@@ -186,7 +125,7 @@ def score_of(counts: Mapping[str, int]) -> tuple[str, float]:
         if n <= 0:
             continue
         rule = KIND_RULES[kind]
-        if RANK[rule.band] > RANK[band]:
+        if CONFIDENCE_RANK[rule.band] > CONFIDENCE_RANK[band]:
             band = rule.band
         log_miss += n * math.log1p(-rule.weight)
     raw = -math.expm1(log_miss)  # 1 - exp(log_miss), accurate near 0
@@ -218,7 +157,7 @@ def apply_signal(state: EdgeState | None, signal: FlowSignal) -> EdgeState:
     band, score = score_of(counts)
     return replace(
         state,
-        counts=_frozen_counts(counts),
+        counts=frozen_counts(counts),
         first_seen=min(state.first_seen, first_ts),
         last_seen=max(state.last_seen, signal.ts),
         confidence=band,
@@ -231,7 +170,7 @@ def _upsert(state: EdgeState, version: int) -> dict[str, Any]:
     return {
         "v": 1, "op": "upsert", "edge_id": state.edge_id, "src": state.src, "dst": state.dst,
         "confidence": state.confidence, "score": state.score, "kinds": sorted(state.kinds),
-        "evidence": state.evidence, "first_seen": state.first_seen,
+        "evidence": evidence_of(state), "first_seen": state.first_seen,
         "last_seen": state.last_seen, "version": version,
     }
 

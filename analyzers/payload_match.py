@@ -21,14 +21,11 @@ Errors name the position of a bad capture, never a payload value.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 import matcher_rs
+from analyzers.payloads import PayloadError, payload_bytes
 from analyzers.runtime import field_asset
 
 
@@ -43,20 +40,11 @@ def _capture(side: str, index: int, item: Any) -> tuple[str, bytes]:
     asset = item.get("asset")
     if not isinstance(asset, str) or not asset:
         raise PayloadMatchError(f"{where}.asset must be a non-empty string")
-    if "payload_b64" in item:
-        encoded = item["payload_b64"]
-        if not isinstance(encoded, str):
-            raise PayloadMatchError(f"{where}.payload_b64 must be a base64 string")
-        try:
-            return asset, base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise PayloadMatchError(f"{where}.payload_b64 is not valid base64") from None
-    if "payload" not in item:
-        raise PayloadMatchError(f"{where} has neither payload nor payload_b64")
     try:
-        return asset, orjson.dumps(item["payload"])
-    except orjson.JSONEncodeError:
-        raise PayloadMatchError(f"{where}.payload cannot be serialized as JSON") from None
+        return asset, payload_bytes(item)
+    except PayloadError as exc:
+        at = f"{where}.{exc.field}" if exc.field else where
+        raise PayloadMatchError(f"{at} {exc.problem}") from None
 
 
 def _captures(doc: dict[str, Any], side: str) -> list[tuple[str, bytes]]:

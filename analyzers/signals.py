@@ -14,6 +14,7 @@ from typing import Any, Literal
 import orjson
 
 from analyzers.events import InvalidEvent
+from vocab import edge_id
 
 #: Runtime kinds (payload matching).
 RUNTIME_KINDS = ("EXACT_MATCH", "CONTAINS", "NO_MATCH")
@@ -24,11 +25,6 @@ SQL_KINDS = (*SQL_DIRECT, *SQL_INDIRECT, "MASKED")
 ALL_KINDS = (*RUNTIME_KINDS, *SQL_KINDS, "CONFIG", "STATIC")
 
 Origin = Literal["runtime", "sql", "config", "static"]
-
-
-def edge_id(src: str, dst: str) -> str:
-    """The contract's edge key: `SRC -> DST`."""
-    return f"{src} -> {dst}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,22 +73,18 @@ class FlowSignal:
 
     @classmethod
     def from_json(cls, raw: bytes) -> FlowSignal:
-        return cls.from_dict(orjson.loads(raw))
-
-    @classmethod
-    def from_dict(cls, body: dict[str, Any]) -> FlowSignal:
-        return cls(
-            src=body["src"], dst=body["dst"], kind=body["kind"], origin=body["origin"],
-            ts=body["ts"], transform=body.get("transform"), masking=body.get("masking", False),
-            count=body.get("count", 1), earliest=body.get("earliest"),
-        )
+        return parse_signal(orjson.loads(raw))
 
 
 _ORIGINS = ("runtime", "sql", "config", "static")
 
 
-def validate_signal(body: dict[str, Any]) -> None:
-    """Check a decoded `flow-signals` message; raise InvalidEvent naming the field."""
+def parse_signal(body: dict[str, Any]) -> FlowSignal:
+    """A decoded `flow-signals` message, checked and built in one pass.
+
+    Raises InvalidEvent naming the field. The edge merge's validator: the
+    signal it returns is what the handler folds (no second parse).
+    """
     if body.get("v") != 1:
         raise InvalidEvent("signal: field 'v' must be 1")
     for name in ("src", "dst"):
@@ -107,8 +99,14 @@ def validate_signal(body: dict[str, Any]) -> None:
             value = body.get(name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidEvent(f"signal: field {name!r} must be an integer")
-    if body.get("count", 1) < 1:
+    count = body.get("count", 1)
+    if count < 1:
         raise InvalidEvent("signal: field 'count' must be at least 1")
+    return FlowSignal(
+        src=body["src"], dst=body["dst"], kind=body["kind"], origin=body["origin"],
+        ts=body["ts"], transform=body.get("transform"), masking=body.get("masking", False),
+        count=count, earliest=body.get("earliest"),
+    )
 
 
 def aggregate(signals: list[FlowSignal]) -> list[FlowSignal]:

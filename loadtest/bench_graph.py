@@ -35,6 +35,7 @@ from loadtest.measure import percentile, print_figures
 from state.graph import GraphStore, find_path, traverse
 from state.graph.store import DEFAULT_CACHE_EDGES
 from state.graph.traverse import Limits, TraversalTooLarge
+from vocab import edge_id
 
 KINDS = ["EXACT_MATCH", "CONTAINS", "IDENTITY", "TRANSFORMATION", "AGGREGATION", "JOIN",
          "CONFIG", "NO_MATCH", "STATIC"]
@@ -82,7 +83,7 @@ def generate(n_edges: int, seed: int = 7) -> Iterator[dict[str, Any]]:
             if (src, dst) in seen or k == i:
                 continue
             seen.add((src, dst))
-            yield {"v": 1, "op": "upsert", "edge_id": f"{src} -> {dst}", "src": src, "dst": dst,
+            yield {"v": 1, "op": "upsert", "edge_id": edge_id(src, dst), "src": src, "dst": dst,
                    "confidence": rng.choice(CONFIDENCE), "score": round(rng.random(), 2),
                    "kinds": [rng.choice(KINDS)],
                    "evidence": {"runtime_exact": rng.randrange(50), "runtime_contains": 0,

@@ -13,7 +13,7 @@ request) already on the broker, it measures in events/s:
   (``consumer: stream``), from the moment it joined its groups to the moment
   every input and signal is consumed (lag 0);
 - ``pipeline_batch``: the same with every agent on the batch consumer
-  (``consumer: batch``, streams/batch_consumer.py).
+  (``consumer: batch``, streams/pipeline/batch_consumer.py).
 
 Each worker run reads its own copy of the events (its own topic prefix). It
 prints the figures, each pipeline's ratios to the bare consumer and to the
@@ -37,19 +37,19 @@ from typing import Any, Literal
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from analyzers.signals import validate_signal
+from analyzers.signals import parse_signal
 from loadtest.driver import _stop_workers
 from loadtest.measure import LagProbe, pipeline_groups, print_figures
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
-from streams.agents.edge_merge import EdgeMerge
-from streams.agents.probe_join import ProbeJoin
-from streams.batch import Output, input_validator, process_messages
-from streams.metrics import Metrics
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.agents.edge_merge import EdgeMerge
+from streams.pipeline.agents.probe_join import ProbeJoin
+from streams.pipeline.batch import Output, input_validator, process_messages
+from streams.pipeline.metrics import Metrics
+from streams.pipeline.stores import StoreRegistry
+from streams.pipeline.topology import load_topology, write_consumer_variant
 from streams.settings import Settings
-from streams.stores import StoreRegistry
-from streams.topics import ensure_topics
-from streams.topology import load_topology, write_consumer_variant
 
 
 @dataclass
@@ -113,7 +113,7 @@ async def _handlers_offline(probes: list[dict[str, object]]) -> float:
                        for i, o in enumerate(signals.outputs)]
     for i in range(0, len(signal_messages), size):
         await process_messages(signal_messages[i:i + size], agent="edge-merge",
-                               validate=validate_signal, stores=stores, handler=edge_merge,
+                               validate=parse_signal, stores=stores, handler=edge_merge,
                                sink=deltas, metrics=metrics)
     elapsed = time.perf_counter() - start
     stores.close()

@@ -42,7 +42,8 @@ import orjson
 from analyzers.policy import Edge, GraphView, MemoryGraph, Policy, PolicyZones
 from loadtest.measure import print_figures
 from state.graph import GraphStore
-from streams.policy_inputs import StoreGraphView
+from streams.policy.inputs import StoreGraphView
+from vocab import edge_id
 
 ROOT = "web://app/upload#location"
 CONFIDENCE = ["high"] * 6 + ["medium"] * 3 + ["low"]
@@ -70,7 +71,7 @@ def generate(n_assets: int, seed: int = 7) -> Iterator[tuple[str, str, str]]:
 
 
 def _delta(src: str, dst: str, confidence: str, version: int) -> dict[str, Any]:
-    return {"v": 1, "op": "upsert", "edge_id": f"{src} -> {dst}", "src": src, "dst": dst,
+    return {"v": 1, "op": "upsert", "edge_id": edge_id(src, dst), "src": src, "dst": dst,
             "confidence": confidence, "kinds": ["IDENTITY"], "score": 0.9,
             "first_seen": 1, "last_seen": 2, "version": version}
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from loadtest.graph_view import current_edges
 from loadtest.measure import (
     LagProbe,
     Samples,
@@ -33,11 +34,10 @@ from loadtest.measure import (
 )
 from loadtest.sender import BatchSender, Prepared
 from loadtest.workload import Workload, generate
-from streams.graph_view import current_edges
+from streams.kafka.topic_reader import read_latest
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.topology import load_topology
 from streams.settings import Settings
-from streams.topic_reader import read_latest
-from streams.topics import ensure_topics
-from streams.topology import load_topology
 
 
 @dataclass(frozen=True)

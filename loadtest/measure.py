@@ -12,8 +12,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.pipeline.topology import Topology
 from streams.settings import Settings
-from streams.topology import Topology
 
 INPUT_AND_INTERNAL = ("probe-events", "sql-job-logs", "config-events", "static-flows",
                       "flow-signals")

@@ -19,10 +19,11 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from streams.graph_view import CONFIDENCE_RANK, current_edges
+from loadtest.graph_view import current_edges
+from loadtest.settle import settle
+from streams.kafka.topic_reader import read_latest
 from streams.settings import Settings
-from streams.settle import settle
-from streams.topic_reader import read_latest
+from vocab import CONFIDENCE_RANK
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "photo_location.jsonl"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from analyzers.edges import EdgeState
 from state.transaction import Transaction
+from vocab import EdgeState
 
 _EDGE = b"edge|e|"
 _STATIC = b"edge|s|"

@@ -13,6 +13,7 @@ import orjson
 
 from state.transaction import Transaction, length_prefixed
 from state.windows import Admission, EventTimeWindows
+from vocab import edge_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ class JobWindows:
 
     def mark_column_lineage(self, src_table: str, dst_table: str) -> None:
         """Remember that column-level lineage is known from `src_table` to `dst_table`."""
-        self.tx.put(b"job|cl|" + f"{src_table} -> {dst_table}".encode(), b"")
+        self.tx.put(b"job|cl|" + edge_id(src_table, dst_table).encode(), b"")
 
     def has_column_lineage(self, src_table: str, dst_table: str) -> bool:
-        return self.tx.get(b"job|cl|" + f"{src_table} -> {dst_table}".encode()) is not None
+        return self.tx.get(b"job|cl|" + edge_id(src_table, dst_table).encode()) is not None

@@ -8,15 +8,14 @@ send. docs/POLICY.md describes the semantics.
 
 from __future__ import annotations
 
-from analyzers.policy.globs import DenyGlob, DenySet, glob_to_regex, split_field, table_of
+from analyzers.policy.globs import DenyGlob, DenySet, glob_to_regex
 from analyzers.policy.graph import EdgeChange, MemoryGraph
 from analyzers.policy.model import (
-    CONFIDENCES,
     EXCLUDE,
     INCLUDE,
     Decision,
     Edge,
-    EdgeRef,
+    EdgeView,
     GraphView,
     Policy,
     PolicyError,
@@ -38,7 +37,6 @@ from analyzers.policy.zone import (
 )
 
 __all__ = [
-    "CONFIDENCES",
     "EXCLUDE",
     "INCLUDE",
     "Decision",
@@ -46,7 +44,7 @@ __all__ = [
     "DenySet",
     "Edge",
     "EdgeChange",
-    "EdgeRef",
+    "EdgeView",
     "GraphView",
     "Hop",
     "MemoryGraph",
@@ -62,9 +60,7 @@ __all__ = [
     "glob_to_regex",
     "label_for",
     "overlaps",
-    "split_field",
     "state_of_event",
-    "table_of",
     "violation_event",
     "violation_key",
 ]

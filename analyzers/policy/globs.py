@@ -25,21 +25,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["DenyGlob", "DenySet", "glob_to_regex", "split_field", "table_of"]
+from vocab import split_field
 
-
-def split_field(asset: str) -> tuple[str, str | None]:
-    """`(table, field)` of an asset: `("ns/t", "f")` for `ns/t#f`, `("ns/t", None)` for `ns/t`.
-
-    The field is everything after the first `#`.
-    """
-    table, sep, field = asset.partition("#")
-    return (table, field) if sep else (table, None)
-
-
-def table_of(asset: str) -> str:
-    """The table-level asset of `asset` (itself when it has no `#field`)."""
-    return asset.partition("#")[0]
+__all__ = ["DenyGlob", "DenySet", "glob_to_regex"]
 
 
 def glob_to_regex(glob: str) -> str:

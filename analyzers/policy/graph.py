@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analyzers.policy.globs import table_of
 from analyzers.policy.model import Edge
+from vocab import table_of
 
 __all__ = ["EdgeChange", "MemoryGraph"]
 

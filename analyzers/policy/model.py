@@ -12,28 +12,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from analyzers.edges import HIGH, LOW, MEDIUM, RANK
 from analyzers.policy.globs import DenySet
+from vocab import CONFIDENCE_RANK, HIGH, LOW
 
 __all__ = [
-    "CONFIDENCES",
     "EXCLUDE",
     "INCLUDE",
     "Decision",
     "Edge",
-    "EdgeRef",
+    "EdgeView",
     "GraphView",
     "Policy",
     "PolicyError",
     "ViolationState",
-    "rank_of",
     "state_of_event",
     "violation_event",
     "violation_key",
 ]
 
-#: Confidence bands, strongest first.
-CONFIDENCES: tuple[str, ...] = (HIGH, MEDIUM, LOW)
 #: A policy without `min_confidence` follows every edge, candidates included.
 DEFAULT_MIN_CONFIDENCE = LOW
 
@@ -46,12 +42,7 @@ class PolicyError(ValueError):
     """A policy, review or label that cannot be used; the message names fields only."""
 
 
-def rank_of(confidence: str) -> int:
-    """The rank of a confidence band (`low` 0 .. `high` 2); unknown bands rank as low."""
-    return RANK.get(confidence, 0)
-
-
-class EdgeRef(Protocol):
+class EdgeView(Protocol):
     """What the zone logic reads of an edge (the graph store's edge satisfies it)."""
 
     @property
@@ -65,11 +56,11 @@ class EdgeRef(Protocol):
 class GraphView(Protocol):
     """Read access to the current lineage graph."""
 
-    def out_edges(self, node: str) -> Iterable[EdgeRef]:
+    def out_edges(self, node: str) -> Iterable[EdgeView]:
         """Live edges whose `src` is exactly `node`."""
         ...
 
-    def field_out_edges(self, table: str) -> Iterable[EdgeRef]:
+    def field_out_edges(self, table: str) -> Iterable[EdgeView]:
         """Live edges whose `src` is a field of `table` (`src` starts with `table#`)."""
         ...
 
@@ -103,7 +94,7 @@ class Policy:
         min_confidence: str | None = None,
     ) -> Policy:
         confidence = min_confidence or DEFAULT_MIN_CONFIDENCE
-        if confidence not in RANK:
+        if confidence not in CONFIDENCE_RANK:
             raise PolicyError("policy: field 'min_confidence' must be high, medium or low")
         return cls(policy_id, frozenset(protects), DenySet.compile(deny), confidence)
 
@@ -119,7 +110,7 @@ class Policy:
 
     @property
     def min_rank(self) -> int:
-        return RANK[self.min_confidence]
+        return CONFIDENCE_RANK[self.min_confidence]
 
     def same_zone_as(self, other: Policy) -> bool:
         """Whether `other` has the same zone as this policy (deny may differ)."""

@@ -35,12 +35,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from analyzers.policy.globs import table_of
 from analyzers.policy.model import (
     EXCLUDE,
     INCLUDE,
     Decision,
-    EdgeRef,
+    EdgeView,
     GraphView,
     Policy,
     PolicyError,
@@ -49,6 +48,7 @@ from analyzers.policy.model import (
     violation_event,
 )
 from analyzers.policy.zone import Hop, Zone, ZoneEntry, ZoneRules, label_for
+from vocab import table_of
 
 __all__ = ["PolicyZones"]
 
@@ -70,7 +70,7 @@ class PolicyZones:
         self._open: dict[str, dict[str, tuple[ViolationState, int]]] = {}
 
     # -- inputs ------------------------------------------------------------
-    def on_edge_upsert(self, edge: EdgeRef, *, previous: EdgeRef | None, ts: int) -> list[Event]:
+    def on_edge_upsert(self, edge: EdgeView, *, previous: EdgeView | None, ts: int) -> list[Event]:
         """An edge appeared or changed (`previous`: the edge before, None if new)."""
         events: list[Event] = []
         for policy_id, zone in self._zones.items():
@@ -89,7 +89,7 @@ class PolicyZones:
                 events += self._diff(policy_id, changed, ts, extension=True)
         return events
 
-    def on_edge_delete(self, edge: EdgeRef, *, ts: int) -> list[Event]:
+    def on_edge_delete(self, edge: EdgeView, *, ts: int) -> list[Event]:
         """An edge was retracted (`edge`: the edge as it was before the delete)."""
         events: list[Event] = []
         for policy_id, zone in self._zones.items():
@@ -98,7 +98,7 @@ class PolicyZones:
         return events
 
     def on_edge_change(
-        self, previous: EdgeRef | None, current: EdgeRef | None, *, ts: int
+        self, previous: EdgeView | None, current: EdgeView | None, *, ts: int
     ) -> list[Event]:
         """`on_edge_upsert` or `on_edge_delete`, from a store's before/after pair."""
         if current is not None:

@@ -34,17 +34,15 @@ import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from analyzers.policy.globs import split_field, table_of
 from analyzers.policy.model import (
-    CONFIDENCES,
     EXCLUDE,
     INCLUDE,
     Decision,
-    EdgeRef,
+    EdgeView,
     GraphView,
     Policy,
-    rank_of,
 )
+from vocab import CONFIDENCES, HIGH, rank_of, split_field, table_of
 
 __all__ = [
     "Hop",
@@ -57,7 +55,7 @@ __all__ = [
     "overlaps",
 ]
 
-_HIGH_RANK = rank_of("high")
+_HIGH_RANK = rank_of(HIGH)
 
 
 def overlaps(a: str, b: str) -> bool:
@@ -69,7 +67,7 @@ def overlaps(a: str, b: str) -> bool:
     return a == b or table_of(a) == b or table_of(b) == a
 
 
-def edges_from(graph: GraphView, node: str) -> Iterator[EdgeRef]:
+def edges_from(graph: GraphView, node: str) -> Iterator[EdgeView]:
     """Every edge a zone node follows: its own, its table's, or (a table) its fields'."""
     yield from graph.out_edges(node)
     table, field = split_field(node)
@@ -110,14 +108,14 @@ class ZoneRules:
     def included(self, asset: str) -> bool:
         return self.decision(asset) == INCLUDE
 
-    def edge_rank(self, edge: EdgeRef) -> int:
+    def edge_rank(self, edge: EdgeView) -> int:
         """The edge's confidence for this policy: `high` into a confirmed asset."""
         return _HIGH_RANK if self.included(edge.dst) else rank_of(edge.confidence)
 
     @property
     def levels(self) -> tuple[int, ...]:
         """The ranks of the breadth-first trees, strongest first."""
-        return tuple(r for r in (rank_of(c) for c in CONFIDENCES) if r >= self.min_rank)
+        return tuple(r for r in range(len(CONFIDENCES) - 1, -1, -1) if r >= self.min_rank)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +198,7 @@ class Zone:
             self._fields.setdefault(table, set()).add(node)
 
     # -- incremental extension ---------------------------------------------
-    def add_edge(self, graph: GraphView, edge: EdgeRef) -> set[str]:
+    def add_edge(self, graph: GraphView, edge: EdgeView) -> set[str]:
         """Extend the zone after `edge` appeared or grew stronger; return the changed nodes.
 
         `graph` must already hold the edge. Only distances shrink, so this is
@@ -332,7 +330,7 @@ class Zone:
             root,
             self.roots[root],
             tuple(path),
-            CONFIDENCES[len(CONFIDENCES) - 1 - self.levels[i]],
+            CONFIDENCES[self.levels[i]],
             self.rules.included(asset),
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from state.graph.store import CONFIDENCE_RANK, EdgeRef, GraphChange, GraphStore, table_of
+from state.graph.store import EdgeRef, GraphChange, GraphStore
 from state.graph.traverse import (
     EdgeFilter,
     GraphPath,
@@ -15,7 +15,6 @@ from state.graph.traverse import (
 )
 
 __all__ = [
-    "CONFIDENCE_RANK",
     "EdgeFilter",
     "EdgeRef",
     "GraphChange",
@@ -26,6 +25,5 @@ __all__ = [
     "TraversalError",
     "TraversalTooLarge",
     "find_path",
-    "table_of",
     "traverse",
 ]

@@ -39,9 +39,7 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from state.transaction import Store, prefix_end
-
-CONFIDENCES = ("low", "medium", "high")
-CONFIDENCE_RANK = {name: rank for rank, name in enumerate(CONFIDENCES)}
+from vocab import CONFIDENCE_RANK, CONFIDENCES, edge_id, table_of
 
 Direction = Literal["downstream", "upstream"]
 
@@ -61,11 +59,6 @@ FORMAT = b"2"  # 1: o|<SRC>DST, i|<DST>SRC, fo|, fi| keys (one per edge)
 DEFAULT_CACHE_EDGES = 0
 
 
-def table_of(asset: str) -> str:
-    """The table (or other container) of an asset: the part before `#`."""
-    return asset.partition("#")[0]
-
-
 class EdgeRef(NamedTuple):
     """An edge as traversals see it: endpoints and what filters look at.
 
@@ -80,7 +73,7 @@ class EdgeRef(NamedTuple):
 
     @property
     def edge_id(self) -> str:
-        return f"{self.src} -> {self.dst}"
+        return edge_id(self.src, self.dst)
 
     @property
     def rank(self) -> int:

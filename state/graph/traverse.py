@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from state.graph.store import CONFIDENCE_RANK, Direction, EdgeRef, table_of
+from state.graph.store import Direction, EdgeRef
+from vocab import CONFIDENCE_RANK, table_of
 
 
 class TraversalError(ValueError):

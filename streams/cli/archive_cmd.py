@@ -25,10 +25,10 @@ from streams.archive.source import KafkaHistory
 from streams.archive.timeparse import parse_time
 from streams.archive.writer import ArchiveReport, archive_topics
 from streams.cli.common import common_options, fail
-from streams.producer import make_producer
+from streams.kafka.producer import make_producer
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.topology import CONTRACT_TOPICS, TopologyError, load_topology
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.topology import CONTRACT_TOPICS, TopologyError, load_topology
 
 OUTPUT_TOPICS = ("lineage-graph", "policy-violations", "dead-letters")
 INPUT_TOPICS = tuple(t for t in CONTRACT_TOPICS if t not in OUTPUT_TOPICS)

@@ -1,4 +1,4 @@
-"""Every command of the `lineage` CLI, in one list."""
+"""Every built-in command of the `lineage` CLI, in one list (plugins: see `root`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import click
 from streams.cli.archive_cmd import archive_command, replay_command
 from streams.cli.graph_cmd import graph_group
 from streams.cli.kafka_cmd import kafka_group
-from streams.cli.loadtest_cmd import loadtest_command
 from streams.cli.match_cmd import match_command
 from streams.cli.policy_cmd import review_command, violations_command, zone_command
 from streams.cli.send_cmd import send_command
@@ -28,5 +27,4 @@ ALL: list[click.Command] = [
     zone_command,
     archive_command,
     replay_command,
-    loadtest_command,
 ]

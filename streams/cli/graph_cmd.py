@@ -18,7 +18,6 @@ import click
 import orjson
 
 from state.graph import (
-    CONFIDENCE_RANK,
     EdgeFilter,
     GraphStore,
     Limits,
@@ -27,7 +26,7 @@ from state.graph import (
     traverse,
 )
 from streams.cli.common import common_options, fail
-from streams.graph_format import (
+from streams.graph.format import (
     RenderError,
     dot,
     export_graphml,
@@ -38,13 +37,14 @@ from streams.graph_format import (
     png,
     traversal_table,
 )
-from streams.graph_materializer import (
+from streams.graph.replica import (
     GraphMaterializer,
     GraphSourceError,
     cli_replica_path,
     open_replica,
 )
 from streams.settings import Settings
+from vocab import CONFIDENCE_RANK
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -28,17 +28,17 @@ from analyzers.events import InvalidEvent, validate_event
 from analyzers.policy import PolicyZones
 from streams.cli.common import common_options, fail
 from streams.cli.graph_cmd import synced_graph
-from streams.policy_inputs import (
+from streams.kafka.producer import make_producer
+from streams.kafka.topic_reader import read_latest
+from streams.policy.inputs import (
     INPUT_TOPICS,
     PolicyInput,
     StoreGraphView,
     load_inputs,
     parse_input,
 )
-from streams.producer import make_producer
+from streams.policy.subscriber import TOPIC, SubscriberError, topic_exists, violations
 from streams.settings import Settings
-from streams.subscriber import TOPIC, SubscriberError, topic_exists, violations
-from streams.topic_reader import read_latest
 
 FORMAT = click.Choice(["json", "table"])
 

@@ -1,8 +1,19 @@
-"""The root `lineage` group; each command family registers itself here."""
+"""The root `lineage` group; each command family registers itself here.
+
+The families of `streams.cli.commands` are built in. Optional families living
+outside `streams/` (the load test in `loadtest/`) register through the
+`lineage.commands` entry point group in pyproject.toml, so `streams/` never
+imports them.
+"""
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import click
+
+#: The entry point group of optional command families.
+COMMAND_GROUP = "lineage.commands"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,6 +27,8 @@ def _register() -> None:
 
     for command in commands.ALL:
         main.add_command(command)
+    for entry in entry_points(group=COMMAND_GROUP):
+        main.add_command(entry.load(), name=entry.name)
 
 
 _register()

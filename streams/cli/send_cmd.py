@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from streams.cli.common import common_options, fail
-from streams.producer import SendReport, make_producer, send_lines
+from streams.kafka.producer import SendReport, make_producer, send_lines
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.topology import TopologyError, load_topology
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.topology import TopologyError, load_topology
 
 
 def _read_lines(file: str) -> list[bytes]:

@@ -7,9 +7,9 @@ import asyncio
 import click
 
 from streams.cli.common import common_options, fail
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.topology import TopologyError, load_topology
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.topology import TopologyError, load_topology
 
 
 @click.group("topics")

@@ -8,9 +8,9 @@ import logging
 import click
 
 from streams.cli.common import common_options, fail
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.topology import TopologyError, load_topology
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.topology import TopologyError, load_topology
 
 
 @click.command("worker")
@@ -32,7 +32,7 @@ def worker_command(settings: Settings, loglevel: str, web_port: int | None,
     Each worker needs its own --data-dir (its RocksDB state). Topics of
     topology.yaml are created first if missing.
     """
-    from streams.graph_api import ApiConfig, ApiConfigError
+    from streams.graph.api import ApiConfig, ApiConfigError
 
     try:
         api = None if api_port is None else ApiConfig(api_port, api_bind, api_token or None)
@@ -52,7 +52,7 @@ def worker_command(settings: Settings, loglevel: str, web_port: int | None,
 
     import faust
 
-    from streams.app import build_app
+    from streams.pipeline.app import build_app
 
     pipeline = build_app(settings, topology, web_port=web_port, graph_api=api)
     logging.getLogger("lineage").setLevel(loglevel.upper())

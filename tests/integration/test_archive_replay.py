@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 
+from loadtest.settle import settle
 from streams.archive.manifest import load_manifest
+from streams.kafka.topic_reader import read_latest
 from streams.settings import Settings
-from streams.settle import settle
-from streams.topic_reader import read_latest
 from tests.integration.kafka_helpers import read_topic
 from tests.integration.test_topology_example import EXPECTED_HIGH, LOW_ONLY, MEDIUM
 from tests.integration.worker import (

@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from loadtest.measure import LagProbe, pipeline_groups
+from streams.pipeline.topology import load_topology, write_consumer_variant
 from streams.settings import Settings
-from streams.topology import load_topology, write_consumer_variant
 from tests.integration.test_topology_example import EXAMPLE, EXPECTED_HIGH, LOW_ONLY, MEDIUM
 from tests.integration.worker import (
     running_worker,

@@ -8,9 +8,9 @@ import base64
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.topology import load_topology
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.topology import load_topology
 from tests.integration.kafka_helpers import read_topic
 from tests.integration.worker import running_worker, wait_for_graph
 

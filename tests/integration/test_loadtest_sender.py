@@ -13,9 +13,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from analyzers.events import validate_event
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
+from streams.kafka.topics import ensure_topics
+from streams.pipeline.topology import load_topology
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from streams.topology import load_topology
 
 
 async def _read_all(settings: Settings, topics: list[str], expected: int) -> list[Any]:

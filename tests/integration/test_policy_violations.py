@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from streams.graph_view import current_edges
+from loadtest.graph_view import current_edges
 from streams.settings import Settings
 from tests.integration.kafka_helpers import read_topic
 from tests.integration.worker import (

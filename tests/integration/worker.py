@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from streams.graph_view import current_edges
+from loadtest.graph_view import current_edges
+from loadtest.settle import settle
 from streams.settings import Settings
-from streams.settle import settle
 
 LINEAGE = str(Path(sys.executable).parent / "lineage")
 
@@ -65,7 +65,7 @@ def wait_for_graph(
     settings: Settings, done: Callable[[dict[str, dict[str, Any]]], bool], *,
     timeout_s: float = 90.0, settle_s: float = 4.0,
 ) -> dict[str, dict[str, Any]]:
-    """The graph once `done(edges)` holds and it stopped changing (see streams.settle)."""
+    """The graph once `done(edges)` holds and it stopped changing (see loadtest.settle)."""
     return settle(lambda: asyncio.run(current_edges(settings)), done,
                   timeout_s=timeout_s, settle_s=settle_s)
 

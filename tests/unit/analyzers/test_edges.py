@@ -14,17 +14,17 @@ from analyzers.edges import (
     BAND_RANGE,
     EVIDENCE_KEYS,
     KIND_RULES,
-    RANK,
-    EdgeState,
     apply_signal,
     confidence,
     delta_for,
     effective_kind,
+    evidence_of,
     merge,
     retract,
     static_expired,
 )
 from analyzers.signals import ALL_KINDS, SQL_INDIRECT, FlowSignal, Origin
+from vocab import CONFIDENCE_RANK, EdgeState
 
 SRC = "web://photos-web/handlePhotoUpload#location"
 DST = "mysql://photos-db/photos.photos#location"
@@ -87,7 +87,7 @@ def test_every_contract_kind_has_a_row() -> None:
 def test_masked_sql_counts_as_masked_only() -> None:
     state = fold(sig("TRANSFORMATION", masking=True), sig("JOIN", masking=True))
     assert state.kinds == {"MASKED"}
-    assert state.evidence["sql"] == 2
+    assert evidence_of(state)["sql"] == 2
     assert effective_kind(sig("TRANSFORMATION", masking=True)) == "MASKED"
 
 
@@ -134,7 +134,7 @@ def test_contract_example_shape() -> None:
     state, delta = merge(fold(sig("STATIC", 1737540000000),
                               *[sig("EXACT_MATCH", 1737540600123 + i) for i in range(11)]),
                          sig("EXACT_MATCH", 1737540655000))
-    assert state.evidence == {"runtime_exact": 12, "runtime_contains": 0, "runtime_nomatch": 0,
+    assert evidence_of(state) == {"runtime_exact": 12, "runtime_contains": 0, "runtime_nomatch": 0,
                               "sql": 0, "config": 0, "static": 1}
     assert state.kinds == {"EXACT_MATCH"}
     assert (state.confidence, state.score) == ("high", 1.0)
@@ -190,7 +190,7 @@ def test_no_delta_when_nothing_visible_changes() -> None:
     new, delta = merge(old, sig("IDENTITY", 99_999))
     assert delta is None
     assert new.version == old.version
-    assert new.evidence["sql"] == 21 and new.last_seen == 99_999  # still counted
+    assert evidence_of(new)["sql"] == 21 and new.last_seen == 99_999  # still counted
 
 
 def test_delta_for_gives_the_next_version() -> None:
@@ -250,7 +250,7 @@ def test_repeated_static_proposal_keeps_a_retracted_edge_deleted() -> None:
     new, delta = merge(tomb, sig("STATIC", 5 * DAY))
     assert delta is None
     assert new.deleted and new.version == tomb.version
-    assert new.evidence["static"] == 2
+    assert evidence_of(new)["static"] == 2
 
 
 # -- state bytes --------------------------------------------------------------
@@ -265,7 +265,7 @@ def test_state_round_trip(deleted: bool) -> None:
     assert isinstance(orjson.loads(raw), dict)
     back = EdgeState.from_bytes(raw)
     assert back == state
-    assert back.kinds == state.kinds and back.evidence == state.evidence
+    assert back.kinds == state.kinds and evidence_of(back) == evidence_of(state)
     # the restored state merges like the original
     assert merge(back, sig("CONTAINS", 11)) == merge(state, sig("CONTAINS", 11))
 
@@ -289,7 +289,7 @@ def test_score_is_monotone_bounded_and_in_band(seq: list[FlowSignal]) -> None:
         assert new.score == round(new.score, 2)
         if state is not None:
             assert new.score >= state.score
-            assert RANK[new.confidence] >= RANK[state.confidence]
+            assert CONFIDENCE_RANK[new.confidence] >= CONFIDENCE_RANK[state.confidence]
             assert new.version >= state.version
         if delta is not None:
             deltas += 1
@@ -297,7 +297,7 @@ def test_score_is_monotone_bounded_and_in_band(seq: list[FlowSignal]) -> None:
         state = new
     assert state is not None
     assert state.version == deltas
-    assert sum(state.evidence.values()) == len(seq)
+    assert sum(evidence_of(state).values()) == len(seq)
 
 
 @given(st.lists(signals, max_size=30), signals)

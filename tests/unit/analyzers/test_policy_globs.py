@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analyzers.policy import DenyGlob, DenySet, globs, graph, model, monitor, zone
-from analyzers.policy.globs import glob_to_regex, split_field, table_of
+from analyzers.policy.globs import glob_to_regex
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "POLICY.md"
 _ROW = re.compile(r"^\| `(?P<glob>[^`]+)` \| `(?P<asset>[^`]+)` \| (?P<denied>yes|no) \|$")
@@ -35,13 +35,6 @@ def test_doc_table(glob: str, asset: str, denied: bool) -> None:
 @pytest.mark.parametrize("module", [globs, model, zone, monitor, graph])
 def test_doctests(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]
-
-
-def test_split_field_and_table_of() -> None:
-    assert split_field("web://s/h#a.b[]") == ("web://s/h", "a.b[]")
-    assert split_field("web://s/h") == ("web://s/h", None)
-    assert split_field("t#a#b") == ("t", "a#b")  # the field is everything after the first #
-    assert table_of("t#f") == "t" and table_of("t") == "t"
 
 
 def test_regex_metacharacters_are_literal() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from analyzers.edges import apply_signal
 from analyzers.events import InvalidEvent
-from analyzers.signals import FlowSignal, aggregate, validate_signal
+from analyzers.signals import FlowSignal, aggregate, parse_signal
 
 
 def _sig(ts: int, kind: str = "EXACT_MATCH", dst: str = "b#y", **kw: object) -> FlowSignal:
@@ -58,11 +58,11 @@ def test_folded_signal_gives_the_same_edge_as_one_by_one() -> None:
         ({"src": ""}, "signal: field 'src' must be a non-empty string"),
     ],
 )
-def test_validate_signal_rejections(change: dict[str, object], reason: str) -> None:
+def test_parse_signal_rejections(change: dict[str, object], reason: str) -> None:
     body = orjson.loads(_sig(1, count=2).to_json())
     body.update(change)
     if change.get("ts", 0) is None:
         del body["ts"]
     with pytest.raises(InvalidEvent) as info:
-        validate_signal(body)
+        parse_signal(body)
     assert info.value.reason == reason

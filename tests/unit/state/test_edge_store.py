@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from analyzers.edges import EdgeState
 from state.edges import EdgeStore
 from state.rocksdb import PartitionStore
 from state.transaction import Transaction
+from vocab import EdgeState
 
 
 def edge(src: str = "a://x/s#f", dst: str = "b://y/d#f") -> EdgeState:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from stream_fixtures import MessageFactory, RecordingSink, Runner
 
-from streams.batch import Handler, Validator
-from streams.metrics import Metrics
-from streams.stores import StoreRegistry
-from streams.topology import Topology, load_topology
+from streams.pipeline.batch import Handler, Validator
+from streams.pipeline.metrics import Metrics
+from streams.pipeline.stores import StoreRegistry
+from streams.pipeline.topology import Topology, load_topology
 
 
 @pytest.fixture()

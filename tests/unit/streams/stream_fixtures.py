@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
-from streams.batch import Handler, Output, Validator, process_messages
-from streams.metrics import Metrics
-from streams.stores import StoreRegistry
+from streams.pipeline.batch import Handler, Output, Validator, process_messages
+from streams.pipeline.metrics import Metrics
+from streams.pipeline.stores import StoreRegistry
 
 
 @dataclass

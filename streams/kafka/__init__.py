@@ -1,0 +1,1 @@
+"""The one door to Kafka: topic creation, partitioner, producer, reading a compacted topic."""

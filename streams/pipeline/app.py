@@ -1,0 +1,151 @@
+"""The Faust app, built from topology.yaml: topics, agents, the shared plumbing.
+
+Each agent reads raw bytes in batches, as a Faust agent (`take_events`) or,
+with `consumer: batch`, through the worker's `BatchConsumer` (`getmany`), and
+hands them to `streams.pipeline.batch.process_messages` with its handler; handlers live in
+`streams.pipeline.agents.*` and call the analyzers, the matcher and the state layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+
+from analyzers.signals import parse_signal
+from streams.graph.api import ApiConfig
+from streams.graph.service import GraphService
+from streams.kafka.partitioner import CachedPartitioner
+from streams.pipeline.agents.config_parsing import handle_config
+from streams.pipeline.agents.edge_merge import EdgeMerge
+from streams.pipeline.agents.probe_join import ProbeJoin
+from streams.pipeline.agents.sql_analysis import SqlAnalysis
+from streams.pipeline.agents.static_intake import handle_static
+from streams.pipeline.batch import Handler, Validator, input_validator, process_messages
+from streams.pipeline.batch_consumer import BatchAgent, BatchConsumer
+from streams.pipeline.metrics import Metrics
+from streams.pipeline.sink import ProducerSink
+from streams.pipeline.stores import StoreRegistry
+from streams.pipeline.topology import Topology
+from streams.policy.monitor import PolicyMonitor
+from streams.settings import Settings
+
+log = logging.getLogger("lineage.worker")
+
+#: The agents the code defines; topology.yaml must configure exactly these.
+AGENT_NAMES = ("probe-join", "sql-analysis", "config-parsing", "static-intake", "edge-merge")
+
+
+@dataclass
+class Pipeline:
+    """The app with everything its agents share."""
+
+    app: faust.App
+    settings: Settings
+    topology: Topology
+    metrics: Metrics = field(default_factory=Metrics)
+    topics: dict[str, Any] = field(default_factory=dict)
+    stores: StoreRegistry | None = None
+    graph: GraphService | None = None
+    policy: PolicyMonitor | None = None
+
+
+def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, Validator]]:
+    """Each agent's handler and the validator of what it reads."""
+    return {
+        "probe-join": (ProbeJoin(topology, metrics), input_validator("probe-events")),
+        "sql-analysis": (SqlAnalysis(topology, metrics), input_validator("sql-job-logs")),
+        "config-parsing": (handle_config, input_validator("config-events")),
+        "static-intake": (handle_static, input_validator("static-flows")),
+        "edge-merge": (EdgeMerge(topology, metrics), parse_signal),
+    }
+
+
+def build_app(
+    settings: Settings, topology: Topology, *, web_port: int | None = None,
+    graph_api: ApiConfig | None = None,
+) -> Pipeline:
+    brokers = [f"kafka://{host.strip()}" for host in settings.bootstrap_servers.split(",")]
+    app = faust.App(
+        settings.group_id,
+        broker=brokers,
+        datadir=str(settings.data_dir / "faust"),
+        store="memory://",
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_replication_factor=1,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=web_port is not None,
+        web_port=web_port or 6066,
+        web_bind="127.0.0.1",
+        producer_linger_ms=5,
+        producer_partitioner=CachedPartitioner(),
+        broker_commit_every=1000,
+        # A worker killed without leaving the group holds its partitions until
+        # the session times out; keep that short so a restart resumes quickly.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=8192,
+    )
+    pipeline = Pipeline(app=app, settings=settings, topology=topology)
+    for name, spec in topology.topics.items():
+        pipeline.topics[name] = app.topic(
+            settings.topic(name), key_type=bytes, value_type=bytes,
+            key_serializer="raw", value_serializer="raw",
+            partitions=spec.partitions, allow_empty=True,
+        )
+    stores = StoreRegistry(settings.data_dir / "state")
+    pipeline.stores = stores
+    sink = ProducerSink(app.producer, settings)
+    batch_agents: list[BatchAgent] = []
+    for name, (handler, validate) in handlers(topology, pipeline.metrics).items():
+        agent = topology.agents[name]
+        if agent.consumer == "batch":
+            batch_agents.append(BatchAgent(name, settings.topic(agent.topic), agent.batch_size,
+                                           agent.batch_within_ms, handler, validate))
+            continue
+        app.agent(pipeline.topics[agent.topic], name=name, concurrency=agent.concurrency)(
+            _agent_body(name, agent.batch_size, agent.batch_within_ms / 1000, handler, validate,
+                        stores, sink, pipeline.metrics)
+        )
+    if batch_agents:
+        batch = BatchConsumer(settings, batch_agents, stores=stores, sink=sink,
+                              metrics=pipeline.metrics)
+
+        @app.task
+        async def batch_agents_task() -> None:
+            await batch.run()
+
+    pipeline.graph = GraphService(settings, api=graph_api)
+    pipeline.graph.install(app)
+    pipeline.policy = PolicyMonitor(settings, pipeline.graph, sink, pipeline.metrics,
+                                    is_leader=app.is_leader)
+    pipeline.policy.install(app)
+
+    @app.timer(interval=30.0)
+    async def report_metrics() -> None:
+        log.info("metrics %s", pipeline.metrics.snapshot())
+
+    return pipeline
+
+
+def _agent_body(
+    name: str, batch_size: int, within_s: float, handler: Handler, validate: Validator,
+    stores: StoreRegistry, sink: ProducerSink, metrics: Metrics,
+) -> Callable[[Any], AsyncIterator[None]]:
+    async def body(stream: Any) -> AsyncIterator[None]:
+        async for events in stream.take_events(batch_size, within_s):
+            await process_messages(
+                [event.message for event in events], agent=name, validate=validate,
+                stores=stores, handler=handler, sink=sink, metrics=metrics,
+            )
+            yield None
+
+    body.__name__ = name.replace("-", "_")
+    return body

@@ -1,0 +1,269 @@
+"""topology.yaml, loaded and validated into frozen dataclasses.
+
+Every key is checked: an unknown key, a missing key or a value of the wrong
+type or range raises `TopologyError` naming the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "topology.yaml"
+
+#: The topics the contract names; topology.yaml must declare each of them.
+CONTRACT_TOPICS = (
+    "probe-events", "sql-job-logs", "config-events", "static-flows",
+    "asset-labels", "policies", "reviews",
+    "lineage-graph", "policy-violations", "dead-letters",
+)
+#: Topics whose latest value per key is the state; they must be compacted.
+COMPACTED_TOPICS = ("asset-labels", "policies", "reviews", "lineage-graph")
+
+
+class TopologyError(ValueError):
+    """topology.yaml is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    partitions: int
+    key: str
+    cleanup_policy: Literal["delete", "compact"]
+    retention_ms: int
+
+    def check(self, where: str) -> None:
+        if self.partitions < 1:
+            raise ValueError(f"{where}.partitions: must be at least 1")
+        if self.retention_ms < -1 or self.retention_ms == 0:
+            raise ValueError(f"{where}.retention_ms: must be positive, or -1 for forever")
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    size_ms: int
+    allowed_lateness_ms: int
+
+    def check(self, where: str) -> None:
+        if self.size_ms <= 0:
+            raise ValueError(f"{where}.size_ms: must be positive")
+        if self.allowed_lateness_ms < 0:
+            raise ValueError(f"{where}.allowed_lateness_ms: must not be negative")
+
+
+@dataclass(frozen=True)
+class Windows:
+    trace: WindowSpec
+    job: WindowSpec
+    static_verification_ms: int
+
+    def check(self, where: str) -> None:
+        if self.static_verification_ms <= 0:
+            raise ValueError(f"{where}.static_verification_ms: must be positive")
+
+
+@dataclass(frozen=True)
+class TraceCaps:
+    max_captures: int
+    max_bytes: int
+
+    def check(self, where: str) -> None:
+        _positive(where, max_captures=self.max_captures, max_bytes=self.max_bytes)
+
+
+@dataclass(frozen=True)
+class JobCaps:
+    max_events: int
+    max_bytes: int
+
+    def check(self, where: str) -> None:
+        _positive(where, max_events=self.max_events, max_bytes=self.max_bytes)
+
+
+@dataclass(frozen=True)
+class Caps:
+    trace: TraceCaps
+    job: JobCaps
+    capture_max_bytes: int
+
+    def check(self, where: str) -> None:
+        _positive(where, capture_max_bytes=self.capture_max_bytes)
+
+
+MatcherTransform = Literal[
+    "lowercase", "url", "base64", "md5", "sha1", "sha256",
+    "md5_base64", "sha1_base64", "sha256_base64",
+]
+
+
+@dataclass(frozen=True)
+class MatcherSpec:
+    min_length: int
+    transforms: tuple[MatcherTransform, ...]
+
+    def check(self, where: str) -> None:
+        _positive(where, min_length=self.min_length)
+
+
+@dataclass(frozen=True)
+class SqlSpec:
+    cache_size: int
+    statement_timeout_ms: int
+
+    def check(self, where: str) -> None:
+        _positive(where, cache_size=self.cache_size, statement_timeout_ms=self.statement_timeout_ms)
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    topic: str
+    batch_size: int
+    batch_within_ms: int
+    concurrency: int
+    #: "stream": a Faust agent (`take_events`); "batch": the worker's batch
+    #: consumer (streams/pipeline/batch_consumer.py), for the agents that carry volume.
+    consumer: Literal["stream", "batch"] = "stream"
+
+    def check(self, where: str) -> None:
+        _positive(
+            where, batch_size=self.batch_size, batch_within_ms=self.batch_within_ms,
+            concurrency=self.concurrency,
+        )
+
+
+@dataclass(frozen=True)
+class Topology:
+    version: Literal[1]
+    topics: dict[str, TopicSpec]
+    windows: Windows
+    caps: Caps
+    matcher: MatcherSpec
+    sql: SqlSpec
+    agents: dict[str, AgentSpec]
+
+    def check(self, where: str) -> None:
+        for name in CONTRACT_TOPICS:
+            if name not in self.topics:
+                raise ValueError(f"topics.{name}: missing (the contract names this topic)")
+        for name in COMPACTED_TOPICS:
+            if self.topics[name].cleanup_policy != "compact":
+                raise ValueError(f"topics.{name}.cleanup_policy: must be 'compact'")
+        for name, agent in self.agents.items():
+            if agent.topic not in self.topics:
+                raise ValueError(f"agents.{name}.topic: unknown topic {agent.topic!r}")
+
+
+def _positive(where: str, **values: int) -> None:
+    for name, value in values.items():
+        if value <= 0:
+            raise ValueError(f"{where}.{name}: must be positive")
+
+
+T = TypeVar("T")
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    """Convert a YAML value to the annotated type, or raise ValueError naming `where`."""
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(typing.cast(type, tp), value, where)
+    if origin is Literal:
+        if value not in get_args(tp):
+            allowed = ", ".join(repr(a) for a in get_args(tp))
+            raise ValueError(f"{where}: {value!r} is not one of {allowed}")
+        return value
+    if origin is dict:
+        key_tp, val_tp = get_args(tp)
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a mapping")
+        return {
+            _convert(key_tp, k, where): _convert(val_tp, v, f"{where}.{k}")
+            for k, v in value.items()
+        }
+    if origin is tuple:
+        (item_tp, _ellipsis) = get_args(tp)
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: expected a list")
+        return tuple(_convert(item_tp, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"unsupported annotation at {where}")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where}: expected an integer, got {type(value).__name__}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where}: expected a string, got {type(value).__name__}")
+        return value
+    raise TypeError(f"unsupported annotation {tp!r} at {where}")
+
+
+def _build(cls: type[T], value: Any, where: str) -> T:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where or 'top level'}: expected a mapping")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    prefix = f"{where}." if where else ""
+    for key in value:
+        if key not in names:
+            raise ValueError(f"{prefix}{key}: unknown key")
+    optional = {f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if f.default is not dataclasses.MISSING}
+    kwargs = {}
+    for name in names:
+        if name not in value:
+            if name in optional:
+                continue
+            raise ValueError(f"{prefix}{name}: missing")
+        kwargs[name] = _convert(hints[name], value[name], f"{prefix}{name}")
+    obj = cls(**kwargs)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        check(where or "top level")
+    return obj
+
+
+def parse_topology(data: Any, source: str = "topology.yaml") -> Topology:
+    """Validate an already-parsed YAML document."""
+    try:
+        return _build(Topology, data, "")
+    except ValueError as exc:
+        raise TopologyError(f"{source}: {exc}") from None
+
+
+def load_topology(path: Path | str | None = None) -> Topology:
+    """Read and validate topology.yaml (default: env LINEAGE_TOPOLOGY, else the project's)."""
+    path = Path(path or os.environ.get("LINEAGE_TOPOLOGY") or DEFAULT_PATH)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise TopologyError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TopologyError(f"{path}: not valid YAML: {exc}") from None
+    return parse_topology(data, str(path))
+
+
+def write_consumer_variant(consumer: Literal["stream", "batch"], directory: Path,
+                           source: Path = DEFAULT_PATH) -> Path:
+    """A copy of `source` with every agent's `consumer` set, as `directory`/topology.yaml.
+
+    For comparing the two consumers on the same topology (benchmarks, tests);
+    point a worker at it with the env LINEAGE_TOPOLOGY.
+    """
+    data = yaml.safe_load(source.read_text())
+    for agent in data["agents"].values():
+        agent["consumer"] = consumer
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "topology.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    parse_topology(yaml.safe_load(path.read_text()), str(path))  # still valid
+    return path

@@ -1,0 +1,1 @@
+"""The policy service: the monitor task, its inputs from Kafka, and the violations subscriber."""

@@ -1,0 +1,154 @@
+"""Edge merge: signals folded per edge into lineage-graph deltas, static-only retraction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from stream_fixtures import MessageFactory, Runner, body, dead_letters, original_bytes
+
+from analyzers.signals import FlowSignal, parse_signal
+from streams.pipeline.agents.edge_merge import AGENT, EdgeMerge
+from streams.pipeline.metrics import Metrics
+from streams.pipeline.topology import Topology
+
+TOPIC = "flow-signals"
+SRC, DST = "web://photos-web/handlePhotoUpload#location", "http://ads-service/ad#location"
+EDGE = f"{SRC} -> {DST}"
+VERIFY_MS = 1000
+
+
+def signal(kind: str, ts: int, src: str = SRC, dst: str = DST,
+           origin: str | None = None) -> bytes:
+    default = {"STATIC": "static", "CONFIG": "config", "IDENTITY": "sql"}.get(kind, "runtime")
+    return FlowSignal(src=src, dst=dst, kind=kind, origin=origin or default,  # type: ignore[arg-type]
+                      ts=ts).to_json()
+
+
+@pytest.fixture()
+def msg(make_messages: Callable[[str], MessageFactory]) -> Callable[..., Any]:
+    factory = make_messages(TOPIC)
+
+    def make(raw: bytes, **kwargs: Any) -> Any:
+        return factory(raw, key=EDGE.encode(), **kwargs)
+
+    return make
+
+
+@pytest.fixture()
+def run(make_runner: Callable[..., Runner], topology: Topology, metrics: Metrics) -> Runner:
+    quick = replace(topology, windows=replace(topology.windows, static_verification_ms=VERIFY_MS))
+    return make_runner(AGENT, EdgeMerge(quick, metrics), parse_signal)
+
+
+def deltas(outputs: list[Any]) -> list[dict[str, Any]]:
+    found = []
+    for out in outputs:
+        if out.topic == "lineage-graph":
+            delta = body(out)
+            assert out.key == delta["edge_id"].encode()
+            found.append(delta)
+    return found
+
+
+async def test_first_signal_gives_an_upsert(run: Runner, msg: Callable[..., Any]) -> None:
+    [delta] = deltas(await run([msg(signal("EXACT_MATCH", 1000))]))
+    assert delta["op"] == "upsert"
+    assert (delta["edge_id"], delta["src"], delta["dst"]) == (EDGE, SRC, DST)
+    assert delta["kinds"] == ["EXACT_MATCH"]
+    assert delta["confidence"] == "high"
+    assert delta["evidence"]["runtime_exact"] == 1
+    assert (delta["first_seen"], delta["last_seen"], delta["version"]) == (1000, 1000, 1)
+
+
+async def test_repeated_evidence_stops_producing_deltas(run: Runner,
+                                                        msg: Callable[..., Any]) -> None:
+    per_signal = []
+    for i in range(20):
+        per_signal.append(deltas(await run([msg(signal("EXACT_MATCH", 1000 + i))])))
+    versions = [d["version"] for batch in per_signal for d in batch]
+    assert versions == list(range(1, len(versions) + 1))
+    assert len(versions) < 20
+    assert all(batch == [] for batch in per_signal[-5:])  # the score saturated
+
+
+async def test_a_new_kind_gives_a_new_delta(run: Runner, msg: Callable[..., Any]) -> None:
+    outputs = await run([msg(signal("NO_MATCH", 1000)), msg(signal("CONTAINS", 1001))])
+    assert [(d["version"], d["kinds"], d["confidence"]) for d in deltas(outputs)] == [
+        (1, ["NO_MATCH"], "low"), (2, ["CONTAINS", "NO_MATCH"], "high")]
+
+
+async def test_static_only_edge_is_retracted_after_verification(
+    run: Runner, msg: Callable[..., Any], metrics: Metrics,
+) -> None:
+    [upsert] = deltas(await run([msg(signal("STATIC", 0))]))
+    assert (upsert["op"], upsert["kinds"], upsert["version"]) == ("upsert", ["STATIC"], 1)
+    other = signal("EXACT_MATCH", VERIFY_MS, src="a://x/s", dst="b://y/d")
+    assert [d["edge_id"] for d in deltas(await run([msg(other)]))] == ["a://x/s -> b://y/d"]
+    later = signal("EXACT_MATCH", VERIFY_MS + 1, src="a://x/s", dst="b://y/d")
+    retractions = [d for d in deltas(await run([msg(later)])) if d["edge_id"] == EDGE]
+    assert retractions == [{"v": 1, "op": "delete", "edge_id": EDGE, "src": SRC, "dst": DST,
+                            "version": 2}]
+    assert metrics.counters[f"{AGENT}.static_retracted"] == 1
+    # a repeated static proposal neither revives nor retracts the edge again
+    assert deltas(await run([msg(signal("STATIC", 5 * VERIFY_MS))])) == []
+
+
+async def test_static_confirmed_at_run_time_is_not_retracted(
+    run: Runner, msg: Callable[..., Any], metrics: Metrics,
+) -> None:
+    await run([msg(signal("STATIC", 0))])
+    [confirmed] = deltas(await run([msg(signal("EXACT_MATCH", 500))]))
+    assert confirmed["kinds"] == ["EXACT_MATCH"]  # STATIC drops once something else is seen
+    later = signal("EXACT_MATCH", 10 * VERIFY_MS, src="a://x/s", dst="b://y/d")
+    outputs = await run([msg(later)])
+    assert [d["edge_id"] for d in deltas(outputs)] == ["a://x/s -> b://y/d"]
+    assert metrics.counters[f"{AGENT}.static_retracted"] == 0
+
+
+async def test_a_retracted_edge_comes_back_with_runtime_evidence(
+    run: Runner, msg: Callable[..., Any],
+) -> None:
+    await run([msg(signal("STATIC", 0)), msg(signal("CONFIG", 2 * VERIFY_MS, src="a://x",
+                                                         dst="b://y"))])
+    [revived] = deltas(await run([msg(signal("EXACT_MATCH", 3 * VERIFY_MS))]))
+    assert (revived["op"], revived["version"]) == ("upsert", 3)
+
+
+async def test_invalid_signal_is_a_dead_letter(run: Runner, msg: Callable[..., Any]) -> None:
+    unknown_kind = msg(b'{"v":1,"src":"a","dst":"b","kind":"TELEPATHY","origin":"runtime","ts":1}')
+    no_src = msg(b'{"v":1,"dst":"b","kind":"STATIC","origin":"static","ts":1}')
+    good = msg(signal("EXACT_MATCH", 1))
+    outputs = await run([unknown_kind, no_src, good])
+    letters = dead_letters(outputs)
+    assert [d["origin"] for d in letters] == [f"{TOPIC}:0:0", f"{TOPIC}:0:1"]
+    assert "kind" in letters[0]["reason"] and "src" in letters[1]["reason"]
+    assert original_bytes(letters[0]) == unknown_kind.value
+    assert [d["edge_id"] for d in deltas(outputs)] == [EDGE]
+
+
+async def test_redelivered_signals_are_not_counted_twice(run: Runner,
+                                                         msg: Callable[..., Any]) -> None:
+    first = msg(signal("NO_MATCH", 1))
+    await run([first])
+    second = msg(signal("NO_MATCH", 2))
+    [delta] = deltas(await run([first, second]))
+    assert delta["evidence"]["runtime_nomatch"] == 2
+    assert await run([first, second]) == []
+
+
+async def test_signals_whose_edge_ids_collide_do_not_stop_the_batch(
+    run: Runner, msg: Callable[..., Any],
+) -> None:
+    """`SRC -> DST` is ambiguous when a name holds " -> " (a payload key may)."""
+    one = msg(signal("EXACT_MATCH", 1, src="web://x/a#k -> v", dst="mysql://db/t"))
+    two = msg(signal("EXACT_MATCH", 2, src="web://x/a#k", dst="v -> mysql://db/t"))
+    after = msg(signal("EXACT_MATCH", 3))
+    outputs = await run([one, two, after])
+    assert [d["edge_id"] for d in deltas(outputs)] == ["web://x/a#k -> v -> mysql://db/t", EDGE]
+    [letter] = dead_letters(outputs)
+    assert letter["origin"] == f"{TOPIC}:0:1"
+    assert original_bytes(letter) == two.value
+    assert run.stores.get(AGENT, TOPIC, 0).offset() == 2
