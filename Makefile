@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit integration cargo-test kafka-up kafka-down clean
+.PHONY: install demo probes-demo test lint unit integration cargo-test kafka-up kafka-down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ kafka-down:
 
 demo: kafka-up
 	$(BIN)/python -m scripts.demo
+
+probes-demo: kafka-up
+	$(BIN)/python -m scripts.probes_demo
 
 lint: install
 	$(BIN)/ruff check .

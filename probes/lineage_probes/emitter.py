@@ -62,7 +62,8 @@ class KafkaEmitter:
             "queue.buffering.max.messages": cfg.queue_messages,
             "queue.buffering.max.kbytes": cfg.queue_kbytes,
             "message.timeout.ms": 30_000,
-            "compression.type": "lz4",
+            # none: the pipeline (aiokafka) may lack the lz4 codec, and batches are small
+            "compression.type": "none",
             "error_cb": _on_error,
             "on_delivery": _on_delivery,
             # connection failures are counted by error_cb, not printed on every retry
