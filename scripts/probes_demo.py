@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import signal
@@ -199,7 +200,7 @@ def chains(edges: dict[str, dict[str, Any]], mailer_url: str) -> list[list[str]]
     out = []
     for path in wanted:
         steps = [path[0]]
-        for src, dst in zip(path, path[1:], strict=False):
+        for src, dst in itertools.pairwise(path):
             edge = found.get((src, dst))
             how = "missing" if edge is None else \
                 f"{edge['confidence']} {','.join(edge['kinds'])}"
