@@ -8,12 +8,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import lineage_probes
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-import lineage_probes
 from lineage_probes import context
 from lineage_probes.emitter import MemoryEmitter
+
 from streams.settings import Settings
 
 TRACE = "7bf92f3577b34da6a3ce929d0e0e4736"
