@@ -10,10 +10,14 @@ import sys
 
 
 def start() -> None:
+    from lineage_probes.config import ProbeConfigError
+
     try:
         from lineage_probes import instrument, uninstrument
 
         if instrument():
             atexit.register(uninstrument)
+    except ProbeConfigError as exc:  # names the setting, never a value
+        print(f"lineage-probes: not started ({exc})", file=sys.stderr)
     except Exception as exc:
-        print(f"lineage-probes: not started ({type(exc).__name__}: {exc})", file=sys.stderr)
+        print(f"lineage-probes: not started ({type(exc).__name__})", file=sys.stderr)
