@@ -35,13 +35,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from aiokafka import AIOKafkaConsumer
 
 from analyzers.signals import parse_signal
 from loadtest.driver import _stop_workers
 from loadtest.measure import LagProbe, pipeline_groups, print_figures
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
+from streams.kafka.clients import new_consumer
 from streams.kafka.topics import ensure_topics
 from streams.pipeline.agents.edge_merge import EdgeMerge
 from streams.pipeline.agents.probe_join import ProbeJoin
@@ -78,9 +78,8 @@ async def _produce(settings: Settings, events: list[dict[str, Any]]) -> None:
 
 
 async def _bare_consume(settings: Settings, expected: int) -> float:
-    consumer = AIOKafkaConsumer(settings.topic("probe-events"),
-                                bootstrap_servers=settings.bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", max_poll_records=5000)
+    consumer = new_consumer(settings, settings.topic("probe-events"),
+                            auto_offset_reset="earliest", max_poll_records=5000)
     await consumer.start()
     seen = 0
     try:

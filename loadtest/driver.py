@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
 from loadtest.graph_view import current_edges
 from loadtest.measure import (
     LagProbe,
@@ -34,6 +32,7 @@ from loadtest.measure import (
 )
 from loadtest.sender import BatchSender, Prepared
 from loadtest.workload import Workload, generate
+from streams.kafka.clients import new_producer
 from streams.kafka.topic_reader import read_latest
 from streams.kafka.topics import ensure_topics
 from streams.pipeline.topology import load_topology
@@ -191,8 +190,7 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> di
     try:
         progress("waiting for workers", 0.0)
         await _wait_for_members(probe, max(1, spec.workers))
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5,
-                                    max_batch_size=512 * 1024, acks=1)
+        producer = new_producer(settings, linger_ms=5, max_batch_size=512 * 1024, acks=1)
         await producer.start()
         try:
             sender = BatchSender(producer, settings)

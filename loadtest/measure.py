@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
+from streams.kafka.clients import new_admin, new_consumer
 from streams.pipeline.topology import Topology
 from streams.settings import Settings
 
@@ -40,9 +40,8 @@ async def follow_deltas(settings: Settings, samples: Samples, stop: asyncio.Even
     event time of the signal that caused the delta) is when that event left
     the producer.
     """
-    consumer = AIOKafkaConsumer(settings.topic("lineage-graph"),
-                                bootstrap_servers=settings.bootstrap_servers,
-                                group_id=None, auto_offset_reset="earliest")
+    consumer = new_consumer(settings, settings.topic("lineage-graph"),
+                            auto_offset_reset="earliest")
     await consumer.start()
     try:
         while not stop.is_set():
@@ -67,9 +66,8 @@ class LagProbe:
         self.settings = settings
         #: The consumer groups whose members and lag count (see `pipeline_groups`).
         self.groups = tuple(groups or settings.consumer_groups)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
-                                         group_id=None)
+        self.admin = new_admin(settings)
+        self.consumer = new_consumer(settings)
 
     async def start(self) -> None:
         await self.admin.start()

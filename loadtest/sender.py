@@ -22,6 +22,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from analyzers.events import SPECS
+from streams.kafka.clients import new_producer
 from streams.settings import Settings
 
 
@@ -118,8 +119,7 @@ class BatchSender:
 
 async def send_events(settings: Settings, events: Iterable[dict[str, Any]]) -> int:
     """Send `events` as fast as the broker takes them; return how many."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5,
-                                max_batch_size=512 * 1024)
+    producer = new_producer(settings, linger_ms=5, max_batch_size=512 * 1024)
     await producer.start()
     try:
         sender = BatchSender(producer, settings)

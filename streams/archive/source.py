@@ -12,11 +12,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from streams.archive.manifest import ArchiveError
 from streams.archive.records import Record
+from streams.kafka.clients import new_consumer, topic_partitions
+from streams.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +37,20 @@ class PartitionRange:
 class KafkaHistory:
     """A group-less consumer over the topics of one prefix."""
 
-    def __init__(self, bootstrap_servers: str, prefix: str, *,
+    def __init__(self, settings: Settings, prefix: str, *,
                  idle_timeout_s: float = 30.0, max_fetch_records: int = 5000) -> None:
         self.prefix = prefix
         self.idle_timeout_s = idle_timeout_s
         self.max_fetch_records = max_fetch_records
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        self.consumer = new_consumer(settings, enable_auto_commit=False,
+                                     auto_offset_reset="earliest")
         self._partitions: dict[str, list[int]] = {}
 
     async def __aenter__(self) -> KafkaHistory:
         await self.consumer.start()
         # One metadata snapshot of the cluster (a group-less consumer learns no
         # topic metadata by itself until partitions are assigned).
-        cluster = await self.consumer._client.fetch_all_metadata()
-        self._partitions = {topic: sorted(cluster.partitions_for_topic(topic) or ())
-                            for topic in cluster.topics()}
+        self._partitions = await topic_partitions(self.consumer)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

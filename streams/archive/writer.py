@@ -30,6 +30,7 @@ from streams.archive.manifest import (
 )
 from streams.archive.records import Record
 from streams.archive.source import KafkaHistory, PartitionRange
+from streams.settings import Settings
 
 SCHEMA = pa.schema([
     pa.field("key", pa.binary(), nullable=True),
@@ -181,12 +182,15 @@ def plan_ranges(manifest: Manifest, topic: str, bounds: dict[int, tuple[int, int
 
 
 async def archive_topics(
-    bootstrap_servers: str, prefix: str, archive: Path, topics: Sequence[str], *,
+    settings: Settings, prefix: str, archive: Path, topics: Sequence[str], *,
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
     on_plan: Callable[[int], None] | None = None,
     on_records: Callable[[int], None] | None = None,
 ) -> ArchiveReport:
-    """Append to `archive` what is new on `topics` under `prefix` since the last run."""
+    """Append to `archive` what is new on `topics` under `prefix` since the last run.
+
+    `settings` says which cluster; `prefix` whose topics.
+    """
     manifest = load_manifest(archive)
     if manifest.listed_paths() and manifest.source_prefix != prefix:
         raise ArchiveError(
@@ -196,7 +200,7 @@ async def archive_topics(
     report = ArchiveReport()
     report.removed_orphans = len(remove_orphans(archive, manifest, topics))
     buffers = ChunkBuffer(archive, manifest, chunk_records)
-    async with KafkaHistory(bootstrap_servers, prefix) as history:
+    async with KafkaHistory(settings, prefix) as history:
         ranges: list[PartitionRange] = []
         for topic in topics:
             if not history.exists(topic):

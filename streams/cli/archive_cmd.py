@@ -80,7 +80,7 @@ def archive_command(settings: Settings, out: Path, include_outputs: bool) -> Non
     with _progress(err) as progress:
         task = progress.add_task("archiving", total=None)
         report: ArchiveReport = _run(settings, archive_topics(
-            settings.bootstrap_servers, settings.topic_prefix, out, topics,
+            settings, settings.topic_prefix, out, topics,
             on_plan=lambda total: progress.update(task, total=total),
             on_records=lambda n: progress.advance(task, n),
         ))
@@ -110,7 +110,7 @@ async def _ensure_fresh(settings: Settings, topics: tuple[str, ...]) -> dict[str
     except TopologyError as exc:
         raise ArchiveError(str(exc)) from exc
     await ensure_topics(settings, topology)
-    async with KafkaHistory(settings.bootstrap_servers, settings.topic_prefix) as dest:
+    async with KafkaHistory(settings, settings.topic_prefix) as dest:
         for topic in topics:
             if any(end > 0 for _, end in (await dest.bounds(topic)).values()):
                 raise ArchiveError(
@@ -140,7 +140,7 @@ async def _replay_from_archive(settings: Settings, archive: Path, since_ms: int 
 async def _replay_from_kafka(settings: Settings, source_prefix: str, since_ms: int | None,
                              make_replayer: Callable[[], Awaitable[Replayer]],
                              on_total: Callable[[int], None]) -> ReplayReport:
-    async with KafkaHistory(settings.bootstrap_servers, source_prefix) as history:
+    async with KafkaHistory(settings, source_prefix) as history:
         topics = [t for t in INPUT_TOPICS if history.exists(t)]
         if not topics:
             raise ArchiveError(f"no input topics under prefix {source_prefix!r}")

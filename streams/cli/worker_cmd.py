@@ -21,12 +21,13 @@ from streams.settings import Settings
               help="Serve Faust's web endpoints on 127.0.0.1:PORT (off by default).")
 @click.option("--api-port", type=int, default=None,
               help="Serve the graph HTTP API on this port (off by default).")
-@click.option("--api-bind", default="127.0.0.1", show_default=True,
-              help="Address of the graph API; anything but loopback needs a token.")
+@click.option("--api-bind", default=None,
+              help="Address of the graph API (default: services.http_api.bind of "
+                   "topology.yaml); anything but loopback needs a token.")
 @click.option("--api-token", envvar="LINEAGE_API_TOKEN", default=None,
               help="Bearer token the graph API requires (env LINEAGE_API_TOKEN).")
 def worker_command(settings: Settings, loglevel: str, web_port: int | None,
-                   api_port: int | None, api_bind: str, api_token: str | None) -> None:
+                   api_port: int | None, api_bind: str | None, api_token: str | None) -> None:
     """Run the stream topology; several workers with one prefix share the partitions.
 
     Each worker needs its own --data-dir (its RocksDB state). Topics of
@@ -35,12 +36,13 @@ def worker_command(settings: Settings, loglevel: str, web_port: int | None,
     from streams.graph.api import ApiConfig, ApiConfigError
 
     try:
-        api = None if api_port is None else ApiConfig(api_port, api_bind, api_token or None)
-    except ApiConfigError as exc:
-        raise fail(str(exc)) from exc
-    try:
         topology = load_topology()
     except TopologyError as exc:
+        raise fail(str(exc)) from exc
+    bind = api_bind or topology.services.http_api.bind
+    try:
+        api = None if api_port is None else ApiConfig(api_port, bind, api_token or None)
+    except ApiConfigError as exc:
         raise fail(str(exc)) from exc
     try:
         created = asyncio.run(ensure_topics(settings, topology))

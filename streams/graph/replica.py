@@ -26,12 +26,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from state.graph import GraphChange, GraphStore
 from state.rocksdb import StoreLockedError
+from streams.kafka.clients import new_consumer, topic_partitions
+from streams.kafka.topic_reader import batches_to_end
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.graph")
 
 Listener = Callable[[list[GraphChange]], None]
 
+#: The graph topic (the worker's replica reads the one topology.yaml names).
 TOPIC = "lineage-graph"
 
 
@@ -42,10 +45,12 @@ class GraphSourceError(RuntimeError):
 class GraphMaterializer:
     """Applies `lineage-graph` records to a `GraphStore`, from its stored offsets."""
 
-    def __init__(self, graph: GraphStore, settings: Settings, *, batch_size: int = 5000) -> None:
+    def __init__(self, graph: GraphStore, settings: Settings, *, batch_size: int = 5000,
+                 topic: str = TOPIC) -> None:
         self.graph = graph
         self.settings = settings
         self.batch_size = batch_size
+        self.topic = topic
         self.listeners: list[Listener] = []
         #: Set once the replica has reached the end of the topic as of `run`'s start.
         self.caught_up = asyncio.Event()
@@ -66,18 +71,16 @@ class GraphMaterializer:
 
     @contextlib.asynccontextmanager
     async def _consumer(self, *, wait_for_topic: bool) -> AsyncIterator[AIOKafkaConsumer]:
-        name = self.settings.topic(TOPIC)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            max_partition_fetch_bytes=4 << 20)
+        name = self.settings.topic(self.topic)
+        consumer = new_consumer(self.settings, enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20)
         try:
             await consumer.start()
         except Exception as exc:
             raise GraphSourceError(
                 f"cannot reach Kafka at {self.settings.bootstrap_servers}: {exc}") from exc
         try:
-            while not (partitions := await _partitions(consumer, name)):
+            while not (partitions := (await topic_partitions(consumer)).get(name)):
                 if not wait_for_topic:
                     raise GraphSourceError(
                         f"topic {name} does not exist (no worker has run under this prefix)")
@@ -106,19 +109,11 @@ class GraphMaterializer:
         deadline = loop.time() + timeout_s
         applied = 0
         async with self._consumer(wait_for_topic=False) as consumer:
-            tps = list(consumer.assignment())
-            ends = await consumer.end_offsets(tps)
-            remaining = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
-            while remaining:
-                if loop.time() > deadline:
-                    raise GraphSourceError(
-                        f"reading {self.settings.topic(TOPIC)} took longer than {timeout_s:g} s")
-                batch = await consumer.getmany(*remaining, timeout_ms=500,
-                                               max_records=self.batch_size)
+            async for batch in batches_to_end(consumer, max_records=self.batch_size):
                 applied += self.apply(self._records(batch))
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= ends[tp]:
-                        remaining.discard(tp)
+                if loop.time() > deadline:
+                    name = self.settings.topic(self.topic)
+                    raise GraphSourceError(f"reading {name} took longer than {timeout_s:g} s")
         return applied
 
     async def run(self) -> None:
@@ -135,16 +130,6 @@ class GraphMaterializer:
                     if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
                         self.caught_up.set()
                         log.info("graph replica caught up: %d edges", self.graph.edge_count())
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
-    """The topic's partitions from fresh metadata ([] if it does not exist).
-
-    `partitions_for_topic` only knows topics the consumer already tracks; an
-    assign-only consumer tracks none until it is assigned, so ask the cluster.
-    """
-    cluster = await consumer._client.fetch_all_metadata()
-    return sorted(cluster.partitions_for_topic(topic) or ())
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from typing import Any
 from state.graph import GraphStore
 from streams.graph.api import ApiConfig, make_api, serve_api
 from streams.graph.replica import GraphMaterializer, Listener, worker_replica_path
+from streams.pipeline.topology import GraphReplicaSpec
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.graph")
@@ -24,8 +25,10 @@ log = logging.getLogger("lineage.graph")
 class GraphService:
     """The worker's replica of the lineage graph and its optional API."""
 
-    def __init__(self, settings: Settings, *, api: ApiConfig | None = None) -> None:
+    def __init__(self, settings: Settings, spec: GraphReplicaSpec, *,
+                 api: ApiConfig | None = None) -> None:
         self.settings = settings
+        self.spec = spec
         self.api = api
         self._listeners: list[Listener] = []
         self._graph: GraphStore | None = None
@@ -58,7 +61,8 @@ class GraphService:
         graph = GraphStore.open(worker_replica_path(self.settings))
         # Batches are applied in the event loop (listeners see a graph that
         # does not change under them); small ones keep the agents' pauses short.
-        materializer = GraphMaterializer(graph, self.settings, batch_size=500)
+        materializer = GraphMaterializer(graph, self.settings, batch_size=self.spec.batch_size,
+                                         topic=self.spec.topic)
         for listener in self._listeners:
             materializer.add_listener(listener)
         self._graph, self.materializer = graph, materializer

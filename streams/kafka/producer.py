@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaProducer
 
 from analyzers.events import InvalidEvent, decode_event, validate_event
+from streams.kafka.clients import new_producer
 from streams.settings import Settings
 
 
@@ -25,8 +26,9 @@ class SendReport:
 
 
 def make_producer(settings: Settings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+    """The producer of the CLI's sends: idempotent, acks from all replicas, batched."""
+    return new_producer(
+        settings,
         linger_ms=20,
         max_batch_size=256 * 1024,
         compression_type="lz4" if _has_lz4() else None,

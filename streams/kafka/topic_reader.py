@@ -1,47 +1,73 @@
-"""Read a topic from the beginning up to its current end: the latest value per key."""
+"""Read topics up to their end as of now: in batches, or the latest record per key.
+
+A compacted topic (`lineage-graph`, `policy-violations`, the policy inputs)
+is a table; reading it to the end offsets taken at the start gives that
+table as of now, whatever is produced meanwhile.
+"""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from streams.kafka.clients import new_consumer, topic_partitions
 from streams.settings import Settings
 
+Batch = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
 
-async def read_latest(
-    settings: Settings, topic: str, *, assign_timeout_s: float = 10.0,
-) -> dict[bytes, bytes | None]:
-    """Latest value of every key of `topic` (a contract name) as of now; None = tombstone."""
+
+async def assign_from_beginning(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> None:
+    """Assign every partition of the (physical) `topics` that exist, each from its start."""
+    partitions = await topic_partitions(consumer)
+    tps = [TopicPartition(topic, p) for topic in topics for p in partitions.get(topic, ())]
+    consumer.assign(tps)
+    if tps:
+        await consumer.seek_to_beginning(*tps)
+
+
+async def batches_to_end(
+    consumer: AIOKafkaConsumer, *, max_records: int = 5000, timeout_ms: int = 500,
+) -> AsyncIterator[Batch]:
+    """The assigned partitions' records from their positions to their end offsets as of now."""
+    tps = list(consumer.assignment())
+    ends = await consumer.end_offsets(tps)
+    remaining = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
+    while remaining:
+        yield await consumer.getmany(*remaining, timeout_ms=timeout_ms, max_records=max_records)
+        for tp in list(remaining):
+            if await consumer.position(tp) >= ends[tp]:
+                remaining.discard(tp)
+
+
+async def latest_records(
+    consumer: AIOKafkaConsumer, *, max_records: int = 5000,
+) -> dict[tuple[str, bytes], ConsumerRecord[Any, Any]]:
+    """The latest record per (topic, key) of the assigned partitions, read to their end.
+
+    A record without a key is kept under `b"@<offset>"` (it replaces nothing).
+    """
+    latest: dict[tuple[str, bytes], ConsumerRecord[Any, Any]] = {}
+    async for batch in batches_to_end(consumer, max_records=max_records):
+        for records in batch.values():
+            for record in records:
+                key = record.key if record.key is not None else b"@%d" % record.offset
+                latest[(record.topic, key)] = record
+    return latest
+
+
+async def read_latest(settings: Settings, topic: str) -> dict[bytes, bytes | None]:
+    """Latest value of every key of `topic` (a contract name) as of now; None = tombstone.
+
+    Records without a key are left out; a topic that does not exist reads empty.
+    """
     name = settings.topic(topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
-                                enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest")
+    consumer = new_consumer(settings, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
-    latest: dict[bytes, bytes | None] = {}
     try:
-        if name not in await consumer.topics():
-            return latest
-        consumer.subscribe([name])
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + assign_timeout_s
-        pending = await consumer.getmany(timeout_ms=200)
-        while not consumer.assignment() and loop.time() < deadline:
-            pending = await consumer.getmany(timeout_ms=200)
-        tps = consumer.assignment()
-        ends = await consumer.end_offsets(list(tps))
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while True:
-            for records in pending.values():
-                for record in records:
-                    if record.key is not None:
-                        latest[record.key] = record.value
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-            if not remaining:
-                break
-            pending = await consumer.getmany(*remaining, timeout_ms=1000)
+        await assign_from_beginning(consumer, [name])
+        latest = await latest_records(consumer)
     finally:
         await consumer.stop()
-    return latest
+    return {record.key: record.value for record in latest.values() if record.key is not None}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.kafka.clients import new_admin
 from streams.pipeline.topology import TopicSpec, Topology
 from streams.settings import Settings
 
@@ -34,8 +35,7 @@ def new_topics(settings: Settings, topology: Topology) -> list[NewTopic]:
 
 async def ensure_topics(settings: Settings, topology: Topology) -> list[str]:
     """Create every missing topic; return the names created now."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
-                                request_timeout_ms=15000)
+    admin = new_admin(settings, request_timeout_ms=15000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

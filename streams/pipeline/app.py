@@ -9,34 +9,50 @@ hands them to `streams.pipeline.batch.process_messages` with its handler; handle
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 
+from analyzers.events import SPECS
 from analyzers.signals import parse_signal
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
 from streams.kafka.partitioner import CachedPartitioner
-from streams.pipeline.agents.config_parsing import handle_config
-from streams.pipeline.agents.edge_merge import EdgeMerge
-from streams.pipeline.agents.probe_join import ProbeJoin
-from streams.pipeline.agents.sql_analysis import SqlAnalysis
-from streams.pipeline.agents.static_intake import handle_static
+from streams.pipeline.agents import (
+    config_parsing,
+    edge_merge,
+    probe_join,
+    sql_analysis,
+    static_intake,
+)
 from streams.pipeline.batch import Handler, Validator, input_validator, process_messages
 from streams.pipeline.batch_consumer import BatchAgent, BatchConsumer
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.sink import ProducerSink
 from streams.pipeline.stores import StoreRegistry
-from streams.pipeline.topology import Topology
+from streams.pipeline.topology import Topology, TopologyError
 from streams.policy.monitor import PolicyMonitor
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.worker")
 
-#: The agents the code defines; topology.yaml must configure exactly these.
-AGENT_NAMES = ("probe-join", "sql-analysis", "config-parsing", "static-intake", "edge-merge")
+HandlerFactory = Callable[[Topology, Metrics], Handler]
+
+#: The handler of each agent the code defines, by the agent's name (its module's AGENT).
+HANDLERS: Mapping[str, HandlerFactory] = {
+    probe_join.AGENT: probe_join.ProbeJoin,
+    sql_analysis.AGENT: sql_analysis.SqlAnalysis,
+    config_parsing.AGENT: lambda topology, metrics: config_parsing.handle_config,
+    static_intake.AGENT: lambda topology, metrics: static_intake.handle_static,
+    edge_merge.AGENT: edge_merge.EdgeMerge,
+}
+#: The agents the code defines; topology.yaml configures exactly these (a test checks).
+AGENT_NAMES = tuple(HANDLERS)
+#: The internal topic of flow signals, read by the edge merge.
+SIGNALS_TOPIC = "flow-signals"
+_INPUT_TOPICS = frozenset(spec.topic for spec in SPECS.values())
 
 
 @dataclass
@@ -53,15 +69,26 @@ class Pipeline:
     policy: PolicyMonitor | None = None
 
 
+def validator_for(topic: str) -> Validator:
+    """What an agent reading `topic` checks: the contract's envelope of an input topic,
+    or the flow signal itself (parsed once) on the signals topic."""
+    if topic == SIGNALS_TOPIC:
+        return parse_signal
+    if topic in _INPUT_TOPICS:
+        return input_validator(topic)
+    raise TopologyError(f"topology.yaml: no event of the contract is read from {topic!r}")
+
+
 def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, Validator]]:
-    """Each agent's handler and the validator of what it reads."""
-    return {
-        "probe-join": (ProbeJoin(topology, metrics), input_validator("probe-events")),
-        "sql-analysis": (SqlAnalysis(topology, metrics), input_validator("sql-job-logs")),
-        "config-parsing": (handle_config, input_validator("config-events")),
-        "static-intake": (handle_static, input_validator("static-flows")),
-        "edge-merge": (EdgeMerge(topology, metrics), parse_signal),
-    }
+    """Each agent of topology.yaml: its handler, and the validator of the topic it reads."""
+    out: dict[str, tuple[Handler, Validator]] = {}
+    for name, spec in topology.agents.items():
+        factory = HANDLERS.get(name)
+        if factory is None:
+            raise TopologyError(f"topology.yaml: agents.{name}: the code has no such agent "
+                                f"(known: {', '.join(AGENT_NAMES)})")
+        out[name] = (factory(topology, metrics), validator_for(spec.topic))
+    return out
 
 
 def build_app(
@@ -122,10 +149,11 @@ def build_app(
         async def batch_agents_task() -> None:
             await batch.run()
 
-    pipeline.graph = GraphService(settings, api=graph_api)
+    services = topology.services
+    pipeline.graph = GraphService(settings, services.graph_replica, api=graph_api)
     pipeline.graph.install(app)
-    pipeline.policy = PolicyMonitor(settings, pipeline.graph, sink, pipeline.metrics,
-                                    is_leader=app.is_leader)
+    pipeline.policy = PolicyMonitor(settings, services.policy_monitor, pipeline.graph, sink,
+                                    pipeline.metrics, is_leader=app.is_leader)
     pipeline.policy.install(app)
 
     @app.timer(interval=30.0)

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from streams.kafka.clients import new_consumer
 from streams.pipeline.batch import Handler, OutputSink, Validator, process_messages
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
@@ -79,8 +80,8 @@ class BatchConsumer:
         self.within_ms = min(agent.within_ms for agent in agents)
 
     def _consumer(self) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
+        return new_consumer(
+            self.settings,
             group_id=self.settings.batch_group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -139,6 +139,51 @@ class AgentSpec:
 
 
 @dataclass(frozen=True)
+class GraphReplicaSpec:
+    """The worker's replica of the graph topic (streams/graph/replica.py)."""
+
+    topic: str
+    #: Records applied per batch; applied in the event loop, so small batches
+    #: keep the agents' pauses short.
+    batch_size: int
+
+    def check(self, where: str) -> None:
+        _positive(where, batch_size=self.batch_size)
+
+
+@dataclass(frozen=True)
+class PolicyMonitorSpec:
+    """The policy monitor (streams/policy/monitor.py): reads the replica and `inputs`."""
+
+    inputs: tuple[str, ...]
+    output: str
+    #: Input records read per poll while leading.
+    batch_size: int
+    #: How often a worker checks whether it leads the group.
+    leader_poll_ms: int
+
+    def check(self, where: str) -> None:
+        _positive(where, batch_size=self.batch_size, leader_poll_ms=self.leader_poll_ms)
+
+
+@dataclass(frozen=True)
+class HttpApiSpec:
+    """The HTTP API on the worker's replica; served only with `lineage worker --api-port`."""
+
+    #: The default address (`--api-bind` overrides); anything but loopback needs a token.
+    bind: str
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a worker runs besides its agents; streams/pipeline/app.py wires exactly these."""
+
+    graph_replica: GraphReplicaSpec
+    policy_monitor: PolicyMonitorSpec
+    http_api: HttpApiSpec
+
+
+@dataclass(frozen=True)
 class Topology:
     version: Literal[1]
     topics: dict[str, TopicSpec]
@@ -147,6 +192,7 @@ class Topology:
     matcher: MatcherSpec
     sql: SqlSpec
     agents: dict[str, AgentSpec]
+    services: Services
 
     def check(self, where: str) -> None:
         for name in CONTRACT_TOPICS:
@@ -158,6 +204,14 @@ class Topology:
         for name, agent in self.agents.items():
             if agent.topic not in self.topics:
                 raise ValueError(f"agents.{name}.topic: unknown topic {agent.topic!r}")
+        replica, monitor = self.services.graph_replica, self.services.policy_monitor
+        if replica.topic not in COMPACTED_TOPICS:
+            raise ValueError(f"services.graph_replica.topic: {replica.topic!r} is not a "
+                             "compacted topic of the graph")
+        for i, topic in enumerate((*monitor.inputs, monitor.output)):
+            where = f"inputs[{i}]" if i < len(monitor.inputs) else "output"
+            if topic not in self.topics:
+                raise ValueError(f"services.policy_monitor.{where}: unknown topic {topic!r}")
 
 
 def _positive(where: str, **values: int) -> None:

@@ -29,19 +29,20 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from analyzers.events import InvalidEvent
 from analyzers.policy import PolicyZones, violation_key
 from state.graph import GraphChange, GraphStore
 from streams.graph.service import GraphService
-from streams.kafka.topic_reader import read_latest
+from streams.kafka.clients import new_consumer
+from streams.kafka.topic_reader import assign_from_beginning, latest_records, read_latest
 from streams.pipeline.batch import Output, OutputSink, dead_letter
 from streams.pipeline.deadletters import Origin
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.topology import PolicyMonitorSpec
 from streams.policy.inputs import (
-    INPUT_TOPICS,
     PolicyInput,
     StoreGraphView,
     load_inputs,
@@ -53,7 +54,6 @@ from streams.settings import Settings
 log = logging.getLogger("lineage.policy")
 
 AGENT = "policy-monitor"
-VIOLATIONS = "policy-violations"
 
 
 def now_ms() -> int:
@@ -64,17 +64,18 @@ class PolicyMonitor:
     """Keeps `PolicyZones` current on the leader and sends its events."""
 
     def __init__(
-        self, settings: Settings, graph: GraphService, sink: OutputSink, metrics: Metrics, *,
+        self, settings: Settings, spec: PolicyMonitorSpec, graph: GraphService,
+        sink: OutputSink, metrics: Metrics, *,
         is_leader: Callable[[], bool], clock: Callable[[], int] = now_ms,
-        poll_s: float = 1.0,
     ) -> None:
         self.settings = settings
+        self.spec = spec
         self.graph_service = graph
         self.sink = sink
         self.metrics = metrics
         self._is_leader = is_leader
         self.clock = clock
-        self.poll_s = poll_s
+        self.poll_s = spec.leader_poll_ms / 1000
         self._zones: PolicyZones | None = None
         self._queue: asyncio.Queue[list[Output]] = asyncio.Queue()
         #: Set while this worker leads and its zones are current.
@@ -145,7 +146,7 @@ class PolicyMonitor:
         await materializer.caught_up.wait()
         async with self._input_consumer() as consumer:
             inputs = await self._read_inputs_to_end(consumer)
-            published = await read_latest(self.settings, VIOLATIONS)
+            published = await read_latest(self.settings, self.spec.output)
             # From here to `self._zones = zones` nothing awaits: the graph
             # listener sees either no zones or zones that reflect the replica.
             zones = PolicyZones(StoreGraphView(self.graph_service.graph), clock=self.clock)
@@ -163,7 +164,7 @@ class PolicyMonitor:
             log.info("policy monitor leading: %d policies, %d keys read, %d open, %d sent",
                      len(zones.policies()), restored, len(zones.open_violations()), len(events))
             while True:
-                batch = await consumer.getmany(timeout_ms=500, max_records=1000)
+                batch = await consumer.getmany(timeout_ms=500, max_records=self.spec.batch_size)
                 for records in batch.values():
                     for record in records:
                         item = self._parse(record)
@@ -174,38 +175,19 @@ class PolicyMonitor:
     # -- inputs ----------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def _input_consumer(self) -> AsyncIterator[AIOKafkaConsumer]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
-                                    group_id=None, enable_auto_commit=False,
-                                    auto_offset_reset="earliest")
+        consumer = new_consumer(self.settings, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
         await consumer.start()
         try:
-            tps = []
-            cluster = await consumer._client.fetch_all_metadata()
-            for topic in INPUT_TOPICS:
-                name = self.settings.topic(topic)
-                tps += [TopicPartition(name, p)
-                        for p in sorted(cluster.partitions_for_topic(name) or ())]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
+            await assign_from_beginning(consumer,
+                                        [self.settings.topic(t) for t in self.spec.inputs])
             yield consumer
         finally:
             await consumer.stop()
 
     async def _read_inputs_to_end(self, consumer: AIOKafkaConsumer) -> list[PolicyInput]:
         """Every input topic up to its end as of now, latest record per key, parsed."""
-        tps = list(consumer.assignment())
-        ends = await consumer.end_offsets(tps)
-        latest: dict[tuple[str, bytes | None], ConsumerRecord[Any, Any]] = {}
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-            for records in batch.values():
-                for record in records:
-                    key = record.key if record.key is not None else b"@%d" % record.offset
-                    latest[(record.topic, key)] = record
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+        latest = await latest_records(consumer)
         parsed = (self._parse(r) for r in sorted(latest.values(),
                                                   key=lambda r: (r.topic, r.partition, r.offset)))
         return [item for item in parsed if item is not None]
@@ -241,8 +223,9 @@ class PolicyMonitor:
     def _emit(self, events: list[dict[str, Any]]) -> None:
         if not events:
             return
+        topic = self.spec.output
         self._queue.put_nowait([
-            Output(VIOLATIONS, violation_key(e["policy_id"], e["sink"]).encode(), orjson.dumps(e))
+            Output(topic, violation_key(e["policy_id"], e["sink"]).encode(), orjson.dumps(e))
             for e in events])
         self.metrics.incr(f"{AGENT}.violation_events", len(events))
 

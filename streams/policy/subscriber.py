@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from streams.kafka.clients import new_consumer
 from streams.settings import Settings
 
 TOPIC = "policy-violations"
@@ -47,7 +48,7 @@ async def _start(consumer: AIOKafkaConsumer, settings: Settings) -> None:
 
 async def topic_exists(settings: Settings, topic: str = TOPIC) -> bool:
     """Whether the prefixed `topic` exists (no worker has run under a fresh prefix)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    consumer = new_consumer(settings)
     await _start(consumer, settings)
     try:
         return settings.topic(topic) in await consumer.topics()
@@ -73,9 +74,8 @@ async def violations(
     skipped. Close it (`break`, or `aclose()`) to stop the consumer.
     """
     name = settings.topic(TOPIC)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=group_id,
-        enable_auto_commit=group_id is not None,
+    consumer = new_consumer(
+        settings, group_id=group_id, enable_auto_commit=group_id is not None,
         auto_offset_reset="earliest" if from_beginning else "latest")
     await _start(consumer, settings)
     try:

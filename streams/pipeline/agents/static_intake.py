@@ -6,6 +6,8 @@ from analyzers.signals import FlowSignal
 from state.transaction import Transaction
 from streams.pipeline.batch import InEvent, Output
 
+AGENT = "static-intake"
+
 
 def handle_static(tx: Transaction, events: list[InEvent]) -> list[Output]:
     outputs = []

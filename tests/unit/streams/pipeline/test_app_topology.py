@@ -1,11 +1,18 @@
-"""Code and topology.yaml name the same agents and topics."""
+"""Code and topology.yaml name the same agents, topics and services."""
 
 from __future__ import annotations
 
-from analyzers.events import SPECS
-from streams.pipeline.app import AGENT_NAMES, handlers
+import dataclasses
+
+import pytest
+
+from analyzers.events import SPECS, InvalidEvent
+from analyzers.signals import parse_signal
+from streams.graph.replica import TOPIC as GRAPH_TOPIC
+from streams.pipeline.app import AGENT_NAMES, handlers, validator_for
 from streams.pipeline.metrics import Metrics
-from streams.pipeline.topology import CONTRACT_TOPICS, load_topology
+from streams.pipeline.topology import CONTRACT_TOPICS, TopologyError, load_topology
+from streams.policy.inputs import INPUT_TOPICS
 
 
 def test_every_agent_in_code_is_configured_and_vice_versa() -> None:
@@ -24,3 +31,31 @@ def test_every_event_type_routes_to_a_declared_contract_topic() -> None:
     for spec in SPECS.values():
         assert spec.topic in CONTRACT_TOPICS
         assert topology.topics[spec.topic].key == "|".join(spec.key_fields)
+
+
+def test_validators_derive_from_the_topic_each_agent_reads() -> None:
+    topology = load_topology()
+    wired = handlers(topology, Metrics())
+    assert wired["edge-merge"][1] is parse_signal
+    for name, (_handler, validate) in wired.items():
+        topic = topology.agents[name].topic
+        if topic != "flow-signals":  # an input event of another topic is refused
+            other = next(s for s in SPECS.values() if s.topic != topic)
+            with pytest.raises(InvalidEvent, match=f"does not belong on topic '{topic}'"):
+                validate({"v": 1, "type": other.type, "ts": 1})
+
+
+def test_an_agent_the_code_lacks_or_an_unread_topic_is_named() -> None:
+    topology = load_topology()
+    extra = dict(topology.agents, ghost=topology.agents["edge-merge"])
+    with pytest.raises(TopologyError, match=r"agents\.ghost: the code has no such agent"):
+        handlers(dataclasses.replace(topology, agents=extra), Metrics())
+    with pytest.raises(TopologyError, match="lineage-graph"):
+        validator_for("lineage-graph")
+
+
+def test_services_match_what_the_code_reads() -> None:
+    services = load_topology().services
+    assert services.graph_replica.topic == GRAPH_TOPIC  # the CLI's replica reads the same
+    assert set(services.policy_monitor.inputs) == set(INPUT_TOPICS)
+    assert services.policy_monitor.output == "policy-violations"

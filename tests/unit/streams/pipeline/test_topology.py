@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,27 @@ def test_consumer_variant_sets_every_agent(tmp_path: Path) -> None:
     variant = load_topology(path)
     assert {a.consumer for a in variant.agents.values()} == {"stream"}
     assert variant.topics == load_topology().topics
+
+
+def test_services_are_declared_and_frozen() -> None:
+    services = load_topology().services
+    assert services.graph_replica.topic == "lineage-graph"
+    assert services.policy_monitor.inputs == ("asset-labels", "policies", "reviews")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        services.graph_replica.batch_size = 1  # type: ignore[misc]
+
+
+def test_service_mistakes_are_named(doc: dict[str, Any]) -> None:
+    broken = copy.deepcopy(doc)
+    broken["services"]["policy_monitor"]["inputs"].append("nowhere")
+    assert _error(broken) == ("t.yaml: services.policy_monitor.inputs[3]: "
+                              "unknown topic 'nowhere'")
+    broken = copy.deepcopy(doc)
+    broken["services"]["graph_replica"]["topic"] = "flow-signals"
+    assert "services.graph_replica.topic: 'flow-signals' is not a compacted" in _error(broken)
+    broken = copy.deepcopy(doc)
+    broken["services"]["policy_monitor"]["leader_poll_ms"] = 0
+    assert _error(broken) == "t.yaml: services.policy_monitor.leader_poll_ms: must be positive"
+    broken = copy.deepcopy(doc)
+    del broken["services"]["http_api"]
+    assert _error(broken) == "t.yaml: services.http_api: missing"

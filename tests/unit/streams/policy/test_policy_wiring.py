@@ -4,6 +4,7 @@ graph batches into events, and the `lineage zone` / `violations` renderings."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,6 +18,7 @@ from analyzers.policy import Policy, PolicyZones, compute_zone
 from state.graph import GraphChange, GraphStore
 from streams.cli.policy_cmd import violations_table, zone_json, zone_table
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.topology import load_topology
 from streams.policy.inputs import (
     PolicyInput,
     StoreGraphView,
@@ -28,6 +30,7 @@ from streams.policy.monitor import PolicyMonitor
 from streams.settings import Settings
 from tests.unit.state.graph_fixtures import delta, record
 
+SPEC = load_topology().services.policy_monitor
 T = "hive://w/db.t"
 POLICY = {"v": 1, "type": "policy", "policy_id": "p", "ts": 5, "protects": ["LOC"],
           "deny": ["model://ads/*"], "min_confidence": "medium"}
@@ -107,7 +110,8 @@ def test_net_changes_keep_first_before_and_last_after(graph: GraphStore) -> None
 
 def _monitor(graph: GraphStore) -> tuple[PolicyMonitor, PolicyZones]:
     service: Any = SimpleNamespace(graph=graph)
-    monitor = PolicyMonitor(Settings(topic_prefix="u-"), service, sink=None,  # type: ignore[arg-type]
+    monitor = PolicyMonitor(Settings(topic_prefix="u-"), SPEC, service,
+                            sink=None,  # type: ignore[arg-type]
                             metrics=Metrics(), is_leader=lambda: True, clock=lambda: 1000)
     zones = PolicyZones(StoreGraphView(graph), clock=lambda: 1000)
     load_inputs(zones, [parse_input("policies", b"p", _raw(POLICY), 0),
@@ -163,8 +167,9 @@ def test_a_bad_input_record_becomes_a_dead_letter(graph: GraphStore) -> None:
 def test_run_waits_for_the_replica_and_stops_cleanly(graph: GraphStore) -> None:
     async def scenario() -> None:
         service: Any = SimpleNamespace(ready=asyncio.Event())
-        monitor = PolicyMonitor(Settings(), service, sink=None,  # type: ignore[arg-type]
-                                metrics=Metrics(), is_leader=lambda: False, poll_s=0.01)
+        quick = dataclasses.replace(SPEC, leader_poll_ms=10)
+        monitor = PolicyMonitor(Settings(), quick, service, sink=None,  # type: ignore[arg-type]
+                                metrics=Metrics(), is_leader=lambda: False)
         task = asyncio.create_task(monitor.run())
         await asyncio.sleep(0.05)
         service.ready.set()
