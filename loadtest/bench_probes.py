@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scripts.probes_demo import Probes, demo_services, drive, free_port, prepare_topics
+from loadtest.probes_services import Probes, demo_services, drive, free_port, prepare_topics
 from streams.settings import Settings
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from scripts.probes_demo import Probes, demo_services, drive, prepare_topics
+from loadtest.probes_services import Probes, demo_services, drive, prepare_topics
 from streams.settings import Settings
 from tests.integration.worker import running_worker, wait_for_graph
 
