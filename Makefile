@@ -7,14 +7,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit integration cargo-test kafka-up kafka-up-secure kafka-down clean console chromium
+.PHONY: install demo probes-demo test lint unit integration cargo-test kafka-up kafka-up-secure kafka-down clean console chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml matcher_rs/Cargo.toml $(wildcard matcher_rs/src/*.rs)
+$(STAMP): $(BIN)/python pyproject.toml probes/pyproject.toml matcher_rs/Cargo.toml $(wildcard matcher_rs/src/*.rs)
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e 'probes/[sql]' --config-settings editable_mode=compat
+	command -v redis-server >/dev/null || apt-get install -y -qq redis-server >/dev/null \
+		|| echo "redis-server not installed; the redis probe tests will be skipped"
 	-$(BIN)/pip install --quiet -e '.[fast]' || echo "sqlglotc not available; using pure-Python sqlglot"
 	touch $(STAMP)
 
@@ -34,6 +37,9 @@ kafka-down:
 
 demo: kafka-up
 	$(BIN)/python -m scripts.demo
+
+probes-demo: kafka-up
+	$(BIN)/python -m scripts.probes_demo
 
 lint: install
 	$(BIN)/ruff check .

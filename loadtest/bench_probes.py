@@ -1,0 +1,182 @@
+"""Overhead of the probes on the demo ASGI service (`python -m loadtest.bench_probes`).
+
+Three measurements, each against a baseline taken in the same run:
+
+1. requests/s of users-api (one DB insert, one outbound call, one log line per
+   request; examples/probes_demo) without probes, at sample rate 0.01 and at
+   1.0, the modes interleaved over `--rounds` rounds, best round of each kept;
+2. probe CPU per request, in process: an ASGI app (one sqlite insert, one log
+   line) called directly, unprobed / probed-unsampled / probed-sampled, CPU
+   time per call (the sampled figure includes building and serializing the
+   captures, handed to an in-memory emitter);
+3. Kafka unreachable (the probes pointed at a closed port, every request
+   sampled): p99 latency against the same probes with Kafka up and against no
+   probes, and the service's RSS after each round (bounded: the queue drops
+   when full).
+
+The machine is shared: read the ratios, not the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from loadtest.probes_services import Probes, demo_services, drive, free_port, prepare_topics
+from streams.settings import Settings
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def throughput(settings: Settings, work: Path, requests: int, rounds: int) -> dict[str, Any]:
+    modes: dict[str, float | None] = {"off": None, "0.01": 0.01, "1.0": 1.0}
+    best: dict[str, float] = {}
+    for r in range(rounds):
+        for name, rate in modes.items():
+            probes = None if rate is None else Probes(settings.bootstrap_servers,
+                                                      settings.topic_prefix, rate)
+            with demo_services(work / f"tp-{r}-{name}", probes) as services:
+                asyncio.run(drive(services.users_url, 20, reads=False))  # warm up
+                result = asyncio.run(drive(services.users_url, requests, reads=False,
+                                           seed=r))
+            best[name] = max(best.get(name, 0.0), result.per_second)
+    return {"requests_per_s": {k: round(v, 1) for k, v in best.items()},
+            "overhead_pct": {k: round(100 * (1 - best[k] / best["off"]), 1)
+                             for k in ("0.01", "1.0")}}
+
+
+def _asgi_app() -> tuple[Any, Callable[[], None]]:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    db = sqlite3.connect(":memory:", check_same_thread=False)  # made before instrument
+    db.execute("CREATE TABLE t (name TEXT, city TEXT)")
+    log = logging.getLogger("bench")
+    log.setLevel(logging.INFO)
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+
+    async def create(request: Request) -> JSONResponse:
+        body = await request.json()
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE TABLE t (name TEXT, city TEXT)")
+        conn.execute("INSERT INTO t (name, city) VALUES (?, ?)", (body["name"], body["city"]))
+        log.info("new user in %s", body["city"])
+        return JSONResponse({"id": request.path_params["uid"], "name": body["name"]})
+
+    return Starlette(routes=[Route("/users/{uid}", create, methods=["POST"])]), db.close
+
+
+async def _call(app: Any, n: int) -> float:
+    body = json.dumps({"name": "Ada Lovelace", "city": "Lisbon"}).encode()
+    scope = {"type": "http", "method": "POST", "path": "/users/7", "raw_path": b"/users/7",
+             "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+             "headers": [(b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())]}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    started = time.process_time()
+    for _ in range(n):
+        await app(dict(scope), receive, send)
+    return (time.process_time() - started) / n * 1e6
+
+
+def probe_cpu(calls: int) -> dict[str, Any]:
+    import lineage_probes
+    from lineage_probes.emitter import MemoryEmitter
+
+    def measure(rate: float | None) -> float:
+        emitter = MemoryEmitter()
+        if rate is not None:
+            lineage_probes.instrument(service="bench", sample_rate=rate, emitter=emitter,
+                                      probes=["asgi", "sqlite3", "logging"])
+        try:
+            app, close = _asgi_app()
+            asyncio.run(_call(app, 200))  # warm up (sqlglot parses each statement once)
+            per_call = asyncio.run(_call(app, calls))
+            close()
+            return per_call
+        finally:
+            lineage_probes.uninstrument()
+
+    best: dict[str, float] = {}
+    for _ in range(5):
+        for name, rate in (("off", None), ("unsampled", 0.0), ("sampled", 1.0)):
+            best[name] = min(best.get(name, float("inf")), measure(rate))
+    return {"cpu_us_per_request": {k: round(v, 1) for k, v in best.items()},
+            "probe_cpu_us": {"unsampled": round(best["unsampled"] - best["off"], 1),
+                             "sampled": round(best["sampled"] - best["off"], 1)}}
+
+
+def kafka_down(settings: Settings, work: Path, requests: int, rounds: int) -> dict[str, Any]:
+    """p99 with Kafka unreachable against Kafka up (both sampling every request) and
+    against no probes; the probed service's RSS after each round with Kafka down."""
+    modes = {"off": None,
+             "kafka_up": Probes(settings.bootstrap_servers, settings.topic_prefix, 1.0),
+             "kafka_down": Probes(f"127.0.0.1:{free_port()}", "bench-", 1.0)}
+    latencies: dict[str, list[float]] = {name: [] for name in modes}
+    rss: list[int] = []
+    for r in range(rounds):
+        for name, probes in modes.items():
+            with demo_services(work / f"down-{r}-{name}", probes) as services:
+                asyncio.run(drive(services.users_url, 20, reads=False))  # warm up
+                result = asyncio.run(drive(services.users_url, requests, reads=False, seed=r))
+                latencies[name] += result.latencies_ms
+                if name == "kafka_down":
+                    rss.append(_rss_kib(services.procs[-1].pid))
+    return {"p99_ms": {name: round(_p(v, 0.99), 1) for name, v in latencies.items()},
+            "p50_ms": {name: round(_p(v, 0.5), 1) for name, v in latencies.items()},
+            "rss_kib_kafka_down_after_each_round": rss}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.bench_probes",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="requests per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each mode")
+    parser.add_argument("--calls", type=int, default=2000, help="in-process calls per mode")
+    args = parser.parse_args(argv)
+    base = Settings.from_env()
+    settings = Settings(bootstrap_servers=base.bootstrap_servers,
+                        topic_prefix=f"bench-probes-{uuid.uuid4().hex[:8]}-",
+                        data_dir=base.data_dir)
+    prepare_topics(settings)
+    report: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        report["probe_cpu"] = probe_cpu(args.calls)
+        report["throughput"] = throughput(settings, work, args.requests, args.rounds)
+        report["kafka_down"] = kafka_down(settings, work, args.requests, args.rounds)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""ASGI: Starlette and FastAPI apps.
+
+`Starlette.__call__` opens the request's trace (joining an inbound
+`traceparent`). `Route.handle`, which runs once the router matched, knows the
+route template (`/users/{id}`) and the path parameters: for a sampled
+request it tees the request body and the JSON response as the app reads and
+sends them, and captures the inputs as a source of `web://SERVICE/ROUTE` and
+the response as a sink of the same asset (`#response...`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lineage_probes import codeloc, context, naming, webinputs
+from lineage_probes.capture import Recorder
+from lineage_probes.probe import Patches, Probe
+
+
+def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return value
+    return None
+
+
+class _Exchange:
+    """What a sampled request read and sent, captured once each."""
+
+    def __init__(self, rec: Recorder, trace: context.Trace, asset: str, scope: dict[str, Any],
+                 where: str | None) -> None:
+        self.rec, self.trace, self.asset, self.where = rec, trace, asset, where
+        self.query = webinputs.query_of(scope.get("query_string", b"").decode("latin-1"))
+        self.path_params = dict(scope.get("path_params") or {})
+        self.content_type = (_header(scope, b"content-type") or b"").decode("latin-1")
+        self.body = bytearray()
+        self.body_ok = True
+        self.inputs_done = False
+        self.response_json = False
+        self.response = bytearray()
+        self.response_ok = True
+
+    def inputs(self) -> None:
+        if self.inputs_done:
+            return
+        self.inputs_done = True
+        body = bytes(self.body) if self.body_ok else b""
+        payload = webinputs.inputs(self.query, self.path_params, body, self.content_type)
+        self.rec.source(self.trace, self.asset, payload, code_location=self.where)
+
+    def on_receive(self, message: dict[str, Any], cap: int) -> None:
+        if message.get("type") != "http.request" or self.inputs_done:
+            return
+        chunk = message.get("body", b"")
+        if len(self.body) + len(chunk) > cap:
+            self.body_ok = False
+        elif chunk:
+            self.body += chunk
+        if not message.get("more_body", False):
+            self.inputs()
+
+    def on_send(self, message: dict[str, Any], cap: int) -> None:
+        kind = message.get("type")
+        if kind == "http.response.start":
+            ctype = b""
+            for key, value in message.get("headers") or ():
+                if key.lower() == b"content-type":
+                    ctype = value
+            self.response_json = webinputs.is_json(ctype.decode("latin-1"))
+        elif kind == "http.response.body" and self.response_json and self.response_ok:
+            chunk = message.get("body", b"")
+            if len(self.response) + len(chunk) > cap:
+                self.response_ok = False
+                return
+            self.response += chunk
+            if not message.get("more_body", False):
+                payload = webinputs.response_payload(bytes(self.response))
+                if payload is not None:
+                    self.rec.sink(self.trace, self.asset, payload, kind="response",
+                                  code_location=self.where)
+
+
+def install(rec: Recorder, patches: Patches) -> bool:
+    try:
+        from starlette import applications, routing
+    except ImportError:
+        return False
+    probe = Probe("asgi")
+    cfg = rec.cfg
+    original_call = applications.Starlette.__call__
+    original_handle = routing.Route.handle
+
+    async def __call__(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        if not probe.enabled or scope.get("type") != "http" or context.CURRENT.get() is not None:
+            return await original_call(self, scope, receive, send)
+        try:
+            token = context.begin(_header(scope, b"traceparent"), cfg.sample_rate)
+        except Exception as exc:
+            probe.fail(exc)
+            return await original_call(self, scope, receive, send)
+        try:
+            return await original_call(self, scope, receive, send)
+        finally:
+            context.end(token)
+
+    async def handle(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        trace = context.sampled_trace()
+        if trace is None or not probe.enabled or scope.get("type") != "http":
+            return await original_handle(self, scope, receive, send)
+        try:
+            exchange = _exchange(self, scope, rec, trace)
+            if _header(scope, b"content-length") in (None, b"0") \
+                    and _header(scope, b"transfer-encoding") is None:
+                exchange.inputs()
+        except Exception as exc:
+            probe.fail(exc)
+            return await original_handle(self, scope, receive, send)
+
+        async def probed_receive() -> Any:
+            message = await receive()
+            if probe.enabled:
+                try:
+                    exchange.on_receive(message, cfg.max_body_bytes)
+                except Exception as exc:
+                    probe.fail(exc)
+            return message
+
+        async def probed_send(message: Any) -> None:
+            if probe.enabled:
+                try:
+                    exchange.on_send(message, cfg.max_body_bytes)
+                except Exception as exc:
+                    probe.fail(exc)
+            await send(message)
+
+        try:
+            return await original_handle(self, scope, probed_receive, probed_send)
+        finally:
+            if probe.enabled:
+                try:
+                    exchange.inputs()
+                except Exception as exc:
+                    probe.fail(exc)
+
+    patches.patch(applications.Starlette, "__call__", __call__)
+    patches.patch(routing.Route, "handle", handle)
+    return True
+
+
+def _exchange(route: Any, scope: dict[str, Any], rec: Recorder,
+              trace: context.Trace) -> _Exchange:
+    mount = scope.get("root_path", "")[len(scope.get("app_root_path", "")):] \
+        if "app_root_path" in scope else ""
+    template = mount + getattr(route, "path_format", route.path)
+    endpoint = getattr(route, "endpoint", None)
+    code = getattr(endpoint, "__code__", None)
+    where = codeloc.of_code(code) if code is not None else None
+    return _Exchange(rec, trace, naming.web(rec.cfg.service, template), scope, where)

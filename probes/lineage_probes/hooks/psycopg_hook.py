@@ -1,0 +1,139 @@
+"""DB-API: `psycopg` (3), sync and async cursors.
+
+Patches `Cursor`/`AsyncCursor` `execute`, `executemany` and the fetch
+methods. Statements given as text are planned (`%s` and `%(name)s`
+placeholders map to columns); composed `psycopg.sql` objects are not
+captured. Assets are `postgres://HOST:PORT/DB.SCHEMA.TABLE` (schema `public`
+unless the statement names one).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from lineage_probes import context, dbcapture, naming, sqlplan
+from lineage_probes.capture import Recorder
+from lineage_probes.probe import Patches, Probe
+
+# psycopg cursors have __slots__: the read state of each lives beside it
+_READS: weakref.WeakKeyDictionary[Any, dbcapture.ReadState] = weakref.WeakKeyDictionary()
+
+
+def _asset_of(cursor: Any) -> Any:
+    info = cursor.connection.info
+
+    def asset(plan: sqlplan.Plan) -> str:
+        return naming.postgres(info.host or "localhost", info.port or 5432, info.dbname or "",
+                               plan.schema or "public", plan.table or "")
+    return asset
+
+
+def install(rec: Recorder, patches: Patches) -> bool:
+    try:
+        import psycopg
+        import sqlglot  # noqa: F401  (the statement planner; lineage-probes[sql])
+    except ImportError:
+        return False
+    probe = Probe("psycopg")
+
+    def run(cursor: Any, query: Any, param_sets: Any) -> None:
+        _READS.pop(cursor, None)
+        trace = context.sampled_trace()
+        if trace is None or not probe.enabled:
+            return
+        try:
+            state = dbcapture.on_execute(
+                rec, trace, query, "postgres", param_sets, _asset_of(cursor),
+                lambda: cursor.description)
+            if state is not None:
+                _READS[cursor] = state
+        except Exception as exc:
+            probe.fail(exc)
+
+    def rows(cursor: Any, fetched: Any) -> None:
+        state = _READS.get(cursor)
+        if state is not None and probe.enabled:
+            try:
+                dbcapture.on_rows(rec, state, fetched)
+            except Exception as exc:
+                probe.fail(exc)
+
+    for cls, is_async in ((psycopg.Cursor, False), (psycopg.AsyncCursor, True)):
+        _patch_cursor(cls, is_async, patches, run, rows, probe)
+    return True
+
+
+def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: Any,
+                  probe: Probe) -> None:
+    execute, executemany = cls.execute, cls.executemany
+    fetchone, fetchmany, fetchall = cls.fetchone, cls.fetchmany, cls.fetchall
+
+    def listed(params_seq: Any) -> Any:
+        return list(params_seq) if context.sampled_trace() is not None and probe.enabled \
+            else params_seq
+
+    if is_async:
+        async def a_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            result = await execute(self, query, params, **kw)
+            run(self, query, (params,))
+            return result
+
+        async def a_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
+            params_seq = listed(params_seq)
+            result = await executemany(self, query, params_seq, **kw)
+            run(self, query, params_seq)
+            return result
+
+        async def a_fetchone(self: Any) -> Any:
+            row = await fetchone(self)
+            if row is not None:
+                rows(self, (row,))
+            return row
+
+        async def a_fetchmany(self: Any, size: int = 0) -> Any:
+            got = await fetchmany(self, size)
+            rows(self, got)
+            return got
+
+        async def a_fetchall(self: Any) -> Any:
+            got = await fetchall(self)
+            rows(self, got)
+            return got
+
+        replacements = {"execute": a_execute, "executemany": a_executemany,
+                        "fetchone": a_fetchone, "fetchmany": a_fetchmany,
+                        "fetchall": a_fetchall}
+    else:
+        def s_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            result = execute(self, query, params, **kw)
+            run(self, query, (params,))
+            return result
+
+        def s_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
+            params_seq = listed(params_seq)
+            result = executemany(self, query, params_seq, **kw)
+            run(self, query, params_seq)
+            return result
+
+        def s_fetchone(self: Any) -> Any:
+            row = fetchone(self)
+            if row is not None:
+                rows(self, (row,))
+            return row
+
+        def s_fetchmany(self: Any, size: int = 0) -> Any:
+            got = fetchmany(self, size)
+            rows(self, got)
+            return got
+
+        def s_fetchall(self: Any) -> Any:
+            got = fetchall(self)
+            rows(self, got)
+            return got
+
+        replacements = {"execute": s_execute, "executemany": s_executemany,
+                        "fetchone": s_fetchone, "fetchmany": s_fetchmany,
+                        "fetchall": s_fetchall}
+    for name, fn in replacements.items():
+        patches.patch(cls, name, fn)

@@ -1,0 +1,95 @@
+"""Cache: `redis` (redis-py) `Redis.execute_command`, which every command goes through.
+
+Writes (SET, SETEX, SETNX, GETSET, MSET, HSET) are sinks and reads (GET,
+MGET, HGET, HGETALL) sources of `redis://HOST:PORT/DB`; the payload maps the
+key, id-like parts templated (`session:{id}`), to the value. Pipelines are
+not captured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lineage_probes import context, kafkacapture, naming
+from lineage_probes.capture import Recorder
+from lineage_probes.probe import Patches, Probe
+
+_WRITES = {"SET", "SETEX", "SETNX", "GETSET", "MSET", "HSET", "PSETEX"}
+_READS = {"GET", "MGET", "HGET", "HGETALL", "GETSET"}
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def written(command: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """Key template -> value for a write command's arguments.
+
+    >>> written("SET", ("user:42", "Ada", "EX", 60))
+    {'user:{id}': 'Ada'}
+    >>> written("HSET", ("user:42", "name", "Ada", "city", "Paris"))
+    {'user:{id}': {'name': 'Ada', 'city': 'Paris'}}
+    """
+    if command == "MSET":
+        return {naming.key_template(_text(k)): kafkacapture.value_payload(v)
+                for k, v in zip(args[::2], args[1::2], strict=False)}
+    if not args:
+        return {}
+    key = naming.key_template(_text(args[0]))
+    if command == "HSET":
+        fields = args[1:]
+        return {key: {_text(f): kafkacapture.value_payload(v)
+                      for f, v in zip(fields[::2], fields[1::2], strict=False)}}
+    index = {"SETEX": 2, "PSETEX": 2}.get(command, 1)
+    return {key: kafkacapture.value_payload(args[index])} if len(args) > index else {}
+
+
+def read(command: str, args: tuple[Any, ...], result: Any) -> dict[str, Any]:
+    if result is None or not args:
+        return {}
+    if command == "MGET":
+        return {naming.key_template(_text(k)): kafkacapture.value_payload(v)
+                for k, v in zip(args, result, strict=False) if v is not None}
+    key = naming.key_template(_text(args[0]))
+    if command == "HGETALL" and isinstance(result, dict):
+        return {key: {_text(f): kafkacapture.value_payload(v) for f, v in result.items()}}
+    if command == "HGET" and len(args) > 1:
+        return {key: {_text(args[1]): kafkacapture.value_payload(result)}}
+    return {key: kafkacapture.value_payload(result)}
+
+
+def install(rec: Recorder, patches: Patches) -> bool:
+    try:
+        import redis
+    except ImportError:
+        return False
+    probe = Probe("redis")
+    original = redis.Redis.execute_command
+
+    def execute_command(self: Any, *args: Any, **options: Any) -> Any:
+        trace = context.sampled_trace()
+        if trace is None or not probe.enabled or not args:
+            return original(self, *args, **options)
+        asset = command = None
+        try:
+            command = _text(args[0]).upper()
+            if command in _WRITES or command in _READS:
+                kw = self.connection_pool.connection_kwargs
+                asset = naming.redis(kw.get("host", "localhost"), kw.get("port", 6379),
+                                     kw.get("db", 0))
+            if asset is not None and command in _WRITES:
+                rec.sink(trace, asset, written(command, args[1:]), kind="cache")
+        except Exception as exc:
+            probe.fail(exc)
+        result = original(self, *args, **options)
+        if asset is not None and command in _READS and probe.enabled:
+            try:
+                payload = read(str(command), args[1:], result)
+                if payload:
+                    rec.source(trace, asset, payload)
+            except Exception as exc:
+                probe.fail(exc)
+        return result
+
+    patches.patch(redis.Redis, "execute_command", execute_command)
+    return True

@@ -1,0 +1,116 @@
+"""DB-API: `sqlite3`.
+
+`sqlite3.Connection` and `Cursor` are C types that cannot be patched, so
+`sqlite3.connect` is replaced by one that passes a probed `factory` (a
+subclass: `isinstance(conn, sqlite3.Connection)` still holds). A connection
+opened with the application's own `factory` is left alone. Assets are
+`sqlite://FILE/TABLE`, FILE the database's file name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from lineage_probes import context, dbcapture, naming, sqlplan
+from lineage_probes.capture import Recorder
+from lineage_probes.probe import Patches, Probe
+
+
+def install(rec: Recorder, patches: Patches) -> bool:
+    try:
+        import sqlglot  # noqa: F401  (the statement planner; lineage-probes[sql])
+    except ImportError:
+        return False
+    probe = Probe("sqlite3")
+
+    class ProbedCursor(sqlite3.Cursor):
+        _lp_read: dbcapture.ReadState | None = None
+
+        def _lp_run(self, sql: Any, param_sets: Any) -> None:
+            trace = context.sampled_trace()
+            self._lp_read = None
+            if trace is None or not probe.enabled:
+                return
+            try:
+                database = getattr(self.connection, "_lp_database", "")
+                self._lp_read = dbcapture.on_execute(
+                    rec, trace, sql, "sqlite", param_sets,
+                    lambda plan: naming.sqlite(database, plan.table or ""),
+                    lambda: self.description)
+            except Exception as exc:
+                probe.fail(exc)
+
+        def _lp_rows(self, rows: Any) -> None:
+            if self._lp_read is not None and probe.enabled:
+                try:
+                    dbcapture.on_rows(rec, self._lp_read, rows)
+                except Exception as exc:
+                    probe.fail(exc)
+
+        def execute(self, sql: Any, parameters: Any = (), /) -> Any:
+            result = super().execute(sql, parameters)
+            self._lp_run(sql, (parameters,))
+            return result
+
+        def executemany(self, sql: Any, seq_of_parameters: Any, /) -> Any:
+            if context.sampled_trace() is not None and probe.enabled:
+                seq_of_parameters = list(seq_of_parameters)
+            result = super().executemany(sql, seq_of_parameters)
+            self._lp_run(sql, seq_of_parameters)
+            return result
+
+        def fetchone(self) -> Any:
+            row = super().fetchone()
+            if row is not None and self._lp_read is not None:
+                self._lp_rows((row,))
+            return row
+
+        def fetchmany(self, size: int | None = None) -> list[Any]:
+            rows = super().fetchmany(self.arraysize if size is None else size)
+            if self._lp_read is not None:
+                self._lp_rows(rows)
+            return rows
+
+        def fetchall(self) -> list[Any]:
+            rows = super().fetchall()
+            if self._lp_read is not None:
+                self._lp_rows(rows)
+            return rows
+
+        def __next__(self) -> Any:
+            row = super().__next__()
+            if self._lp_read is not None:
+                self._lp_rows((row,))
+            return row
+
+    class ProbedConnection(sqlite3.Connection):
+        _lp_database = ""
+
+        def cursor(self, factory: Any = None) -> Any:
+            return super().cursor(ProbedCursor if factory is None else factory)
+
+        def execute(self, sql: Any, parameters: Any = (), /) -> Any:
+            return self.cursor().execute(sql, parameters)
+
+        def executemany(self, sql: Any, parameters: Any, /) -> Any:
+            return self.cursor().executemany(sql, parameters)
+
+    original_connect = sqlite3.connect
+
+    def connect(database: Any, *args: Any, **kwargs: Any) -> Any:
+        if not probe.enabled or len(args) >= 5 or kwargs.get("factory") is not None:
+            return original_connect(database, *args, **kwargs)
+        conn = original_connect(database, *args, factory=ProbedConnection, **kwargs)
+        try:
+            conn._lp_database = str(database)
+        except Exception as exc:
+            probe.fail(exc)
+        return conn
+
+    patches.patch(sqlite3, "connect", connect)
+    patches.patch(sqlite3.dbapi2, "connect", connect)
+    return True
+
+
+__all__ = ["install", "sqlplan"]

@@ -1,0 +1,42 @@
+"""Outbound HTTP captures shared by the requests, httpx and urllib3 hooks.
+
+The request's query and JSON or form body are a sink of
+`http://HOST[:PORT]/PATH_TEMPLATE`; a JSON response is a source of the same
+asset. Every outbound call in a trace, sampled or not, carries a child
+`traceparent` so the callee joins the trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from lineage_probes import naming, webinputs
+from lineage_probes.capture import Recorder
+from lineage_probes.context import Trace
+
+
+def asset_of_url(url: str) -> str:
+    parts = urlsplit(url)
+    return naming.http(parts.scheme or "http", parts.hostname or "", parts.port, parts.path)
+
+
+def request_sink(rec: Recorder, trace: Trace, asset: str, url: str, body: Any,
+                 content_type: str) -> None:
+    query = webinputs.query_of(urlsplit(url).query)
+    raw = body if isinstance(body, bytes) else body.encode("utf-8") if isinstance(body, str) \
+        else b""
+    if len(raw) > rec.cfg.max_body_bytes:
+        raw = b""
+    payload = webinputs.inputs(query, {}, raw, content_type)
+    if payload:
+        rec.sink(trace, asset, payload, kind="http")
+
+
+def response_source(rec: Recorder, trace: Trace, asset: str, content_type: str,
+                    body: bytes) -> None:
+    if not webinputs.is_json(content_type) or len(body) > rec.cfg.max_body_bytes:
+        return
+    value = webinputs.body_value(body, "application/json")
+    if value is not None:
+        rec.source(trace, asset, value)

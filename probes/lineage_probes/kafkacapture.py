@@ -1,0 +1,62 @@
+"""Kafka captures shared by the confluent_kafka and aiokafka hooks.
+
+A produced value is a sink of `kafka://BOOTSTRAP/TOPIC` and carries the
+trace's `traceparent` header; a consumed one is a source that opens a new
+trace (joining the producer's when the header is there): one trace per
+consumed message, current until the next one is consumed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lineage_probes import context
+from lineage_probes.capture import Recorder
+
+
+def value_payload(value: Any) -> Any:
+    """A message value as captured: JSON decoded when it is JSON, else text or bytes."""
+    if isinstance(value, bytes | bytearray):
+        try:
+            text = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        return value
+    if text[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
+
+
+def with_traceparent(headers: Any, traceparent: str, as_bytes: bool = True) -> Any:
+    """The headers plus `traceparent`, in the shape the caller used (list or dict)."""
+    value: Any = traceparent.encode("ascii") if as_bytes else traceparent
+    if headers is None:
+        return [("traceparent", value)]
+    if isinstance(headers, dict):
+        return {**headers, "traceparent": value}
+    return [*[h for h in headers if h[0] != "traceparent"], ("traceparent", value)]
+
+
+def header_traceparent(headers: Any) -> Any:
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, dict) else headers
+    for key, value in items:
+        if key == "traceparent":
+            return value
+    return None
+
+
+def consumed(rec: Recorder, asset: str, headers: Any, value: Any) -> None:
+    """Open the message's trace and capture its value when the trace is sampled."""
+    trace = context.new_trace(header_traceparent(headers), rec.cfg.sample_rate)
+    context.CURRENT.set(trace)
+    if trace.sampled and value is not None:
+        rec.source(trace, asset, value_payload(value))

@@ -1,0 +1,73 @@
+"""`lineage-probe run --service NAME [--sample-rate R] -- CMD...`: a command with the probes on.
+
+Like `opentelemetry-instrument`: the settings go into the environment and a
+`sitecustomize` on `PYTHONPATH` starts the probes in every Python process
+the command runs (`python app.py`, `uvicorn ...`, `gunicorn ...` and their
+workers), before the application's own code; then the command replaces this
+process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+BOOTSTRAP_DIR = Path(__file__).resolve().parent / "_bootstrap"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="lineage-probe",
+                                  description="Run a Python service with lineage probes on.")
+    sub = top.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run CMD with the probes on",
+                         description="Run CMD (after --) with the probes on, configured by "
+                                     "these options or the LINEAGE_PROBE_* environment.")
+    run.add_argument("--service", help="service name in asset names (env LINEAGE_PROBE_SERVICE)")
+    run.add_argument("--sample-rate", type=float,
+                     help="share of traces captured, 0..1 (env LINEAGE_PROBE_SAMPLE_RATE)")
+    run.add_argument("--bootstrap-servers", help="Kafka (env KAFKA_BOOTSTRAP_SERVERS)")
+    run.add_argument("--topic-prefix", help="prefix of probe-events (env LINEAGE_TOPIC_PREFIX)")
+    run.add_argument("--redact", help="comma-separated field names never captured "
+                                      "(env LINEAGE_PROBE_REDACT)")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- the command to run")
+    return top
+
+
+def environment(args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]:
+    """The command's environment: the probes' settings and the bootstrap on PYTHONPATH."""
+    env = dict(env)
+    for value, var in ((args.service, "LINEAGE_PROBE_SERVICE"),
+                       (args.sample_rate, "LINEAGE_PROBE_SAMPLE_RATE"),
+                       (args.bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS"),
+                       (args.topic_prefix, "LINEAGE_TOPIC_PREFIX"),
+                       (args.redact, "LINEAGE_PROBE_REDACT")):
+        if value is not None:
+            env[var] = str(value)
+    path = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BOOTSTRAP_DIR), path) if p)
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        print("lineage-probe: no command given (lineage-probe run --service NAME -- CMD...)",
+              file=sys.stderr)
+        return 2
+    if args.sample_rate is not None and not 0.0 <= args.sample_rate <= 1.0:
+        print("lineage-probe: --sample-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    env = environment(args, dict(os.environ))
+    try:
+        os.execvpe(cmd[0], cmd, env)
+    except OSError as exc:
+        print(f"lineage-probe: cannot run {cmd[0]}: {exc.strerror}", file=sys.stderr)
+        return 127
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

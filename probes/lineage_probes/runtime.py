@@ -1,0 +1,82 @@
+"""`instrument()` and `uninstrument()`: the one live set of patches of a process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from lineage_probes import counters, hooks
+from lineage_probes.capture import Recorder
+from lineage_probes.config import ProbeConfig
+from lineage_probes.emitter import Emitter, KafkaEmitter
+from lineage_probes.probe import Patches
+
+log = logging.getLogger("lineage_probes")
+_lock = threading.Lock()
+_active: tuple[Recorder, Patches, list[str]] | None = None
+
+
+def instrument(*, service: str | None = None, bootstrap_servers: str | None = None,
+               topic_prefix: str | None = None, sample_rate: float | None = None,
+               redact: Iterable[str] | None = None, probes: Iterable[str] | None = None,
+               emitter: Emitter | None = None) -> list[str]:
+    """Turn the probes on; returns the names of the frameworks patched.
+
+    Arguments left out come from the environment (`LINEAGE_PROBE_SERVICE`,
+    `KAFKA_BOOTSTRAP_SERVERS`, `LINEAGE_TOPIC_PREFIX`,
+    `LINEAGE_PROBE_SAMPLE_RATE`, `LINEAGE_PROBE_REDACT`). Nothing is patched
+    when `LINEAGE_PROBE_DISABLED` is set, or when the probes are already on.
+    `probes` limits which frameworks are patched (names as in
+    `lineage_probes.hooks.NAMES`); `emitter` replaces the Kafka producer
+    (`lineage_probes.emitter.MemoryEmitter` keeps captures in memory).
+
+    Raises:
+        ProbeConfigError: a setting has a value the probes cannot use.
+    """
+    global _active
+    if ProbeConfig.disabled():
+        return []
+    cfg = ProbeConfig.resolve({
+        "service": service, "bootstrap_servers": bootstrap_servers,
+        "topic_prefix": topic_prefix, "sample_rate": sample_rate,
+        "redact": None if redact is None else list(redact)})
+    with _lock:
+        if _active is not None:
+            return list(_active[2])
+        recorder = Recorder(cfg, emitter if emitter is not None else KafkaEmitter(cfg))
+        patches = Patches()
+        names = hooks.NAMES if probes is None else tuple(probes)
+        installed = []
+        for name in names:
+            try:
+                if hooks.installer(name)(recorder, patches):
+                    installed.append(name)
+            except Exception as exc:  # a framework version we cannot patch: leave it alone
+                counters.incr(f"probe_errors.{name}")
+                log.warning("lineage-probes: probe %s not installed (%s)", name,
+                            type(exc).__name__)
+        _active = (recorder, patches, installed)
+        return list(installed)
+
+
+def uninstrument(timeout: float = 2.0) -> None:
+    """Undo every patch and flush what is queued (waiting at most `timeout` seconds)."""
+    global _active
+    with _lock:
+        if _active is None:
+            return
+        recorder, patches, _ = _active
+        _active = None
+    patches.restore()
+    recorder.emitter.close(timeout)
+
+
+def active_config() -> ProbeConfig | None:
+    return None if _active is None else _active[0].cfg
+
+
+def stats() -> dict[str, Any]:
+    """The probes' counters: captured, queued, dropped_*, probe_errors.NAME, ... (no values)."""
+    return counters.snapshot()
