@@ -17,6 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml probes/pyproject.toml matcher_rs/Cargo.to
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet -e 'probes/[sql]' --config-settings editable_mode=compat
 	command -v redis-server >/dev/null || apt-get install -y -qq redis-server >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) \
 		|| echo "redis-server not installed; the redis probe tests will be skipped"
 	-$(BIN)/pip install --quiet -e '.[fast]' || echo "sqlglotc not available; using pure-Python sqlglot"
 	touch $(STAMP)

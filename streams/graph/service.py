@@ -25,7 +25,7 @@ from streams.settings import Settings
 log = logging.getLogger("lineage.graph")
 
 #: Adds routes to the worker's API app: `(app, graph, token)`.
-RouteHook = Callable[[web.Application, GraphStore, str | None], None]
+RouteHook = Callable[[web.Application, GraphStore, str | None], object]
 
 
 class GraphService:

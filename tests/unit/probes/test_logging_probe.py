@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from typing import Any
 
@@ -33,10 +35,19 @@ def test_args_extra_and_message(probes: Any) -> None:
 def test_a_bad_format_string_of_the_app_is_not_a_probe_error(probes: Any) -> None:
     cap = probes(service="api")
     logger = logging.getLogger("api.bad")
+    # The app's own handler, not pytest's (which raises on a bad format string
+    # where logging's handlers print the error and go on).
+    handler = logging.StreamHandler(io.StringIO())
+    logger.addHandler(handler)
+    logger.propagate = False
     token = context.begin(None, 1.0)
     try:
-        logger.error("two %s %s", "only-one")  # logging reports this itself
+        with contextlib.redirect_stderr(io.StringIO()) as reported:
+            logger.error("two %s %s", "only-one")  # logging reports this itself
     finally:
         context.end(token)
+        logger.removeHandler(handler)
+        logger.propagate = True
+    assert "not enough arguments" in reported.getvalue()
     [event] = cap.of("log://api/api.bad")
     assert event["payload"]["message"] == "two %s %s"
