@@ -5,7 +5,8 @@ the test signs in once per tab, searches for the protected field, opens
 its neighbourhood, expands a node, filters by confidence, follows a shared
 URL, opens the zone, previews and confirms a bulk exclusion, and watches
 both violations turn resolved live on the violations page. Each view is
-saved to docs/console/*.png (shown in docs/CONSOLE.md).
+saved as a PNG; with LINEAGE_CONSOLE_SCREENSHOTS=1 into docs/console/ (shown
+in docs/CONSOLE.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +32,10 @@ from tests.integration.worker import LINEAGE, cli_args, send_file, stop_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "photo_location.jsonl"
-SHOTS = ROOT / "docs" / "console"
+#: docs/console/ when LINEAGE_CONSOLE_SCREENSHOTS=1 (to refresh the docs' pictures);
+#: otherwise a scratch directory, so a test run leaves the tree clean.
+SHOTS = (ROOT / "docs" / "console" if os.environ.get("LINEAGE_CONSOLE_SCREENSHOTS") == "1"
+         else Path(tempfile.gettempdir()) / "lineage-console-screenshots")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
