@@ -43,6 +43,42 @@ class WindowMeta:
         return cls(**orjson.loads(raw))
 
 
+@dataclass(frozen=True)
+class EventTimeBounds:
+    """How far an event's `ts` may stray from its Kafka record timestamp.
+
+    One event with a clock in the year 3000 would otherwise move its
+    partition's watermark for good and make every later event late. An event
+    outside the bounds is refused before any window sees it (a dead letter),
+    so only admitted events move watermarks. `max_age_ms` of -1: no lower bound.
+
+    >>> bounds = EventTimeBounds(max_future_ms=1000, max_age_ms=5000)
+    >>> bounds.refusal(ts=10_000, record_ts=10_000) is None
+    True
+    >>> bounds.refusal(ts=32_503_680_000_000, record_ts=10_000)[:36]
+    'event time: ts is 32503679990000 ms '
+    >>> bounds.refusal(ts=1, record_ts=10_000)
+    'event time: ts is 9999 ms older than its record timestamp (max_age_ms 5000)'
+    """
+
+    max_future_ms: int
+    max_age_ms: int
+
+    def refusal(self, ts: int, record_ts: int | None) -> str | None:
+        """The dead-letter reason for an event out of bounds, or None (also when the
+        record has no timestamp). The reason holds numbers only, never a value."""
+        if record_ts is None or record_ts < 0:
+            return None
+        ahead = ts - record_ts
+        if ahead > self.max_future_ms:
+            return (f"event time: ts is {ahead} ms ahead of its record timestamp "
+                    f"(max_future_ms {self.max_future_ms})")
+        if self.max_age_ms >= 0 and -ahead > self.max_age_ms:
+            return (f"event time: ts is {-ahead} ms older than its record timestamp "
+                    f"(max_age_ms {self.max_age_ms})")
+        return None
+
+
 def open_count_key(namespace: str) -> bytes:
     """Where a namespace keeps how many windows are open (see `open_windows`)."""
     return f"{namespace}|n".encode()

@@ -18,6 +18,7 @@ import faust
 from analyzers.events import SPECS
 from analyzers.openlineage import kind_of
 from analyzers.signals import parse_signal
+from state.windows import EventTimeBounds
 from streams.console import worker_console
 from streams.graph.api import ApiConfig
 from streams.graph.service import GraphService
@@ -33,7 +34,13 @@ from streams.pipeline.agents import (
     sql_analysis,
     static_intake,
 )
-from streams.pipeline.batch import Handler, Validator, input_validator, process_messages
+from streams.pipeline.batch import (
+    Handler,
+    InputRules,
+    Validator,
+    input_validator,
+    process_messages,
+)
 from streams.pipeline.batch_consumer import BatchAgent, BatchConsumer
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.sink import ProducerSink
@@ -86,6 +93,16 @@ def validator_for(topic: str) -> Validator:
     if topic in _INPUT_TOPICS:
         return input_validator(topic)
     raise TopologyError(f"topology.yaml: no event of the contract is read from {topic!r}")
+
+
+def input_rules(topology: Topology, topic: str) -> InputRules:
+    """What the agent reading `topic` refuses: event-time bounds on the contract's input
+    topics (their `ts` comes from an outside clock), poison pills everywhere."""
+    bounds = None
+    if topic in _INPUT_TOPICS:
+        spec = topology.event_time
+        bounds = EventTimeBounds(spec.max_future_ms, spec.max_age_ms)
+    return InputRules(bounds=bounds, attempts=topology.poison.attempts)
 
 
 def handlers(topology: Topology, metrics: Metrics) -> dict[str, tuple[Handler, Validator]]:
@@ -145,11 +162,12 @@ def build_app(
         agent = topology.agents[name]
         if agent.consumer == "batch":
             batch_agents.append(BatchAgent(name, settings.topic(agent.topic), agent.batch_size,
-                                           agent.batch_within_ms, handler, validate))
+                                           agent.batch_within_ms, handler, validate,
+                                           input_rules(topology, agent.topic)))
             continue
         app.agent(pipeline.topics[agent.topic], name=name, concurrency=agent.concurrency)(
             _agent_body(name, agent.batch_size, agent.batch_within_ms / 1000, handler, validate,
-                        stores, sink, pipeline.metrics)
+                        stores, sink, pipeline.metrics, input_rules(topology, agent.topic))
         )
     if batch_agents:
         batch = BatchConsumer(settings, batch_agents, stores=stores, sink=sink,
@@ -180,13 +198,13 @@ def build_app(
 
 def _agent_body(
     name: str, batch_size: int, within_s: float, handler: Handler, validate: Validator,
-    stores: StoreRegistry, sink: ProducerSink, metrics: Metrics,
+    stores: StoreRegistry, sink: ProducerSink, metrics: Metrics, rules: InputRules,
 ) -> Callable[[Any], AsyncIterator[None]]:
     async def body(stream: Any) -> AsyncIterator[None]:
         async for events in stream.take_events(batch_size, within_s):
             await process_messages(
                 [event.message for event in events], agent=name, validate=validate,
-                stores=stores, handler=handler, sink=sink, metrics=metrics,
+                stores=stores, handler=handler, sink=sink, metrics=metrics, rules=rules,
             )
             yield None
 

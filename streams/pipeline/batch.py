@@ -22,8 +22,10 @@ import orjson
 
 from analyzers.events import InvalidEvent, decode_event, validate_event
 from state.transaction import Transaction
+from state.windows import EventTimeBounds
 from streams.pipeline.deadletters import Origin, dead_letter_record, reason_class
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.poison import Failure, attempt, poison_reason
 from streams.pipeline.stores import StoreRegistry
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,9 @@ class BatchDecodingHandler(Protocol):
     metrics as `decode_messages`.
     """
 
-    def decode_batch(self, messages: Sequence[Message], *, agent: str,
-                     metrics: Metrics) -> tuple[list[Any], list[Output]]: ...
+    def decode_batch(self, messages: Sequence[Message], *, agent: str, metrics: Metrics,
+                     bounds: EventTimeBounds | None = None) -> tuple[list[Any], list[Output]]:
+        ...
 
     def __call__(self, tx: Transaction, events: list[Any]) -> list[Output]: ...
 
@@ -105,10 +108,29 @@ def input_validator(topic: str) -> Validator:
     return lambda event: validate_event(event, expected_topic=topic)
 
 
+def record_time_ms(message: Message) -> int | None:
+    """The Kafka record timestamp of `message` in ms, or None when it has none.
+
+    aiokafka's records carry it as int milliseconds, Faust's messages as float
+    seconds.
+    """
+    ts = getattr(message, "timestamp", None)
+    if isinstance(ts, float):
+        return int(ts * 1000)
+    if isinstance(ts, int) and ts >= 0:
+        return ts
+    return None
+
+
 def decode_messages(
     messages: Sequence[Message], *, validate: Validator, agent: str, metrics: Metrics,
+    bounds: EventTimeBounds | None = None,
 ) -> tuple[list[InEvent], list[Output]]:
-    """Parse and validate each message; the bad ones become dead letters."""
+    """Parse and validate each message; the bad ones become dead letters.
+
+    With `bounds`, an event whose `ts` strays too far from its record
+    timestamp is a dead letter too, before any window sees it.
+    """
     good: list[InEvent] = []
     dead: list[Output] = []
     now = int(time.time() * 1000)
@@ -116,9 +138,13 @@ def decode_messages(
         try:
             event = decode_event(message.value)
             parsed = validate(event)
+            ts = event.get("ts")
+            if bounds is not None and isinstance(ts, int):
+                refusal = bounds.refusal(ts, record_time_ms(message))
+                if refusal is not None:
+                    raise InvalidEvent(refusal)
         except InvalidEvent as exc:
-            origin = Origin(message.topic, message.partition, message.offset)
-            dead.append(dead_letter(origin, exc.reason, message.key, message.value, now, agent))
+            dead.append(message_dead_letter(message, exc.reason, now, agent))
             metrics.incr(f"{agent}.dead_letters")
             continue
         good.append(InEvent(event, message, parsed))
@@ -126,9 +152,17 @@ def decode_messages(
 
 
 def dead_letter(origin: Origin, reason: str, key: bytes | None, raw: bytes | None, ts: int,
-                agent: str) -> Output:
-    record = dead_letter_record(origin, reason, key=key, value=raw, ts=ts, agent=agent)
+                agent: str, record_ts: int | None = None) -> Output:
+    record = dead_letter_record(origin, reason, key=key, value=raw, ts=ts, agent=agent,
+                                record_ts=record_ts)
     return Output("dead-letters", origin.key.encode(), record)
+
+
+def message_dead_letter(message: Message, reason: str, ts: int, agent: str) -> Output:
+    """The dead letter of a whole message, with its origin and record timestamp."""
+    origin = Origin(message.topic, message.partition, message.offset)
+    return dead_letter(origin, reason, message.key, message.value, ts, agent,
+                       record_time_ms(message))
 
 
 def split_by_partition(
@@ -161,25 +195,61 @@ class OutputSink(Protocol):
     async def flush(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class InputRules:
+    """What an agent refuses of hostile input (`event_time` and `poison` in topology.yaml).
+
+    `bounds` is None for an agent whose events are not stamped by an outside
+    clock (the edge merge's signals carry the time of their origin event).
+    """
+
+    bounds: EventTimeBounds | None = None
+    attempts: int = 1
+
+
+def _decode(handler: Handler, messages: Sequence[Message], *, agent: str, validate: Validator,
+            metrics: Metrics, rules: InputRules) -> tuple[list[Any], list[Output]]:
+    if isinstance(handler, BatchDecodingHandler):
+        return handler.decode_batch(messages, agent=agent, metrics=metrics, bounds=rules.bounds)
+    return decode_messages(messages, validate=validate, agent=agent, metrics=metrics,
+                           bounds=rules.bounds)
+
+
+def _handle(handler: Handler, tx: Transaction, events: list[Any], agent: str,
+            metrics: Metrics) -> list[Output]:
+    if not events:
+        return []
+    started = time.perf_counter()
+    outputs = handler(tx, events)
+    metrics.observe(f"{agent}.handler", time.perf_counter() - started)
+    return outputs
+
+
 async def process_messages(
     messages: Sequence[Message], *, agent: str, validate: Validator,
     stores: StoreRegistry, handler: Handler, sink: OutputSink, metrics: Metrics,
+    rules: InputRules = InputRules(),
 ) -> None:
-    """One batch: skip what is already applied, decode, handle, send, flush, commit."""
+    """One batch: skip what is already applied, decode, handle, send, flush, commit.
+
+    A partition whose batch makes the handler raise is handled one record at a
+    time instead (`_one_by_one`), so a poison pill costs one dead letter.
+    """
     pending: list[tuple[Transaction, int]] = []
     for partition, (fresh, last_offset) in split_by_partition(messages, stores, agent).items():
-        events: list[Any]
-        if isinstance(handler, BatchDecodingHandler):
-            events, dead = handler.decode_batch(fresh, agent=agent, metrics=metrics)
-        else:
-            events, dead = decode_messages(fresh, validate=validate, agent=agent, metrics=metrics)
-        tx = Transaction(stores.get(agent, fresh[0].topic, partition))
-        if events:
-            started = time.perf_counter()
-            outputs = handler(tx, events)
-            metrics.observe(f"{agent}.handler", time.perf_counter() - started)
-        else:
-            outputs = []
+        store = stores.get(agent, fresh[0].topic, partition)
+        tx = Transaction(store)
+        try:
+            events, dead = _decode(handler, fresh, agent=agent, validate=validate,
+                                   metrics=metrics, rules=rules)
+            outputs = _handle(handler, tx, events, agent, metrics)
+        except Exception as exc:  # a poison pill somewhere in the batch
+            log.warning("%s: handler raised %s on a batch of %s:%d; handling it one record "
+                        "at a time", agent, type(exc).__name__, fresh[0].topic, partition)
+            metrics.incr(f"{agent}.handler_failures")
+            await _one_by_one(fresh, agent=agent, validate=validate, store=store,
+                              handler=handler, sink=sink, metrics=metrics, rules=rules)
+            continue
         metrics.incr(f"{agent}.events", len(events))
         metrics.incr(f"{agent}.outputs", len(outputs))
         _count_dead_letters(agent, dead, outputs, metrics)
@@ -189,3 +259,38 @@ async def process_messages(
         await sink.flush()
     for tx, last_offset in pending:
         tx.commit(last_offset)
+
+
+async def _one_by_one(
+    messages: Sequence[Message], *, agent: str, validate: Validator, store: Any,
+    handler: Handler, sink: OutputSink, metrics: Metrics, rules: InputRules,
+) -> None:
+    """Each record alone, up to `rules.attempts` times; one that still raises is a dead letter.
+
+    Each record's outputs are flushed and its state committed with its offset
+    before the next (the slow path: only after a batch raised).
+    """
+    quiet = Metrics()  # the batch's decode already counted its dead letters
+    for message in messages:
+
+        def step(message: Message = message) -> tuple[Transaction, list[Any], list[Output]]:
+            tx = Transaction(store)
+            events, dead = _decode(handler, [message], agent=agent, validate=validate,
+                                   metrics=quiet, rules=rules)
+            return tx, events, dead + _handle(handler, tx, events, agent, metrics)
+
+        result = attempt(step, attempts=rules.attempts)
+        if isinstance(result, Failure):
+            reason = poison_reason(result)
+            log.warning("%s: %s:%d:%d dead-lettered (%s)", agent, message.topic,
+                        message.partition, message.offset, reason)
+            metrics.incr(f"{agent}.poison_pills")
+            tx, events = Transaction(store), list[Any]()
+            outputs = [message_dead_letter(message, reason, int(time.time() * 1000), agent)]
+        else:
+            tx, events, outputs = result
+        metrics.incr(f"{agent}.events", len(events))
+        _count_dead_letters(agent, [], outputs, metrics)
+        await sink.send(outputs)
+        await sink.flush()
+        tx.commit(message.offset)

@@ -22,14 +22,14 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from streams.kafka.clients import new_consumer
-from streams.pipeline.batch import Handler, OutputSink, Validator, process_messages
+from streams.pipeline.batch import Handler, InputRules, OutputSink, Validator, process_messages
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
 from streams.settings import Settings
@@ -47,6 +47,7 @@ class BatchAgent:
     within_ms: int
     handler: Handler
     validate: Validator
+    rules: InputRules = field(default_factory=InputRules)
 
 
 class _WaitForBatch(ConsumerRebalanceListener):
@@ -117,7 +118,7 @@ class BatchConsumer:
             agent = self.agents[topic]
             await process_messages(records, agent=agent.name, validate=agent.validate,
                                    stores=self.stores, handler=agent.handler, sink=self.sink,
-                                   metrics=self.metrics)
+                                   metrics=self.metrics, rules=agent.rules)
 
     async def _commit(self, consumer: AIOKafkaConsumer,
                       fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:

@@ -28,9 +28,14 @@ class Origin:
 
 def dead_letter_record(
     origin: Origin, reason: str, *, key: bytes | None, value: bytes | None, ts: int,
-    agent: str = "",
+    agent: str = "", record_ts: int | None = None,
 ) -> bytes:
-    """The JSON value of a dead letter (see docs/EVENTS.md)."""
+    """The JSON value of a dead letter (see docs/EVENTS.md).
+
+    `record_ts`, the original record's Kafka timestamp, lets `lineage replay
+    --dead-letters` send the value back with it (the event-time bounds compare
+    an event's `ts` with it).
+    """
     record: dict[str, Any] = {
         "v": 1,
         "type": "dead_letter",
@@ -44,12 +49,15 @@ def dead_letter_record(
         "value_b64": base64.b64encode(value).decode() if value is not None else None,
         "ts": ts,
     }
+    if record_ts is not None:
+        record["record_ts"] = record_ts
     return orjson.dumps(record)
 
 
 
 #: The classes of dead-letter reasons, for metrics (a reason itself may hold numbers).
-REASON_CLASSES = ("malformed", "envelope", "schema", "payload", "other")
+REASON_CLASSES = ("malformed", "envelope", "schema", "payload", "event_time", "analysis",
+                  "handler", "other")
 
 
 def reason_class(reason: str) -> str:
@@ -57,8 +65,17 @@ def reason_class(reason: str) -> str:
 
     >>> reason_class("not valid JSON (at char 3)"), reason_class("probe: missing field 'ts'")
     ('malformed', 'schema')
+    >>> reason_class("handler: raised KeyError on each of 3 attempts")
+    'handler'
+
     """
     text = reason.lower()
+    if text.startswith("event time:"):
+        return "event_time"
+    if text.startswith("sql analysis:"):
+        return "analysis"
+    if text.startswith("handler:"):
+        return "handler"
     if "json" in text or "tombstone" in text or "empty message" in text:
         return "malformed"
     if "field 'v'" in text or "field 'type'" in text or "event type" in text:

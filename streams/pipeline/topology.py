@@ -144,6 +144,34 @@ class AgentSpec:
 
 
 @dataclass(frozen=True)
+class EventTimeSpec:
+    """How far an input event's `ts` may stray from its record timestamp (state/windows.py)."""
+
+    #: An event more than this far ahead of its record timestamp is a dead letter.
+    max_future_ms: int
+    #: An event older than this behind its record timestamp is a dead letter; -1: no bound.
+    #: At most the input topics' retention: older history cannot be held anyway.
+    max_age_ms: int
+
+    def check(self, where: str) -> None:
+        if self.max_future_ms < 0:
+            raise ValueError(f"{where}.max_future_ms: must not be negative")
+        if self.max_age_ms < -1 or self.max_age_ms == 0:
+            raise ValueError(f"{where}.max_age_ms: must be positive, or -1 for no bound")
+
+
+@dataclass(frozen=True)
+class PoisonSpec:
+    """What a handler that raises gets (streams/pipeline/poison.py)."""
+
+    #: Times one record is handled before it is dead-lettered with the exception type.
+    attempts: int
+
+    def check(self, where: str) -> None:
+        _positive(where, attempts=self.attempts)
+
+
+@dataclass(frozen=True)
 class GraphReplicaSpec:
     """The worker's replica of the graph topic (streams/graph/replica.py)."""
 
@@ -198,6 +226,8 @@ class Topology:
     sql: SqlSpec
     agents: dict[str, AgentSpec]
     services: Services
+    event_time: EventTimeSpec = EventTimeSpec(max_future_ms=300_000, max_age_ms=604_800_000)
+    poison: PoisonSpec = PoisonSpec(attempts=3)
 
     def check(self, where: str) -> None:
         for name in CONTRACT_TOPICS:
@@ -209,6 +239,11 @@ class Topology:
         for name, agent in self.agents.items():
             if agent.topic not in self.topics:
                 raise ValueError(f"agents.{name}.topic: unknown topic {agent.topic!r}")
+        longest = max(self.windows.trace.size_ms + self.windows.trace.allowed_lateness_ms,
+                      self.windows.job.size_ms + self.windows.job.allowed_lateness_ms)
+        if 0 < self.event_time.max_age_ms < longest:
+            raise ValueError(f"event_time.max_age_ms: must be at least the longest window "
+                             f"plus its lateness ({longest}), or valid events would be refused")
         replica, monitor = self.services.graph_replica, self.services.policy_monitor
         if replica.topic not in COMPACTED_TOPICS:
             raise ValueError(f"services.graph_replica.topic: {replica.topic!r} is not a "

@@ -23,9 +23,8 @@ from analyzers.runtime import RuntimeFold
 from state.sealing import EpochKeys, Keyrings
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
-from state.windows import Admission
-from streams.pipeline.batch import Message, Output, dead_letter
-from streams.pipeline.deadletters import Origin
+from state.windows import Admission, EventTimeBounds
+from streams.pipeline.batch import Message, Output, message_dead_letter, record_time_ms
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 
@@ -35,10 +34,6 @@ __all__ = ["AGENT", "ProbeJoin", "payload_bytes"]
 
 #: One decoded event with the message it came in.
 ProbeItem = tuple[ProbeFields | PayloadFault, Message]
-
-
-def _origin(message: Message) -> Origin:
-    return Origin(message.topic, message.partition, message.offset)
 
 
 @dataclass
@@ -60,17 +55,24 @@ class ProbeJoin:
         """The capture keys of one partition store."""
         return self._keyrings.of(store)
 
-    def decode_batch(self, messages: Sequence[Message], *, agent: str,
-                     metrics: Metrics) -> tuple[list[ProbeItem], list[Output]]:
-        """The batch's events (decoded in Rust) and the dead letters of the invalid ones."""
+    def decode_batch(self, messages: Sequence[Message], *, agent: str, metrics: Metrics,
+                     bounds: EventTimeBounds | None = None,
+                     ) -> tuple[list[ProbeItem], list[Output]]:
+        """The batch's events (decoded in Rust) and the dead letters of the invalid ones.
+
+        With `bounds`, an event too far from its record timestamp is a dead
+        letter as well: it never reaches a trace window nor moves its watermark.
+        """
         items: list[ProbeItem] = []
         dead: list[Output] = []
         now = int(time.time() * 1000)
         verdicts = decode_probe_values([m.value for m in messages])
         for message, verdict in zip(messages, verdicts, strict=True):
+            if not isinstance(verdict, str) and bounds is not None:
+                ts = verdict.ts if isinstance(verdict, PayloadFault) else verdict[1]
+                verdict = bounds.refusal(ts, record_time_ms(message)) or verdict
             if isinstance(verdict, str):
-                dead.append(dead_letter(_origin(message), verdict, message.key, message.value,
-                                        now, agent))
+                dead.append(message_dead_letter(message, verdict, now, agent))
                 metrics.incr(f"{agent}.dead_letters")
             else:
                 items.append((verdict, message))
@@ -91,14 +93,12 @@ class ProbeJoin:
         admissions: Counter[Admission] = Counter()
         for fields, message in events:
             if isinstance(fields, PayloadFault):
-                outputs.append(dead_letter(_origin(message), fields.reason, message.key,
-                                           message.value, fields.ts, AGENT))
+                outputs.append(message_dead_letter(message, fields.reason, fields.ts, AGENT))
                 continue
             trace_id, ts, role, asset, payload = fields
             if len(payload) > max_bytes:
                 reason = f"probe: payload of {len(payload)} bytes is over the cap of {max_bytes}"
-                outputs.append(dead_letter(_origin(message), reason, message.key, message.value,
-                                           ts, AGENT))
+                outputs.append(message_dead_letter(message, reason, ts, AGENT))
                 continue
             capture = Capture(role, asset, ts, payload)
             admission, earlier = traces.add(trace_id, capture)
