@@ -9,6 +9,7 @@ lineage is already known for that table pair.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from analyzers.signals import FlowSignal, aggregate
@@ -17,7 +18,7 @@ from analyzers.sql.model import AnalysisResult
 from analyzers.sql.schemas import SchemaCatalog
 from state.jobs import IoHalf, JobCapsSpec, JobWindows
 from state.transaction import Transaction
-from streams.pipeline.batch import InEvent, Output
+from streams.pipeline.batch import InEvent, Output, message_dead_letter
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 from vocab import table_of
@@ -27,6 +28,8 @@ AGENT = "sql-analysis"
 LEARNED_TABLES = 50_000
 #: A table-level flow seen through `sql_io` halves: data moved, how is unknown.
 TABLE_LEVEL_KIND = "TRANSFORMATION"
+#: Failed statements a dead letter's reason names (the rest are counted).
+MAX_ERRORS_SHOWN = 3
 
 
 def sql_signals(result: AnalysisResult, ts: int) -> tuple[list[FlowSignal], set[tuple[str, str]]]:
@@ -49,6 +52,20 @@ def sql_signals(result: AnalysisResult, ts: int) -> tuple[list[FlowSignal], set[
                     signals.append(FlowSignal(src=src, dst=dst, kind=TABLE_LEVEL_KIND,
                                               origin="sql", ts=ts))
     return signals, column_pairs
+
+
+def failed_reason(result: AnalysisResult) -> str:
+    """The dead-letter reason of a script with failed statements: indexes and the
+    analyzer's messages, which never quote the SQL text (analyzers/sql/script.py).
+
+    The statements that were analysed still give their signals; the dead letter
+    lets `lineage replay --dead-letters` re-run the script after an analyzer upgrade.
+    """
+    failed = len(result.errors)
+    total = failed + len(result.statements)
+    shown = "; ".join(f"#{e.index}: {e.message}" for e in result.errors[:MAX_ERRORS_SHOWN])
+    more = f"; {failed - MAX_ERRORS_SHOWN} more" if failed > MAX_ERRORS_SHOWN else ""
+    return f"sql analysis: {failed} of {total} statement(s) failed ({shown}{more})"
 
 
 def _table_asset(event: dict[str, object]) -> str:
@@ -88,24 +105,34 @@ class SqlAnalysis:
             caps=JobCapsSpec(topo.caps.job.max_events, topo.caps.job.max_bytes),
         )
         signals: list[FlowSignal] = []
+        dead: list[Output] = []
         for item in events:
             event = item.event
             if event["type"] == "sql":
-                signals += self._sql(jobs, event)
+                result = self._analyze(event)
+                signals += self._sql(jobs, event, result)
+                if result.errors:
+                    dead.append(message_dead_letter(item.message, failed_reason(result),
+                                                    int(time.time() * 1000), AGENT))
             else:
                 signals += self._sql_io(jobs, event)
         self.metrics.incr(f"{AGENT}.jobs_closed", jobs.expire())
         self.metrics.counters[f"{AGENT}.cache_hits"] = self.analyzer.hits
         self.metrics.counters[f"{AGENT}.cache_misses"] = self.analyzer.misses
-        return [Output("flow-signals", s.edge_id.encode(), s.to_json()) for s in aggregate(signals)]
+        return dead + [Output("flow-signals", s.edge_id.encode(), s.to_json())
+                       for s in aggregate(signals)]
 
-    def _sql(self, jobs: JobWindows, event: dict[str, object]) -> list[FlowSignal]:
+    def _analyze(self, event: dict[str, object]) -> AnalysisResult:
         result = self.analyzer.analyze(
             str(event["query"]), engine=str(event["engine"]),
             namespace=str(event.get("namespace") or ""),
             default_schema=str(event["default_schema"]) if event.get("default_schema") else None,
         )
         self.metrics.incr(f"{AGENT}.statement_errors", len(result.errors))
+        return result
+
+    def _sql(self, jobs: JobWindows, event: dict[str, object],
+             result: AnalysisResult) -> list[FlowSignal]:
         ts = event["ts"]
         assert isinstance(ts, int)
         signals, column_pairs = sql_signals(result, ts)

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from streams.pipeline.batch import Handler, Output, Validator, process_messages
+from streams.pipeline.batch import Handler, InputRules, Output, Validator, process_messages
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
 
@@ -23,6 +23,8 @@ class FakeMessage:
     offset: int
     key: bytes | None
     value: bytes | None
+    #: The Kafka record timestamp in ms, as aiokafka gives it (None: not stamped).
+    timestamp: int | None = None
 
 
 class FlushFailed(RuntimeError):
@@ -73,13 +75,14 @@ class Runner:
     stores: StoreRegistry
     sink: RecordingSink
     metrics: Metrics
+    rules: InputRules = field(default_factory=InputRules)
 
     async def __call__(self, messages: Sequence[FakeMessage]) -> list[Output]:
         """Process one batch; return the outputs it sent."""
         before = len(self.sink.outputs)
         await process_messages(
             messages, agent=self.agent, validate=self.validate, stores=self.stores,
-            handler=self.handler, sink=self.sink, metrics=self.metrics,
+            handler=self.handler, sink=self.sink, metrics=self.metrics, rules=self.rules,
         )
         return self.sink.outputs[before:]
 
@@ -92,12 +95,13 @@ class MessageFactory:
         self.next_offset: dict[int, int] = {}
 
     def __call__(self, value: dict[str, Any] | bytes | None, *, partition: int = 0,
-                 offset: int | None = None, key: bytes | None = None) -> FakeMessage:
+                 offset: int | None = None, key: bytes | None = None,
+                 timestamp: int | None = None) -> FakeMessage:
         if offset is None:
             offset = self.next_offset.get(partition, 0)
         self.next_offset[partition] = max(self.next_offset.get(partition, 0), offset + 1)
         raw = orjson.dumps(value) if isinstance(value, dict) else value
-        return FakeMessage(self.topic, partition, offset, key, raw)
+        return FakeMessage(self.topic, partition, offset, key, raw, timestamp)
 
 
 def body(output: Output) -> dict[str, Any]:

@@ -173,3 +173,27 @@ def test_service_mistakes_are_named(doc: dict[str, Any]) -> None:
     broken = copy.deepcopy(doc)
     del broken["services"]["http_api"]
     assert _error(broken) == "t.yaml: services.http_api: missing"
+
+
+@pytest.mark.parametrize(("section", "value", "message"), [
+    ("event_time", {"max_future_ms": -1, "max_age_ms": 604800000},
+     "event_time.max_future_ms: must not be negative"),
+    ("event_time", {"max_future_ms": 1000, "max_age_ms": 0},
+     "event_time.max_age_ms: must be positive, or -1 for no bound"),
+    ("event_time", {"max_future_ms": 1000, "max_age_ms": 1000},
+     "event_time.max_age_ms: must be at least the longest window"),
+    ("poison", {"attempts": 0}, "poison.attempts: must be positive"),
+])
+def test_hostile_input_bounds_are_checked(doc: dict[str, Any], section: str,
+                                          value: dict[str, int], message: str) -> None:
+    doc[section] = value
+    with pytest.raises(TopologyError, match=message):
+        parse_topology(doc)
+
+
+def test_hostile_input_sections_have_defaults(doc: dict[str, Any]) -> None:
+    del doc["event_time"], doc["poison"]
+    topology = parse_topology(doc)
+    assert topology.event_time.max_future_ms > 0 and topology.poison.attempts >= 1
+    doc["event_time"] = {"max_future_ms": 0, "max_age_ms": -1}
+    assert parse_topology(doc).event_time.max_age_ms == -1

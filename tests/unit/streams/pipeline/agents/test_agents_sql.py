@@ -6,7 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from stream_fixtures import MessageFactory, Runner, body, signal_set
+from stream_fixtures import (
+    MessageFactory,
+    Runner,
+    body,
+    dead_letters,
+    original_bytes,
+    signal_set,
+)
 
 from analyzers.sql import SchemaCatalog, analyze
 from analyzers.sql.model import AnalysisResult, ColumnLineage, SourceField, StatementLineage
@@ -81,11 +88,48 @@ async def test_sql_event_gives_column_signals(run: Runner, msg: MessageFactory) 
     assert body(outputs[0])["ts"] == 1000
 
 
-async def test_unparsable_sql_is_counted_not_dead(run: Runner, msg: MessageFactory,
-                                                  metrics: Metrics) -> None:
-    outputs = await run([msg(sql("INSERT INTO (((")), msg(sql(INSERT))])
+async def test_unparsable_sql_is_counted_and_dead_lettered(run: Runner, msg: MessageFactory,
+                                                           metrics: Metrics) -> None:
+    bad = msg(sql("INSERT INTO ((("), key=b"job-1")
+    outputs = await run([bad, msg(sql(INSERT))])
     assert len(signal_set(outputs)) == 1
     assert metrics.counters[f"{AGENT}.statement_errors"] == 1
+    (letter,) = dead_letters(outputs)
+    assert letter["origin"] == f"{TOPIC}:0:0" and original_bytes(letter) == bad.value
+    assert letter["reason"].startswith("sql analysis: 1 of 1 statement(s) failed (#0: ")
+    assert metrics.counters[f"{AGENT}.dead_letters.analysis"] == 1
+
+
+SECRET = "Flat 9 Secret Lane"
+HOSTILE = {
+    "parse error": f"INSERT INTO t SELECT '{SECRET}' FROM b WHERE (",
+    "3,000 nested parentheses": "INSERT INTO t SELECT " + "(" * 3000 + "1" + ")" * 3000,
+    "60,000-item IN list": "INSERT INTO t SELECT a FROM b WHERE a IN ("
+                           + ",".join(f"'{SECRET}{i}'" for i in range(60_000)) + ")",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+async def test_sql_the_analyzer_cannot_handle_is_a_dead_letter_without_its_text(
+    run: Runner, msg: MessageFactory, name: str,
+) -> None:
+    hostile = msg(sql(HOSTILE[name]))
+    outputs = await run([hostile, msg(sql(INSERT))])
+    assert len(signal_set(outputs)) == 1  # the next script is analysed as usual
+    (letter,) = dead_letters(outputs)
+    assert original_bytes(letter) == hostile.value  # nothing lost: replayable
+    reason = letter["reason"]
+    assert reason.startswith("sql analysis: 1 of 1 statement(s) failed")
+    assert SECRET not in reason and "SELECT" not in reason and len(reason) < 300
+
+
+async def test_a_script_with_one_failed_statement_keeps_the_others_signals(
+    run: Runner, msg: MessageFactory,
+) -> None:
+    outputs = await run([msg(sql(f"SELECT (((; {INSERT}"))])
+    assert len(signal_set(outputs)) == 1
+    (letter,) = dead_letters(outputs)
+    assert letter["reason"].startswith("sql analysis: 1 of 2 statement(s) failed (#0: ")
 
 
 @pytest.mark.parametrize("order", ["read-first", "write-first"])
