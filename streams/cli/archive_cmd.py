@@ -25,6 +25,7 @@ from streams.archive.source import KafkaHistory
 from streams.archive.timeparse import parse_time
 from streams.archive.writer import ArchiveReport, archive_topics
 from streams.cli.common import common_options, fail, kafka_failure
+from streams.cli.dead_letter_replay import echo_report, resend
 from streams.kafka.producer import make_producer
 from streams.kafka.topics import ensure_topics
 from streams.pipeline.topology import CONTRACT_TOPICS, TopologyError, load_topology
@@ -155,8 +156,27 @@ async def _replay_from_kafka(settings: Settings, source_prefix: str, since_ms: i
             await replayer.producer.stop()
 
 
+def _replay_dead_letters(settings: Settings, reason_like: str | None, since: str | None,
+                         rate: float | None, timestamps: str) -> None:
+    try:
+        since_ms = parse_time(since) if since is not None else None
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    with _progress(Console(stderr=True)) as progress:
+        report = _run(settings, resend(settings, since_ms=since_ms, like=reason_like, rate=rate,
+                                       keep_timestamps=timestamps == "original",
+                                       progress=progress))
+    echo_report(settings, report)
+
+
 @click.command("replay")
 @common_options
+@click.option("--dead-letters", "dead_letters", is_flag=True,
+              help="Send the dead letters of --topic-prefix back to their original topics "
+                   "(all still held, or from --since TIME), e.g. after an analyzer upgrade.")
+@click.option("--reason-like", default=None, metavar="TEXT",
+              help="With --dead-letters: only those whose reason contains TEXT "
+                   "(case-insensitive; % matches any text).")
 @click.option("--archive", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Replay from this archive directory.")
 @click.option("--from-prefix", default=None,
@@ -170,9 +190,9 @@ async def _replay_from_kafka(settings: Settings, source_prefix: str, since_ms: i
 @click.option("--timestamps", type=click.Choice(["original", "now"]), default="original",
               show_default=True, help="Record timestamps: the original ones, or the time of "
                                       "the replay (for history older than topic retention).")
-def replay_command(settings: Settings, archive: Path | None, from_prefix: str | None,
-                   from_beginning: bool, since: str | None, rate: float | None,
-                   timestamps: str) -> None:
+def replay_command(settings: Settings, dead_letters: bool, reason_like: str | None,
+                   archive: Path | None, from_prefix: str | None, from_beginning: bool,
+                   since: str | None, rate: float | None, timestamps: str) -> None:
     """Replay the input history into a fresh pipeline under --topic-prefix.
 
     From an archive (--archive DIR) or from Kafka (--from-prefix SRC with
@@ -181,7 +201,19 @@ def replay_command(settings: Settings, archive: Path | None, from_prefix: str | 
     destination prefix rebuilds the graph and the violations. An unreadable
     archive file is reported and skipped; everything else is replayed and the
     command then exits 1.
+
+    With --dead-letters, the dead letters of --topic-prefix go back to the
+    topics (and partitions) they came from, with their original key, value and
+    record timestamp; a running worker handles them again.
     """
+    if dead_letters:
+        if archive is not None or from_prefix is not None:
+            raise fail("--dead-letters replays within --topic-prefix: drop --archive and "
+                       "--from-prefix")
+        _replay_dead_letters(settings, reason_like, since, rate, timestamps)
+        return
+    if reason_like is not None:
+        raise fail("--reason-like needs --dead-letters")
     if (archive is None) == (from_prefix is None):
         raise fail("give exactly one of --archive DIR or --from-prefix PREFIX")
     if from_prefix is not None and from_beginning == (since is not None):
