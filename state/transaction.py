@@ -97,6 +97,13 @@ class Transaction:
     def scan_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         return self.scan(prefix, prefix_end(prefix))
 
+    def prepare(self) -> None:
+        """Run the before-commit hooks now, so that their errors surface with the
+        handler's, before anything is sent (the hooks write what they keep in
+        memory and clear it: `commit` runs them again at no cost)."""
+        for hook in self._before_commit:
+            hook()
+
     def commit(self, offset: int | None = None) -> None:
         for hook in self._before_commit:
             hook()

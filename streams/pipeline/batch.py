@@ -25,7 +25,7 @@ from state.transaction import Transaction
 from state.windows import EventTimeBounds
 from streams.pipeline.deadletters import Origin, dead_letter_record, reason_class
 from streams.pipeline.metrics import Metrics
-from streams.pipeline.poison import Failure, attempt, poison_reason
+from streams.pipeline.poison import Failure, attempt, exception_type, poison_reason
 from streams.pipeline.stores import StoreRegistry
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,7 @@ def _handle(handler: Handler, tx: Transaction, events: list[Any], agent: str,
         return []
     started = time.perf_counter()
     outputs = handler(tx, events)
+    tx.prepare()  # a state write that fails is the handler's failure, before anything is sent
     metrics.observe(f"{agent}.handler", time.perf_counter() - started)
     return outputs
 
@@ -245,7 +246,7 @@ async def process_messages(
             outputs = _handle(handler, tx, events, agent, metrics)
         except Exception as exc:  # a poison pill somewhere in the batch
             log.warning("%s: handler raised %s on a batch of %s:%d; handling it one record "
-                        "at a time", agent, type(exc).__name__, fresh[0].topic, partition)
+                        "at a time", agent, exception_type(exc), fresh[0].topic, partition)
             metrics.incr(f"{agent}.handler_failures")
             await _one_by_one(fresh, agent=agent, validate=validate, store=store,
                               handler=handler, sink=sink, metrics=metrics, rules=rules)

@@ -47,8 +47,15 @@ def attempt(step: Callable[[], T], *, attempts: int) -> T | Failure:
         try:
             return step()
         except Exception as exc:  # any handler bug: the partition must go on
-            error = type(exc).__name__
+            error = exception_type(exc)
     return Failure(error, attempts)
+
+
+def exception_type(exc: BaseException) -> str:
+    """The exception's type, with its module unless a builtin (`struct.error`, `KeyError`)."""
+    kind = type(exc)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
 
 
 def poison_reason(failure: Failure) -> str:

@@ -235,3 +235,17 @@ async def test_a_poison_pill_in_the_probe_join_costs_one_dead_letter(
     assert len(signals) == 3  # traces 1, 2 and 3 all joined
     assert stores.get("probe-join", PROBES, 0).offset() == 6
 
+
+
+async def test_a_record_whose_state_cannot_be_written_is_a_poison_pill(
+    probe_run: Runner, make_messages: Callable[[str], MessageFactory],
+) -> None:
+    """A real failure, not a test double: an asset name over 65,535 bytes cannot be packed
+    into the trace window's record, which fails when the state is written."""
+    msg = make_messages(PROBES)
+    one = trace(msg, 1, NOW)
+    pill = msg(probe("t-long", "source", "web://x/" + "a" * 70_000, NOW, "x"), timestamp=NOW)
+    outputs = await probe_run([*one, pill, *trace(msg, 2, NOW + 10)])
+    (letter,) = dead_letters(outputs)
+    assert letter["reason"] == "handler: raised struct.error on each of 3 attempts"
+    assert len([o for o in outputs if o.topic == "flow-signals"]) == 2
