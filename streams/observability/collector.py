@@ -71,12 +71,16 @@ class PipelineCollector(Collector):
         dead = CounterMetricFamily("lineage_agent_dead_letters",
                                    "Dead letters per agent and reason class",
                                    labels=["agent", "reason_class"])
+        failures = CounterMetricFamily(
+            "lineage_agent_handler_failures",
+            "Batches whose handler raised, then handled one record at a time", labels=["agent"])
         for agent in agents:
             events.add_metric([agent], counters[f"{agent}.events"])
             outputs.add_metric([agent], counters[f"{agent}.outputs"])
+            failures.add_metric([agent], counters[f"{agent}.handler_failures"])
             for cls in REASON_CLASSES:
                 dead.add_metric([agent, cls], counters[f"{agent}.dead_letters.{cls}"])
-        yield from (events, outputs, dead)
+        yield from (events, outputs, dead, failures)
         captures = CounterMetricFamily(
             "lineage_probe_captures", "Probe captures by admission (stored, late, overflow)",
             labels=["admission"])
@@ -101,6 +105,8 @@ class PipelineCollector(Collector):
              "Payload bytes sent to the matcher"),
             ("lineage_matcher_failures", "probe-join.matcher_failed",
              "Matcher requests that failed"),
+            ("lineage_sql_statement_errors", "sql-analysis.statement_errors",
+             "SQL statements the analyzer could not handle (each script a dead letter)"),
             ("lineage_sql_cache_hits", "sql-analysis.cache_hits", "SQL fingerprint cache hits"),
             ("lineage_sql_cache_misses", "sql-analysis.cache_misses",
              "SQL fingerprint cache misses"),
