@@ -55,9 +55,21 @@ def dead_letter_record(
 
 
 
+def window_refusal(window: str, late: bool) -> str:
+    """The dead-letter reason of an event its window did not take: late (its window
+    already closed by the watermark) or over the window's caps (`caps` of topology.yaml).
+
+    >>> window_refusal("trace", late=True)
+    'window: late, its trace window is already closed'
+    """
+    if late:
+        return f"window: late, its {window} window is already closed"
+    return f"window: over the caps of its {window} window"
+
+
 #: The classes of dead-letter reasons, for metrics (a reason itself may hold numbers).
 REASON_CLASSES = ("malformed", "envelope", "schema", "payload", "event_time", "analysis",
-                  "handler", "other")
+                  "handler", "window", "other")
 
 
 def reason_class(reason: str) -> str:
@@ -76,6 +88,8 @@ def reason_class(reason: str) -> str:
         return "analysis"
     if text.startswith("handler:"):
         return "handler"
+    if text.startswith("window:"):
+        return "window"
     if "json" in text or "tombstone" in text or "empty message" in text:
         return "malformed"
     if "field 'v'" in text or "field 'type'" in text or "event type" in text:

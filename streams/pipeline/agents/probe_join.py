@@ -25,6 +25,7 @@ from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 from state.windows import Admission, EventTimeBounds
 from streams.pipeline.batch import Message, Output, message_dead_letter, record_time_ms
+from streams.pipeline.deadletters import window_refusal
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 
@@ -103,7 +104,9 @@ class ProbeJoin:
             capture = Capture(role, asset, ts, payload)
             admission, earlier = traces.add(trace_id, capture)
             admissions[admission] += 1
-            if admission is not Admission.STORED:
+            if admission is not Admission.STORED:  # kept as a dead letter: nothing vanishes
+                reason = window_refusal("trace", late=admission is Admission.LATE)
+                outputs.append(message_dead_letter(message, reason, ts, AGENT))
                 continue
             counterparts = [c for c in earlier if c.role != role]
             if not counterparts:

@@ -18,7 +18,9 @@ from analyzers.sql.model import AnalysisResult
 from analyzers.sql.schemas import SchemaCatalog
 from state.jobs import IoHalf, JobCapsSpec, JobWindows
 from state.transaction import Transaction
+from state.windows import Admission
 from streams.pipeline.batch import InEvent, Output, message_dead_letter
+from streams.pipeline.deadletters import window_refusal
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 from vocab import table_of
@@ -115,7 +117,12 @@ class SqlAnalysis:
                     dead.append(message_dead_letter(item.message, failed_reason(result),
                                                     int(time.time() * 1000), AGENT))
             else:
-                signals += self._sql_io(jobs, event)
+                admission, joined = self._sql_io(jobs, event)
+                signals += joined
+                if admission is not Admission.STORED:  # kept as a dead letter
+                    reason = window_refusal("job", late=admission is Admission.LATE)
+                    dead.append(message_dead_letter(item.message, reason,
+                                                    int(time.time() * 1000), AGENT))
         self.metrics.incr(f"{AGENT}.jobs_closed", jobs.expire())
         self.metrics.counters[f"{AGENT}.cache_hits"] = self.analyzer.hits
         self.metrics.counters[f"{AGENT}.cache_misses"] = self.analyzer.misses
@@ -140,7 +147,8 @@ class SqlAnalysis:
             jobs.mark_column_lineage(src, dst)
         return signals
 
-    def _sql_io(self, jobs: JobWindows, event: dict[str, object]) -> list[FlowSignal]:
+    def _sql_io(self, jobs: JobWindows,
+                event: dict[str, object]) -> tuple[Admission, list[FlowSignal]]:
         ts = event["ts"]
         assert isinstance(ts, int)
         trace_id = event.get("trace_id")
@@ -156,4 +164,4 @@ class SqlAnalysis:
                 continue
             signals.append(FlowSignal(src=read.table, dst=write.table, kind=TABLE_LEVEL_KIND,
                                       origin="sql", ts=max(read.ts, write.ts)))
-        return signals
+        return admission, signals

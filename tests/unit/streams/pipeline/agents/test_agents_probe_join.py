@@ -163,13 +163,18 @@ async def test_bad_base64_and_oversized_payload_become_dead_letters(
     assert_no_secret([o for o in outputs if o.topic != "dead-letters"])
 
 
-async def test_late_capture_is_counted_and_not_joined(
+async def test_late_capture_is_counted_not_joined_and_dead_lettered(
     run: Runner, msg: MessageFactory, metrics: Metrics, topology: Topology,
 ) -> None:
     window = topology.windows.trace.size_ms + topology.windows.trace.allowed_lateness_ms
+    late = msg(SINKS[0])
     outputs = await run([msg(SOURCE), msg(probe("source", WEB, "x", 1010 + window, "other")),
-                         msg(SINKS[0])])
-    assert outputs == []  # SINKS[0] (ts 1010): its own window is closed too
+                         late])
+    # SINKS[0] (ts 1010): its own window is closed too; kept as a dead letter
+    assert signal_set(outputs) == set()
+    (letter,) = dead_letters(outputs)
+    assert letter["reason"] == "window: late, its trace window is already closed"
+    assert original_bytes(letter) == late.value
     assert metrics.counters[f"{AGENT}.late"] == 1
     assert metrics.counters[f"{AGENT}.traces_closed"] == 1
 
@@ -182,6 +187,9 @@ async def test_trace_caps_overflow_is_counted(
         topology.caps, trace=replace(topology.caps.trace, max_captures=2)))
     outputs = await make_run(capped)([msg(SOURCE), msg(SINKS[0]), msg(SINKS[1])])
     assert signal_set(outputs) == {(f"{WEB}#location -> {DB}#loc", "EXACT_MATCH")}
+    (letter,) = dead_letters(outputs)
+    assert letter["reason"] == "window: over the caps of its trace window"
+    assert letter["origin"] == f"{TOPIC}:0:2"
     assert metrics.counters[f"{AGENT}.overflow"] == 1
     assert metrics.counters[f"{AGENT}.stored"] == 2
 

@@ -191,7 +191,7 @@ async def test_known_column_lineage_suppresses_the_table_level_signal(
     assert signal_set(outputs) == {(f"{SRC} -> {OTHER}", TABLE_LEVEL_KIND)}
 
 
-async def test_late_half_is_counted_and_not_joined(
+async def test_late_half_is_counted_not_joined_and_dead_lettered(
     run: Runner, msg: MessageFactory, metrics: Metrics, topology: Topology,
 ) -> None:
     window = topology.windows.job.size_ms + topology.windows.job.allowed_lateness_ms
@@ -200,7 +200,10 @@ async def test_late_half_is_counted_and_not_joined(
         msg(io("READ", "default.other_tbl", job="later", ts=1000 + window)),
         msg(io("WRITE", "default.location_analytics_tbl", ts=1000)),
     ])
-    assert outputs == []
+    assert signal_set(outputs) == set()
+    (letter,) = dead_letters(outputs)
+    assert letter["reason"] == "window: late, its job window is already closed"
+    assert letter["origin"] == f"{TOPIC}:0:2"
     assert metrics.counters[f"{AGENT}.io_late"] == 1
     assert metrics.counters[f"{AGENT}.jobs_closed"] == 1
 
