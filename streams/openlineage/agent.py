@@ -16,8 +16,8 @@ from analyzers.openlineage import RunPart, SqlLineage, merge_parts, reduce_event
 from analyzers.signals import FlowSignal, aggregate
 from state.openlineage_runs import RunWindows
 from state.transaction import Transaction
-from state.windows import Admission
-from streams.pipeline.batch import InEvent, Output, dead_letter
+from state.windows import Admission, EventTimeBounds
+from streams.pipeline.batch import InEvent, Output, message_dead_letter, record_time_ms
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 
@@ -36,8 +36,12 @@ class OpenLineageIntake:
     topology: Topology
     metrics: Metrics
     sql: SqlLineage = field(init=False)
+    bounds: EventTimeBounds = field(init=False)
 
     def __post_init__(self) -> None:
+        bounds = self.topology.event_time
+        #: Its events carry their time as `eventTime`, so the intake checks it itself.
+        self.bounds = EventTimeBounds(bounds.max_future_ms, bounds.max_age_ms)
         self.sql = SqlLineage(maxsize=self.topology.sql.cache_size,
                               time_cap_s=self.topology.sql.statement_timeout_ms / 1000)
 
@@ -53,6 +57,9 @@ class OpenLineageIntake:
             kind = str(item.parsed)  # what the validator, `kind_of`, returned
             try:
                 part = reduce_event(event, kind)
+                refusal = self.bounds.refusal(part.ts, record_time_ms(item.message))
+                if refusal is not None:  # its eventTime must not move the run windows
+                    raise InvalidEvent(refusal)
                 if kind == "RunEvent":
                     signals += self._run(runs, str(event["run"]["runId"]), part)
                 else:
@@ -60,7 +67,7 @@ class OpenLineageIntake:
             except (InvalidEvent, KeyError, TypeError, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, InvalidEvent) else (
                     f"openlineage: cannot map the event ({type(exc).__name__})")
-                dead.append(dead_letter(item.origin, reason, item.key, item.raw, 0, AGENT))
+                dead.append(message_dead_letter(item.message, reason, 0, AGENT))
                 self.metrics.incr(f"{AGENT}.dead_letters")
                 continue
             self.metrics.incr(f"{AGENT}.{kind}")

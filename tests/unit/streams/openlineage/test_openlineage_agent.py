@@ -77,3 +77,16 @@ def test_keys_are_those_of_the_openlineage_kafka_transport() -> None:
     assert kafka_key(event) == "run:airflow/dag"
     assert kafka_key(job_event()) == "job:spark/job"
     assert kafka_key({"dataset": {"namespace": "n", "name": "d"}}) == "dataset:n/d"
+
+
+async def test_an_event_time_in_the_year_3000_is_a_dead_letter_and_moves_no_window(
+        run: Runner, msg: MessageFactory, metrics: Metrics) -> None:
+    record_ts = 1_767_225_600_000  # 2026-01-01T00:00:00Z, the events' own time
+    far = msg(start(run_id=OTHER_RUN, time="3000-01-01T00:00:00Z"), timestamp=record_ts)
+    outputs = await run([far])
+    (letter,) = dead_letters(outputs)
+    assert letter["reason"].startswith("event time: ts is ")
+    assert original_bytes(letter) == far.value
+    # the run windows were not moved: a run of the real time still meets its halves
+    await run([msg(start(), timestamp=record_ts)])
+    assert signal_set(await run([msg(complete(), timestamp=record_ts)])) == {TABLE}
