@@ -291,6 +291,7 @@ async def _one_by_one(
         else:
             tx, events, outputs = result
         metrics.incr(f"{agent}.events", len(events))
+        metrics.incr(f"{agent}.outputs", len(outputs))
         _count_dead_letters(agent, [], outputs, metrics)
         await sink.send(outputs)
         await sink.flush()
