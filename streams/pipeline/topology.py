@@ -149,8 +149,9 @@ class EventTimeSpec:
 
     #: An event more than this far ahead of its record timestamp is a dead letter.
     max_future_ms: int
-    #: An event older than this behind its record timestamp is a dead letter; -1: no bound.
-    #: At most the input topics' retention: older history cannot be held anyway.
+    #: An event older than this behind its record timestamp is a dead letter; -1: no bound
+    #: (history sent with its own old `ts` is legitimate; an old event never moves a
+    #: watermark forward, and one behind it is a `window: late` dead letter anyway).
     max_age_ms: int
 
     def check(self, where: str) -> None:
@@ -226,7 +227,7 @@ class Topology:
     sql: SqlSpec
     agents: dict[str, AgentSpec]
     services: Services
-    event_time: EventTimeSpec = EventTimeSpec(max_future_ms=300_000, max_age_ms=604_800_000)
+    event_time: EventTimeSpec = EventTimeSpec(max_future_ms=300_000, max_age_ms=-1)
     poison: PoisonSpec = PoisonSpec(attempts=3)
 
     def check(self, where: str) -> None:

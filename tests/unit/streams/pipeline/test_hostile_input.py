@@ -10,6 +10,7 @@ import doctest
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from stream_fixtures import (
     FakeMessage,
@@ -120,15 +121,29 @@ async def test_without_bounds_the_same_event_blinds_the_partition(
 
 
 async def test_an_event_older_than_the_age_bound_is_a_dead_letter(
-    probe_run: Runner, make_messages: Callable[[str], MessageFactory], topology: Topology,
+    probe_run: Runner, make_messages: Callable[[str], MessageFactory],
 ) -> None:
+    week = 604_800_000  # the input topics' retention, as an operator with live producers sets it
+    probe_run.rules = InputRules(EventTimeBounds(max_future_ms=300_000, max_age_ms=week), 3)
     msg = make_messages(PROBES)
-    old = NOW - topology.event_time.max_age_ms - 1
+    old = NOW - week - 1
     outputs = await probe_run([msg(probe("t-old", "sink", DB, old, "x"), timestamp=NOW),
                                *trace(msg, 1, NOW)])
     (letter,) = dead_letters(outputs)
     assert "older than its record timestamp (max_age_ms" in letter["reason"]
     assert signal_set(outputs) == {EDGE}
+
+
+async def test_by_default_history_with_its_own_old_ts_is_admitted(
+    probe_run: Runner, make_messages: Callable[[str], MessageFactory], topology: Topology,
+) -> None:
+    """The demo and `lineage send` of an old log: `ts` of 2025, sent a year later."""
+    assert topology.event_time.max_age_ms == -1
+    msg = make_messages(PROBES)
+    year = 365 * 86_400_000
+    old = [msg(orjson.loads(m.value or b"{}"), timestamp=NOW + year) for m in trace(msg, 1, NOW)]
+    outputs = await probe_run(old)
+    assert signal_set(outputs) == {EDGE} and dead_letters(outputs) == []
 
 
 async def test_the_envelope_path_applies_the_bounds_too(
