@@ -78,13 +78,19 @@ def test_a_year_3000_event_does_not_blind_its_partition(settings: Settings) -> N
     now = int(time.time() * 1000)
     bad = probe("t-bad", "source", WEB, YEAR_3000, {"location": "x"})
     asyncio.run(produce(settings, "probe-events", [bad, *traces(now)]))
+    # the same on a Faust-stream agent (Faust gives record timestamps in seconds)
+    static = {"v": 1, "type": "static", "source": "web://a/x", "sink": "http://b/y"}
+    asyncio.run(produce(settings, "static-flows", [orjson.dumps({**static, "ts": YEAR_3000}),
+                                                   orjson.dumps({**static, "ts": now})]))
     with running_worker(settings):
-        edges = wait_for_graph(settings, all_joined)
-        (letter,) = letters(settings, expect=1)
+        edges = wait_for_graph(settings, lambda e: all_joined(e) and "web://a/x -> http://b/y" in e)
+        found = {letter["agent"]: letter for letter in letters(settings, expect=2)}
     assert all_joined(edges)
-    assert letter["reason"].startswith("event time: ts is ")
-    assert letter["origin"] == f"{settings.topic('probe-events')}:0:0"
-    assert letter["record_ts"] >= now
+    assert sorted(found) == ["probe-join", "static-intake"]
+    for letter in found.values():
+        assert letter["reason"].startswith("event time: ts is ")
+        assert letter["record_ts"] >= now
+    assert found["probe-join"]["origin"] == f"{settings.topic('probe-events')}:0:0"
 
 
 def test_a_poison_pill_is_dead_lettered_and_its_partition_goes_on(settings: Settings) -> None:
