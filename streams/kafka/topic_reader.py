@@ -71,3 +71,21 @@ async def read_latest(settings: Settings, topic: str) -> dict[bytes, bytes | Non
     finally:
         await consumer.stop()
     return {record.key: record.value for record in latest.values() if record.key is not None}
+
+
+async def read_partition(
+    settings: Settings, topic: str, partition: int, *, max_records: int = 5000,
+) -> AsyncIterator[list[ConsumerRecord[Any, Any]]]:
+    """One partition of `topic` (a physical name), from its start to its end as of now,
+    in batches: how a worker rebuilds a partition's state from a compacted topic."""
+    consumer = new_consumer(settings, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        async for batch in batches_to_end(consumer, max_records=max_records):
+            for records in batch.values():
+                yield records
+    finally:
+        await consumer.stop()

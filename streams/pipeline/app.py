@@ -36,6 +36,7 @@ from streams.pipeline.agents import (
 from streams.pipeline.batch import Handler, Validator, input_validator, process_messages
 from streams.pipeline.batch_consumer import BatchAgent, BatchConsumer
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.restore import StateRestorer
 from streams.pipeline.sink import ProducerSink
 from streams.pipeline.stores import StoreRegistry
 from streams.pipeline.topology import Topology, TopologyError
@@ -152,8 +153,10 @@ def build_app(
                         stores, sink, pipeline.metrics)
         )
     if batch_agents:
+        restorer = StateRestorer(settings, stores, pipeline.metrics,
+                                 static_verification_ms=topology.windows.static_verification_ms)
         batch = BatchConsumer(settings, batch_agents, stores=stores, sink=sink,
-                              metrics=pipeline.metrics)
+                              metrics=pipeline.metrics, restorer=restorer)
 
         @app.task
         async def batch_agents_task() -> None:
