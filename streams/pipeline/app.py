@@ -153,8 +153,11 @@ def build_app(
                         stores, sink, pipeline.metrics)
         )
     if batch_agents:
-        restorer = StateRestorer(settings, stores, pipeline.metrics,
-                                 static_verification_ms=topology.windows.static_verification_ms)
+        trace = topology.windows.trace
+        restorer = StateRestorer(
+            settings, stores, pipeline.metrics,
+            static_verification_ms=topology.windows.static_verification_ms,
+            replay_ms={probe_join.AGENT: trace.size_ms + trace.allowed_lateness_ms})
         batch = BatchConsumer(settings, batch_agents, stores=stores, sink=sink,
                               metrics=pipeline.metrics, restorer=restorer)
 

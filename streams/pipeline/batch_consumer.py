@@ -131,8 +131,9 @@ class BatchConsumer:
             tp = min(self._unchecked)
             if self.restorer is not None and tp in consumer.assignment():
                 committed = await consumer.committed(tp)
-                await self.restorer.restore(self.agents[tp.topic].name, tp.topic,
-                                            tp.partition, committed)
+                agent = self.agents[tp.topic]
+                await self.restorer.restore(agent.name, tp.topic, tp.partition, committed,
+                                            (agent.handler, agent.validate))
             self._unchecked.discard(tp)
 
     async def process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:

@@ -14,11 +14,17 @@ committed offset:
   like the signals, through the same partitioner, and the two topics have
   the same partition count: `check_partition_counts`). Versions continue
   from the highest version sent, so they never go backwards.
-- any other batch agent (`probe-join`): an empty store at the committed
-  offset. Open trace windows are not carried over: their captures are
-  sealed with keys held only in the memory of the worker that stored them
-  (state/sealing.py), so no copy of them, on a changelog or elsewhere, can be
-  opened by another worker, by design (docs/RELIABILITY.md).
+- an agent with windows (`probe-join`): its input is its changelog. The
+  captures of open windows are sealed with keys held only in the memory of
+  the worker that stored them (state/sealing.py), so no copy of them, on a
+  changelog topic or elsewhere, can be opened by another worker, by design.
+  Instead the records of the input partition written in the last
+  `replay_ms` (the window and its lateness) before the committed offset are
+  handled again into an empty store, their outputs dropped (the previous
+  owner sent them), so the open windows are rebuilt and sealed with this
+  worker's keys; the input topic already holds those values for its
+  retention (docs/ARCHITECTURE.md, Privacy), nothing new is at rest.
+- any other batch agent: an empty store at the committed offset.
 
 Each restore is timed per partition: a log line and the
 `lineage_state_restore_seconds{agent,partition}` summary.
@@ -28,13 +34,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import orjson
 
 from analyzers.edges import state_of_delta
 from state.edges import restored_records
-from streams.kafka.topic_reader import read_partition
+from streams.kafka.topic_reader import offset_before, read_partition
+from streams.pipeline.batch import Handler, Output, Validator, process_messages
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
 from streams.settings import Settings
@@ -65,6 +72,16 @@ def check_partition_counts(settings: Settings, partitions: Mapping[str, list[int
             "follow its partitions (docs/RELIABILITY.md)")
 
 
+class _Dropped:
+    """The sink of a replay: the previous owner already sent these outputs."""
+
+    async def send(self, outputs: Sequence[Output]) -> None:
+        pass
+
+    async def flush(self) -> None:
+        pass
+
+
 def is_current(store_offset: int, committed: int | None) -> bool:
     """Whether a store that reflects input up to `store_offset` needs no restore."""
     return committed is None or store_offset >= committed - 1
@@ -74,15 +91,22 @@ class StateRestorer:
     """Rebuilds the state of a partition that moved here from another worker."""
 
     def __init__(self, settings: Settings, stores: StoreRegistry, metrics: Metrics, *,
-                 static_verification_ms: int) -> None:
+                 static_verification_ms: int, replay_ms: Mapping[str, int] | None = None,
+                 replay_batch: int = 5000) -> None:
+        """`replay_ms`: per agent with windows, how much input (by record time) rebuilds them."""
         self.settings = settings
         self.stores = stores
         self.metrics = metrics
         self.static_verification_ms = static_verification_ms
+        self.replay_ms = dict(replay_ms or {})
+        self.replay_batch = replay_batch
 
-    async def restore(self, agent: str, topic: str, partition: int,
-                      committed: int | None) -> bool:
-        """Bring the store of (agent, topic, partition) to `committed`; True if it had to."""
+    async def restore(self, agent: str, topic: str, partition: int, committed: int | None,
+                      handler: tuple[Handler, Validator] | None = None) -> bool:
+        """Bring the store of (agent, topic, partition) to `committed`; True if it had to.
+
+        `handler`: the agent's handler and validator, to replay its windows' input.
+        """
         store = self.stores.get(agent, topic, partition)
         if is_current(store.offset(), committed):
             return False
@@ -93,15 +117,34 @@ class StateRestorer:
             store.reset(restored_records(states.values(), self.static_verification_ms),
                         committed - 1)
             what = f"{len(states)} edges from {self.settings.topic(GRAPH_TOPIC)}:{partition}"
+        elif handler is not None and agent in self.replay_ms:
+            replayed = await self.replay(agent, topic, partition, committed, handler)
+            what = f"windows from {replayed} input records"
         else:
             store.reset({}, committed - 1)
-            what = "empty windows (open ones stayed with the previous owner)"
+            what = "an empty store"
         seconds = time.perf_counter() - started
         self.metrics.observe(f"restore.{agent}.{partition}", seconds)
         self.metrics.incr(f"{agent}.restored_partitions")
         log.info("restored %s %s:%d at offset %d: %s in %.3f s",
                  agent, topic, partition, committed, what, seconds)
         return True
+
+    async def replay(self, agent: str, topic: str, partition: int, committed: int,
+                     handler: tuple[Handler, Validator]) -> int:
+        """Rebuild the windows open at `committed` from the input before it; records read."""
+        start = await offset_before(self.settings, topic, partition, committed - 1,
+                                    self.replay_ms[agent])
+        self.stores.get(agent, topic, partition).reset({}, start - 1)
+        handle, validate = handler
+        scratch = Metrics()  # the previous owner counted these events already
+        replayed = 0
+        async for records in read_partition(self.settings, topic, partition, start=start,
+                                            end=committed, max_records=self.replay_batch):
+            await process_messages(records, agent=agent, validate=validate, stores=self.stores,
+                                   handler=handle, sink=_Dropped(), metrics=scratch)
+            replayed += len(records)
+        return replayed
 
     async def edges_of(self, partition: int) -> dict[str, EdgeState]:
         """The highest-version state of every edge in one `lineage-graph` partition."""
