@@ -16,12 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from loadtest.graph_view import version_histories
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
-from streams.kafka.clients import new_consumer
-from streams.kafka.topic_reader import assign_from_beginning, batches_to_end
 from streams.settings import Settings
 from tests.integration.worker import (
     running_worker,
@@ -54,23 +51,6 @@ def _send(settings: Settings, events: list[dict[str, Any]]) -> None:
 
 def _graph(settings: Settings) -> dict[str, dict[str, Any]]:
     return wait_for_graph(settings, lambda edges: len(edges) > 0, timeout_s=180, settle_s=6)
-
-
-async def _version_histories(settings: Settings) -> dict[str, list[int]]:
-    """Every version each edge's deltas carried on `lineage-graph`, in topic order."""
-    consumer = new_consumer(settings, enable_auto_commit=False)
-    await consumer.start()
-    histories: dict[str, list[int]] = {}
-    try:
-        await assign_from_beginning(consumer, [settings.topic("lineage-graph")])
-        async for batch in batches_to_end(consumer):
-            for records in batch.values():
-                for record in records:
-                    histories.setdefault(record.key.decode(), []).append(
-                        orjson.loads(record.value)["version"])
-    finally:
-        await consumer.stop()
-    return histories
 
 
 def _wait_for_log(path: Path, text: str, timeout_s: float = 120) -> None:
@@ -115,7 +95,7 @@ def test_survivor_restores_the_killed_workers_state(settings: Settings) -> None:
     assert summary(after) == summary(expected)
     assert {e: d["score"] for e, d in after.items()} == \
         {e: d["score"] for e, d in expected.items()}
-    histories = asyncio.run(_version_histories(run))
+    histories = asyncio.run(version_histories(run))
     went_back = {edge: v for edge, v in histories.items() if v != sorted(v)}
     assert not went_back
     # edges of the killed worker's partitions got more deltas from the survivor
