@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
 from loadtest.graph_view import current_edges
 from loadtest.measure import (
     LagProbe,
@@ -150,8 +152,10 @@ async def _sample_lag(probe: LagProbe, samples: Samples, t0: float, stop: asynci
 async def _wait_for_members(probe: LagProbe, count: int, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await probe.members() >= count:
-            return
+        # A fresh broker has no group coordinator until its offsets topic exists.
+        with contextlib.suppress(KafkaError):
+            if await probe.members() >= count:
+                return
         await asyncio.sleep(0.5)
     raise RuntimeError(f"{count} worker(s) did not join the group within {timeout_s:.0f}s")
 

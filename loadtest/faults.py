@@ -164,9 +164,9 @@ def scenarios(names: list[str], broker: LocalKafka | None) -> tuple[list[Scenari
 async def suite(settings: Settings, names: list[str], spec: LoadSpec,
                 broker: LocalKafka | None, echo: Callable[[str], None]) -> dict[str, Any]:
     chosen, skipped = scenarios(names, broker)
-    stamp = time.strftime("%H%M%S")
+    prefix = f"{settings.topic_prefix}faults-{time.strftime('%H%M%S')}-"
     rows = []
-    base_settings = replace(settings, topic_prefix=f"faults-{stamp}-baseline-",
+    base_settings = replace(settings, topic_prefix=f"{prefix}baseline-",
                             data_dir=settings.data_dir / "baseline")
     echo("baseline (2 workers, no fault)")
     baseline = await _run(base_settings, Scenario("baseline", 2, None), spec, None)
@@ -174,7 +174,7 @@ async def suite(settings: Settings, names: list[str], spec: LoadSpec,
     rows.append(baseline)
     for scenario in chosen:
         echo(f"{scenario.name}")
-        run = replace(settings, topic_prefix=f"faults-{stamp}-{scenario.name}-",
+        run = replace(settings, topic_prefix=f"{prefix}{scenario.name}-",
                       data_dir=settings.data_dir / scenario.name)
         rows.append(await _run(run, scenario, spec, graph))
     for row in rows:
