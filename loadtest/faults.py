@@ -23,6 +23,7 @@ backwards on `lineage-graph`, and how many partitions were restored.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -220,6 +221,8 @@ def main(rate: int, duration: float, names: str, work: Path, bootstrap_servers: 
         raise click.UsageError(f"unknown scenario(s) {', '.join(unknown)}; "
                                f"known: {', '.join(SCENARIOS)}")
     work = work.resolve()
+    # A stopped broker makes every client log each reconnect attempt: keep the table readable.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     broker = None
     if bootstrap_servers is None:
         broker = LocalKafka(work / "broker", port=broker_port, controller_port=broker_port + 1,
