@@ -107,10 +107,10 @@ class StateRestorer:
 
         `handler`: the agent's handler and validator, to replay its windows' input.
         """
-        store = self.stores.get(agent, topic, partition)
-        if is_current(store.offset(), committed):
-            return False
+        if is_current(self.stores.offset(agent, topic, partition), committed):
+            return False  # (a partition never processed gets no store here)
         assert committed is not None
+        store = self.stores.get(agent, topic, partition)
         started = time.perf_counter()
         if agent == EDGE_AGENT:
             states = await self.edges_of(partition)

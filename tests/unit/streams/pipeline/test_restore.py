@@ -54,3 +54,10 @@ async def test_a_stale_window_store_restarts_empty_at_the_committed_offset(
     assert store.offset() == 39 and store.get(b"trace|left-behind") is None
     assert metrics.counters["probe-join.restored_partitions"] == 1
     assert metrics.timings["restore.probe-join.2"][0] == 1
+
+
+async def test_checking_a_partition_nobody_processed_creates_no_store(
+        stores: StoreRegistry, metrics: Metrics) -> None:
+    restorer = StateRestorer(Settings(), stores, metrics, static_verification_ms=1000)
+    assert not await restorer.restore("edge-merge", "flow-signals", 0, committed=None)
+    assert not (stores.root / "edge-merge").exists()
