@@ -200,7 +200,7 @@ def _upsert(state: EdgeState, version: int) -> dict[str, Any]:
         "v": 1, "op": "upsert", "edge_id": state.edge_id, "src": state.src, "dst": state.dst,
         "confidence": state.confidence, "score": state.score, "kinds": sorted(state.kinds),
         "evidence": evidence_of(state), "first_seen": state.first_seen,
-        "last_seen": state.last_seen, "version": version,
+        "last_seen": state.last_seen, "version": version, "counts": dict(state.counts),
     }
 
 
@@ -251,5 +251,57 @@ def retract(state: EdgeState) -> tuple[EdgeState, dict[str, Any]]:
         raise ValueError("edge is already retracted")
     version = state.version + 1
     delta = {"v": 1, "op": "delete", "edge_id": state.edge_id, "src": state.src,
-             "dst": state.dst, "version": version}
+             "dst": state.dst, "version": version, "counts": dict(state.counts),
+             "first_seen": state.first_seen, "last_seen": state.last_seen}
     return replace(state, deleted=True, version=version), delta
+
+
+# -- restoring from the graph -------------------------------------------------
+
+#: The kind each evidence counter stands for when a delta has no `counts`
+#: (deltas written before `counts` existed): exact for the runtime, config and
+#: static counters; `sql` and `openlineage` may mix kinds, so their totals are
+#: read as the first kind of the delta's `kinds` that counts under them.
+_KIND_OF_EVIDENCE: Mapping[str, str] = MappingProxyType({
+    "runtime_exact": "EXACT_MATCH", "runtime_contains": "CONTAINS",
+    "runtime_nomatch": "NO_MATCH", "config": "CONFIG", "static": "STATIC",
+    "sql": "TRANSFORMATION", "openlineage": "OPENLINEAGE",
+})
+
+
+def _counts_of_delta(delta: Mapping[str, Any]) -> dict[str, int]:
+    counts = delta.get("counts")
+    if isinstance(counts, dict):
+        return {str(k): int(n) for k, n in counts.items()}
+    kinds = [k for k in delta.get("kinds") or () if k in KIND_RULES]
+    out: dict[str, int] = {}
+    for evidence, n in (delta.get("evidence") or {}).items():
+        if not n or evidence not in _KIND_OF_EVIDENCE:
+            continue
+        kind = next((k for k in kinds if KIND_RULES[k].evidence == evidence),
+                    _KIND_OF_EVIDENCE[evidence])
+        out[kind] = out.get(kind, 0) + int(n)
+    return out
+
+
+def state_of_delta(delta: Mapping[str, Any]) -> EdgeState:
+    """The edge state a `lineage-graph` delta was sent from: how a worker that takes
+    over a `flow-signals` partition gets its edges back, versions included.
+
+    Exact for deltas with `counts` (confidence, score, version, seen times
+    are the delta's); evidence folded since the edge's last delta (signals
+    that changed nothing a subscriber sees) is not in the topic and restarts
+    from the delta's counts. Raises KeyError/ValueError/TypeError on a
+    delta that is not one.
+    """
+    deleted = delta["op"] == "delete"
+    counts = frozen_counts(_counts_of_delta(delta))
+    if deleted:
+        band, score = score_of(counts)
+    else:
+        band, score = str(delta["confidence"]), float(delta["score"])
+    return EdgeState(
+        src=str(delta["src"]), dst=str(delta["dst"]), counts=counts,
+        first_seen=int(delta.get("first_seen", 0)), last_seen=int(delta.get("last_seen", 0)),
+        version=int(delta["version"]), confidence=band, score=score, deleted=deleted,
+    )

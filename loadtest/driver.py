@@ -16,10 +16,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from aiokafka.errors import KafkaError
 
 from loadtest.graph_view import current_edges
 from loadtest.measure import (
@@ -47,25 +49,35 @@ class LoadSpec:
     seed: int = 7
     start_workers: bool = True
     drain_timeout_s: float = 300.0
+    worker_loglevel: str = "warning"
 
 
 Progress = Callable[[str, float], None]
 
 
-def _start_workers(settings: Settings, count: int) -> list[subprocess.Popen[bytes]]:
+def start_worker(settings: Settings, index: int,
+                 loglevel: str = "warning") -> subprocess.Popen[bytes]:
+    """Worker `index` of a run, in its own data dir (the same one again on a restart)."""
     lineage = str(Path(sys.executable).parent / "lineage")
-    procs = []
-    for i in range(count):
-        data_dir = settings.data_dir / f"worker-{i}"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
-        procs.append(subprocess.Popen(
-            [lineage, "worker", "--bootstrap-servers", settings.bootstrap_servers,
-             "--topic-prefix", settings.topic_prefix, "--data-dir", str(data_dir),
-             "--loglevel", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env=settings.security.child_env()))
-    return procs
+    data_dir = settings.data_dir / f"worker-{index}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
+    return subprocess.Popen(
+        [lineage, "worker", "--bootstrap-servers", settings.bootstrap_servers,
+         "--topic-prefix", settings.topic_prefix, "--data-dir", str(data_dir),
+         "--loglevel", loglevel],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=settings.security.child_env())
+
+
+def _start_workers(settings: Settings, count: int,
+                   loglevel: str = "warning") -> list[subprocess.Popen[bytes]]:
+    return [start_worker(settings, i, loglevel) for i in range(count)]
+
+
+#: Something done to a run while it sends (loadtest/faults.py): given the run's
+#: settings and its workers (a list it may extend), it returns when it is done.
+Fault = Callable[[Settings, list[subprocess.Popen[bytes]]], Coroutine[Any, Any, None]]
 
 
 def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -140,8 +152,10 @@ async def _sample_lag(probe: LagProbe, samples: Samples, t0: float, stop: asynci
 async def _wait_for_members(probe: LagProbe, count: int, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await probe.members() >= count:
-            return
+        # A fresh broker has no group coordinator until its offsets topic exists.
+        with contextlib.suppress(KafkaError):
+            if await probe.members() >= count:
+                return
         await asyncio.sleep(0.5)
     raise RuntimeError(f"{count} worker(s) did not join the group within {timeout_s:.0f}s")
 
@@ -180,11 +194,13 @@ def score(edges: dict[str, dict[str, Any]], workload: Workload) -> dict[str, flo
             "high_edges": len(high), "true_edges": len(must_find)}
 
 
-async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> dict[str, Any]:
+async def run_load(settings: Settings, spec: LoadSpec, progress: Progress,
+                   fault: Fault | None = None) -> dict[str, Any]:
     await ensure_topics(settings, load_topology())
     workload = generate(spec.seed)
     samples = Samples()
-    procs = _start_workers(settings, spec.workers) if spec.start_workers else []
+    procs = (_start_workers(settings, spec.workers, spec.worker_loglevel)
+             if spec.start_workers else [])
     probe = LagProbe(settings, pipeline_groups(settings, load_topology()))
     await probe.start()
     stop = asyncio.Event()
@@ -202,9 +218,13 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> di
             preamble = workload.preamble(now_ms())  # configs, static candidates, seed SQL
             for event in preamble:
                 await sender.add(event)
+            injected: asyncio.Task[None] | None = (
+                asyncio.create_task(fault(settings, procs)) if fault else None)
             sent = len(preamble) + await _send_at_rate(sender, planned, spec, samples, t0,
                                                         progress)
             send_s, send_cpu_s = time.monotonic() - t0, time.process_time() - cpu0
+            if injected is not None:
+                await injected
         finally:
             await producer.stop()
         drained_at = await _drain(probe, spec, progress)
@@ -231,5 +251,6 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress) -> di
         "dead_letters": dead, "deltas": samples.deltas,
     }
     result.update(score(edges, workload))
-    result["series"] = {"lag": samples.lag, "sent": samples.sent}
+    result["series"] = {"lag": samples.lag, "sent": samples.sent,
+                        "latency": [(round(t - t0, 2), ms) for t, ms in samples.latency_at]}
     return result

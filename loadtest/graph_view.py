@@ -6,7 +6,8 @@ from typing import Any
 
 import orjson
 
-from streams.kafka.topic_reader import read_latest
+from streams.kafka.clients import new_consumer
+from streams.kafka.topic_reader import assign_from_beginning, batches_to_end, read_latest
 from streams.settings import Settings
 
 
@@ -20,3 +21,22 @@ async def current_edges(settings: Settings) -> dict[str, dict[str, Any]]:
         if delta.get("op") == "upsert":
             edges[key.decode()] = delta
     return edges
+
+
+async def version_histories(settings: Settings) -> dict[str, list[int]]:
+    """Every version each edge's deltas carried on `lineage-graph`, in topic order
+    (what compaction has not removed yet): a version must never go backwards."""
+    consumer = new_consumer(settings, enable_auto_commit=False)
+    await consumer.start()
+    histories: dict[str, list[int]] = {}
+    try:
+        await assign_from_beginning(consumer, [settings.topic("lineage-graph")])
+        async for batch in batches_to_end(consumer):
+            for records in batch.values():
+                for record in records:
+                    if record.key is not None and record.value is not None:
+                        histories.setdefault(record.key.decode(), []).append(
+                            orjson.loads(record.value)["version"])
+    finally:
+        await consumer.stop()
+    return histories

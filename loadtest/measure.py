@@ -30,6 +30,8 @@ class Samples:
     latencies_ms: list[int] = field(default_factory=list)
     lag: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, lag)
     sent: list[tuple[float, int]] = field(default_factory=list)  # (seconds, events sent)
+    #: (time.monotonic() at arrival, latency ms) of each upsert, for recovery times
+    latency_at: list[tuple[float, int]] = field(default_factory=list)
     deltas: int = 0
 
 
@@ -46,7 +48,7 @@ async def follow_deltas(settings: Settings, samples: Samples, stop: asyncio.Even
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200)
-            arrived = now_ms()
+            arrived, arrived_at = now_ms(), time.monotonic()
             for records in batch.values():
                 for record in records:
                     if record.value is None:
@@ -54,7 +56,9 @@ async def follow_deltas(settings: Settings, samples: Samples, stop: asyncio.Even
                     delta = orjson.loads(record.value)
                     if delta.get("op") == "upsert":
                         samples.deltas += 1
-                        samples.latencies_ms.append(max(0, arrived - delta["last_seen"]))
+                        latency = max(0, arrived - delta["last_seen"])
+                        samples.latencies_ms.append(latency)
+                        samples.latency_at.append((arrived_at, latency))
     finally:
         await consumer.stop()
 

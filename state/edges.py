@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from state.transaction import Transaction
 from vocab import EdgeState
 
@@ -66,3 +68,24 @@ class EdgeStore:
         if self.watermark != self._stored_watermark:
             self.tx.put(_WATERMARK, str(self.watermark).encode())
             self._stored_watermark = self.watermark
+
+
+def restored_records(states: Iterable[EdgeState], verification_ms: int) -> dict[bytes, bytes]:
+    """The records of an edge-merge partition rebuilt from its edges' states.
+
+    Each state; the partition's watermark (event time), taken as the latest
+    `last_seen` (signals are folded with `last_seen = max(ts)`, so it is the
+    watermark the lost store had for these edges); and the static deadline of
+    every live static-only edge, so retraction still happens on time.
+    """
+    records: dict[bytes, bytes] = {}
+    watermark = -1
+    for state in states:
+        records[_EDGE + state.edge_id.encode()] = state.to_bytes()
+        watermark = max(watermark, state.last_seen)
+        if state.static_only and not state.deleted:
+            deadline = state.first_seen + verification_ms
+            records[_STATIC + b"%020d|" % deadline + state.edge_id.encode()] = b""
+    if watermark >= 0:
+        records[_WATERMARK] = str(watermark).encode()
+    return records

@@ -72,5 +72,19 @@ class PartitionStore:
             batch.put(_OFFSET_KEY, str(offset).encode())
         self._db.write(batch)
 
+    def reset(self, records: Mapping[bytes, bytes], offset: int) -> None:
+        """Replace everything with `records` at `offset`, atomically.
+
+        How a partition's state is rebuilt when it moved here from another
+        worker: whatever this store held from an earlier ownership is stale.
+        """
+        batch = WriteBatch(raw_mode=True)
+        for key in self._db.keys():  # noqa: SIM118  (an Rdict, not a dict)
+            batch.delete(key)
+        for key, value in records.items():
+            batch.put(key, value)
+        batch.put(_OFFSET_KEY, str(offset).encode())
+        self._db.write(batch)
+
     def close(self) -> None:
         self._db.close()

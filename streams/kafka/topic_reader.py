@@ -71,3 +71,55 @@ async def read_latest(settings: Settings, topic: str) -> dict[bytes, bytes | Non
     finally:
         await consumer.stop()
     return {record.key: record.value for record in latest.values() if record.key is not None}
+
+
+async def read_partition(
+    settings: Settings, topic: str, partition: int, *, start: int | None = None,
+    end: int | None = None, max_records: int = 5000,
+) -> AsyncIterator[list[ConsumerRecord[Any, Any]]]:
+    """One partition of `topic` (a physical name) in batches, from `start` (default: its
+    beginning) up to `end` (excluded; default: its end as of now).
+
+    How a worker rebuilds a partition's state: from a compacted topic, or by
+    re-reading the input that built a window.
+    """
+    consumer = new_consumer(settings, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        if start is None:
+            await consumer.seek_to_beginning(tp)
+        else:
+            consumer.seek(tp, start)
+        if end is None:
+            end = (await consumer.end_offsets([tp]))[tp]
+        while await consumer.position(tp) < end:
+            batch = await consumer.getmany(tp, timeout_ms=500, max_records=max_records)
+            records = [r for r in batch.get(tp, ()) if r.offset < end]
+            if records:
+                yield records
+    finally:
+        await consumer.stop()
+
+
+async def offset_before(
+    settings: Settings, topic: str, partition: int, offset: int, back_ms: int,
+) -> int:
+    """The first offset of `topic`'s partition whose record was written at most `back_ms`
+    before the record at `offset` (by record timestamps); `offset` + 1 if there is none."""
+    consumer = new_consumer(settings, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
+        records = batch.get(tp)
+        if not records:
+            return offset + 1
+        found = await consumer.offsets_for_times({tp: max(records[0].timestamp - back_ms, 0)})
+        hit = found.get(tp)
+        return min(hit.offset, offset + 1) if hit is not None else offset + 1
+    finally:
+        await consumer.stop()

@@ -128,6 +128,15 @@ class PipelineCollector(Collector):
         count, total = timings.get("probe-join.matcher", (0, 0.0))
         yield SummaryMetricFamily("lineage_matcher_seconds", "Time in the Rust matcher, per batch",
                                   count_value=int(count), sum_value=total)
+        restore = SummaryMetricFamily(
+            "lineage_state_restore_seconds",
+            "Time to rebuild a partition's state that moved here from another worker",
+            labels=["agent", "partition"])
+        for name, (count, total) in sorted(timings.items()):
+            if name.startswith("restore."):
+                agent, _, partition = name.removeprefix("restore.").rpartition(".")
+                restore.add_metric([agent, partition], count_value=int(count), sum_value=total)
+        yield restore
 
     def _stores(self) -> Iterator[Metric]:
         open_family = GaugeMetricFamily(

@@ -43,6 +43,7 @@ from streams.pipeline.batch import (
 )
 from streams.pipeline.batch_consumer import BatchAgent, BatchConsumer
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.restore import StateRestorer
 from streams.pipeline.sink import ProducerSink
 from streams.pipeline.stores import StoreRegistry
 from streams.pipeline.topology import Topology, TopologyError
@@ -170,8 +171,13 @@ def build_app(
                         stores, sink, pipeline.metrics, input_rules(topology, agent.topic))
         )
     if batch_agents:
+        trace = topology.windows.trace
+        restorer = StateRestorer(
+            settings, stores, pipeline.metrics,
+            static_verification_ms=topology.windows.static_verification_ms,
+            replay_ms={probe_join.AGENT: trace.size_ms + trace.allowed_lateness_ms})
         batch = BatchConsumer(settings, batch_agents, stores=stores, sink=sink,
-                              metrics=pipeline.metrics)
+                              metrics=pipeline.metrics, restorer=restorer)
 
         @app.task
         async def batch_agents_task() -> None:

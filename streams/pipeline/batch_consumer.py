@@ -14,6 +14,10 @@ Offsets: the partition store's offset is the truth (a redelivered record is
 skipped); the group's committed offset follows it after every batch, so a
 restart or another worker resumes there and lag is visible to the usual
 tools. A revocation waits for the batch in flight.
+
+State follows its partitions: every partition assigned is checked against the
+group's committed offset before any of its records is processed, and a store
+left behind by another worker's progress is rebuilt (streams/pipeline/restore.py).
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from streams.kafka.clients import new_consumer
+from streams.kafka.clients import new_consumer, topic_partitions
 from streams.pipeline.batch import Handler, InputRules, OutputSink, Validator, process_messages
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.restore import StateRestorer, check_partition_counts
 from streams.pipeline.stores import StoreRegistry
 from streams.settings import Settings
 
@@ -51,14 +56,18 @@ class BatchAgent:
 
 
 class _WaitForBatch(ConsumerRebalanceListener):
-    def __init__(self, lock: asyncio.Lock) -> None:
+    """Revocations wait for the batch in flight; assignments are noted for a state check."""
+
+    def __init__(self, lock: asyncio.Lock, unchecked: set[TopicPartition]) -> None:
         self.lock = lock
+        self.unchecked = unchecked
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         async with self.lock:  # the batch in flight finishes and commits first
-            pass
+            self.unchecked.difference_update(revoked)
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        self.unchecked.update(assigned)
         if assigned:
             log.info("batch consumer assigned %s",
                      ", ".join(sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)))
@@ -68,7 +77,8 @@ class BatchConsumer:
     """Runs the batch agents of a worker until cancelled."""
 
     def __init__(self, settings: Settings, agents: Sequence[BatchAgent], *,
-                 stores: StoreRegistry, sink: OutputSink, metrics: Metrics) -> None:
+                 stores: StoreRegistry, sink: OutputSink, metrics: Metrics,
+                 restorer: StateRestorer | None = None) -> None:
         if not agents:
             raise ValueError("a batch consumer needs at least one agent")
         self.settings = settings
@@ -76,7 +86,9 @@ class BatchConsumer:
         self.stores = stores
         self.sink = sink
         self.metrics = metrics
+        self.restorer = restorer
         self._lock = asyncio.Lock()
+        self._unchecked: set[TopicPartition] = set()
         self.max_records = max(agent.batch_size for agent in agents)
         self.within_ms = min(agent.within_ms for agent in agents)
 
@@ -96,18 +108,34 @@ class BatchConsumer:
 
     async def run(self) -> None:
         consumer = self._consumer()
-        consumer.subscribe(topics=sorted(self.agents), listener=_WaitForBatch(self._lock))
         await consumer.start()
         try:
+            if self.restorer is not None:
+                check_partition_counts(self.settings, await topic_partitions(consumer))
+            consumer.subscribe(topics=sorted(self.agents),
+                               listener=_WaitForBatch(self._lock, self._unchecked))
             while True:
                 fetched = await consumer.getmany(timeout_ms=self.within_ms,
                                                  max_records=self.max_records)
-                if fetched:
+                if fetched or self._unchecked:
                     async with self._lock:
-                        await self.process(fetched)
-                        await self._commit(consumer, fetched)
+                        await self._restore_assigned(consumer)
+                        if fetched:
+                            await self.process(fetched)
+                            await self._commit(consumer, fetched)
         finally:
             await consumer.stop()
+
+    async def _restore_assigned(self, consumer: AIOKafkaConsumer) -> None:
+        """Restore the state of partitions assigned since the last batch, if they lack it."""
+        while self._unchecked:
+            tp = min(self._unchecked)
+            if self.restorer is not None and tp in consumer.assignment():
+                committed = await consumer.committed(tp)
+                agent = self.agents[tp.topic]
+                await self.restorer.restore(agent.name, tp.topic, tp.partition, committed,
+                                            (agent.handler, agent.validate), agent.rules)
+            self._unchecked.discard(tp)
 
     async def process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Hand each topic's records, all partitions together, to its agent."""

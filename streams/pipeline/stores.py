@@ -22,6 +22,13 @@ class StoreRegistry:
             self._stores[key] = store
         return store
 
+    def offset(self, agent: str, topic: str, partition: int) -> int:
+        """The store's offset (-1: none), without creating a store that does not exist."""
+        key = (agent, topic, partition)
+        if key not in self._stores and not (self.root / agent / f"{topic}-{partition}").exists():
+            return -1
+        return self.get(agent, topic, partition).offset()
+
     def items(self) -> list[tuple[tuple[str, str, int], PartitionStore]]:
         """Every open store by (agent, topic, partition)."""
         return list(self._stores.items())

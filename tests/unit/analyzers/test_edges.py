@@ -154,6 +154,7 @@ def test_delta_on_appear_has_the_contract_shape() -> None:
         "evidence": {"runtime_exact": 1, "runtime_contains": 0, "runtime_nomatch": 0,
                      "sql": 0, "config": 0, "static": 0, "openlineage": 0},
         "first_seen": 1737540600123, "last_seen": 1737540600123, "version": 1,
+        "counts": {"EXACT_MATCH": 1},
     }
     assert state.version == 1
     assert orjson.loads(orjson.dumps(delta)) == delta
@@ -229,7 +230,8 @@ def test_retract() -> None:
     state = fold(sig("STATIC", 1000))
     tomb, delta = retract(state)
     assert delta == {"v": 1, "op": "delete", "edge_id": EDGE, "src": SRC, "dst": DST,
-                     "version": 2}
+                     "version": 2, "counts": {"STATIC": 1}, "first_seen": 1000,
+                     "last_seen": 1000}
     assert tomb.deleted and tomb.version == 2
     assert not static_expired(tomb, 10 * DAY, DAY)
     with pytest.raises(ValueError, match="already retracted"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from state.edges import EdgeStore
+from state.edges import EdgeStore, restored_records
 from state.rocksdb import PartitionStore
 from state.transaction import Transaction
 from vocab import EdgeState
@@ -77,3 +77,23 @@ def test_edges_watermark_and_deadlines_survive_a_restart(
     assert edges.get(state.edge_id) == state
     edges.advance(101)
     assert edges.due_static() == [state.edge_id]
+
+
+def test_restored_records_rebuild_edges_watermark_and_static_deadlines(
+        open_store: Callable[[], PartitionStore]) -> None:
+    store = open_store()
+    stale = Transaction(store)
+    EdgeStore(stale).put(edge("old", "gone"))
+    stale.commit(3)
+    live = EdgeState(src="a", dst="b", counts={"EXACT_MATCH": 2}, first_seen=5, last_seen=40,
+                     version=4)
+    static = edge("s", "t")  # static only, first seen at 10
+    store.reset(restored_records([live, static], verification_ms=100), offset=99)
+
+    assert store.offset() == 99
+    edges = EdgeStore(Transaction(store))
+    assert edges.get(live.edge_id) == live and edges.get(static.edge_id) == static
+    assert edges.get(edge("old", "gone").edge_id) is None  # the stale store is gone
+    assert edges.watermark == 40
+    edges.advance(111)
+    assert edges.due_static() == [static.edge_id]

@@ -71,3 +71,11 @@ def test_the_dashboard_only_uses_metrics_the_worker_exports(tmp_path: Path) -> N
     live = {"lineage_graph_edges", "lineage_graph_replica_lag", "lineage_consumer_lag",
             "lineage_policy_violations_open"}
     assert _dashboard_metrics() - exported - live == set()
+
+
+def test_restore_time_is_exported_per_agent_and_partition(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    pipeline.metrics.observe("restore.edge-merge.3", 0.25)
+    text = _scrape(pipeline)
+    assert 'lineage_state_restore_seconds_count{agent="edge-merge",partition="3"} 1.0' in text
+    assert 'lineage_state_restore_seconds_sum{agent="edge-merge",partition="3"} 0.25' in text

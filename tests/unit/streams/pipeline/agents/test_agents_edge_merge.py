@@ -90,7 +90,8 @@ async def test_static_only_edge_is_retracted_after_verification(
     later = signal("EXACT_MATCH", VERIFY_MS + 1, src="a://x/s", dst="b://y/d")
     retractions = [d for d in deltas(await run([msg(later)])) if d["edge_id"] == EDGE]
     assert retractions == [{"v": 1, "op": "delete", "edge_id": EDGE, "src": SRC, "dst": DST,
-                            "version": 2}]
+                            "version": 2, "counts": {"STATIC": 1}, "first_seen": 0,
+                            "last_seen": 0}]
     assert metrics.counters[f"{AGENT}.static_retracted"] == 1
     # a repeated static proposal neither revives nor retracts the edge again
     assert deltas(await run([msg(signal("STATIC", 5 * VERIFY_MS))])) == []
