@@ -1,0 +1,74 @@
+"""Policy enforcement fields (mode, enforce_on, fail_mode, match) and zone membership."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzers.events import InvalidEvent, validate_event
+from analyzers.policy import (
+    Edge,
+    Enforcement,
+    MemoryGraph,
+    MembershipLedger,
+    Policy,
+    PolicyZones,
+)
+
+POLICY = {"v": 1, "type": "policy", "policy_id": "p", "ts": 1, "protects": ["LOC"],
+          "deny": ["http://ads-service/**"]}
+
+
+def test_old_policy_records_stay_valid_and_default_to_log_mode() -> None:
+    validate_event(POLICY)
+    enforcement = Policy.from_event(POLICY).enforcement
+    assert enforcement == Enforcement("log", ("db", "http", "kafka", "cache"), "fail_open",
+                                      "request")
+
+
+def test_enforcement_fields_are_read_and_checked() -> None:
+    event = {**POLICY, "mode": "enforce", "enforce_on": ["http", "log"],
+             "fail_mode": "fail_closed", "match": "value"}
+    validate_event(event)
+    assert Policy.from_event(event).enforcement == Enforcement(
+        "enforce", ("http", "log"), "fail_closed", "value")
+    for field, bad in (("mode", "block"), ("enforce_on", ["disk"]), ("fail_mode", "open"),
+                       ("match", "fuzzy")):
+        with pytest.raises(InvalidEvent, match=field):
+            validate_event({**POLICY, field: bad})
+
+
+def test_a_mode_change_is_a_new_policy_but_the_same_zone() -> None:
+    log = Policy.from_event(POLICY)
+    enforce = Policy.from_event({**POLICY, "mode": "enforce"})
+    assert log.same_zone_as(enforce) and not log.same_as(enforce)
+    zones = PolicyZones(MemoryGraph(), clock=lambda: 1)
+    zones.on_policy("p", log, ts=1)
+    assert zones.on_policy("p", enforce, ts=2) == []  # no violation changes
+    assert zones.policies()["p"].enforcement.mode == "enforce"
+
+
+def test_members_follow_the_zone_and_the_ledger_sends_only_changes() -> None:
+    graph = MemoryGraph()
+    zones = PolicyZones(graph, clock=lambda: 1)
+    zones.on_policy("p", Policy.from_event({**POLICY, "min_confidence": "medium"}), ts=1)
+    zones.on_label("db://users#city", ["LOC"], ts=1)
+    ledger = MembershipLedger()
+    assert zones.take_touched() == {"p"}
+    first = ledger.update("p", zones.members("p"), ts=1)
+    assert [k for k, _ in first] == ["p|db://users#city"]
+    graph.upsert(Edge("db://users#city", "http://ads-service/t", "low"))
+    zones.on_edge_upsert(Edge("db://users#city", "http://ads-service/t", "low"),
+                         previous=None, ts=2)
+    assert ledger.update("p", zones.members("p"), ts=2) == []  # below min_confidence
+    edge = Edge("db://users#city", "http://ads-service/t", "high")
+    graph.upsert(edge)
+    zones.on_edge_upsert(edge, previous=Edge("db://users#city", "http://ads-service/t", "low"),
+                         ts=3)
+    ((key, event),) = ledger.update("p", zones.members("p"), ts=3)
+    assert key == "p|http://ads-service/t"
+    assert event is not None and (event["state"], event["confidence"]) == ("denied", "high")
+    restored = MembershipLedger()
+    for _, e in first + [(key, event)]:
+        assert e is not None
+        restored.restore(e)
+    assert restored.update("p", zones.members("p"), ts=4) == []  # a restart sends nothing
