@@ -13,6 +13,7 @@ from typing import Any
 
 from lineage_probes import context, sqlplan
 from lineage_probes.capture import Recorder
+from lineage_probes.probe import Probe
 
 AssetOf = Callable[[sqlplan.Plan], str]
 
@@ -24,6 +25,44 @@ class ReadState:
 
     def __init__(self, trace: context.Trace, asset: str, names: list[str], left: int) -> None:
         self.trace, self.asset, self.names, self.left = trace, asset, names, left
+
+
+class Guard:
+    """Enforcement at a DB-API cursor, for every request: check a write before it runs,
+    taint the request with the columns a read returns (after it ran, from its description)."""
+
+    __slots__ = ("dialect", "probe", "rec")
+
+    def __init__(self, rec: Recorder, probe: Probe, dialect: str) -> None:
+        self.rec, self.probe, self.dialect = rec, probe, dialect
+
+    def before(self, sql: Any, asset_of: AssetOf) -> tuple[context.Trace, str] | None:
+        """Raises `FlowBlocked` for a forbidden write; for a read, what `after` needs."""
+        if self.rec.enforcer is None or not isinstance(sql, str):
+            return None
+        trace = context.CURRENT.get()
+        if trace is None or not self.probe.enabled:
+            return None
+        try:
+            plan = sqlplan.plan(sql, self.dialect)
+            asset = asset_of(plan) if plan.kind != "other" else None
+        except Exception as exc:
+            self.probe.fail(exc)
+            return None
+        if asset is None:
+            return None
+        if plan.kind == "write":
+            self.rec.guard(trace, asset, "db")
+            return None
+        return trace, asset
+
+    def after(self, read: tuple[context.Trace, str], description: Any) -> None:
+        try:
+            names = [str(d[0]).lower() for d in description or ()]
+        except Exception as exc:
+            self.probe.fail(exc)
+            return
+        self.rec.read(read[0], read[1], names)
 
 
 def on_execute(rec: Recorder, trace: context.Trace, sql: Any, dialect: str,

@@ -3,7 +3,8 @@
 The request's query and JSON or form body are a sink of
 `http://HOST[:PORT]/PATH_TEMPLATE`; a JSON response is a source of the same
 asset. Every outbound call in a trace, sampled or not, carries a child
-`traceparent` so the callee joins the trace.
+`traceparent` so the callee joins the trace, and (enforcement) is checked
+before it is sent and carries the request's taint (`x-lineage-taint`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,28 @@ from urllib.parse import urlsplit
 from lineage_probes import naming, webinputs
 from lineage_probes.capture import Recorder
 from lineage_probes.context import Trace
+from lineage_probes.enforcement.enforcer import TAINT_HEADER
+from lineage_probes.probe import Probe
 
 
 def asset_of_url(url: str) -> str:
     parts = urlsplit(url)
     return naming.http(parts.scheme or "http", parts.hostname or "", parts.port, parts.path)
+
+
+def guard(rec: Recorder, probe: Probe, trace: Trace, url: str, headers: Any) -> None:
+    """Before an outbound call: add the taint header; raises `FlowBlocked` when forbidden."""
+    if rec.enforcer is None:
+        return
+    try:
+        asset = asset_of_url(url)
+        value = rec.taint_header(trace)
+        if value:
+            headers[TAINT_HEADER] = value
+    except Exception as exc:
+        probe.fail(exc)
+        return
+    rec.guard(trace, asset, "http")
 
 
 def request_sink(rec: Recorder, trace: Trace, asset: str, url: str, body: Any,

@@ -55,6 +55,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
         trace = context.CURRENT.get()
         if trace is None or not probe.enabled or context.IN_CLIENT.get():
             return original_send(self, request, stream=stream, **kwargs)
+        httpcapture.guard(rec, probe, trace, str(request.url), request.headers)
         asset = _before(rec, probe, trace, request)
         token = context.IN_CLIENT.set(True)
         try:
@@ -68,6 +69,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
         trace = context.CURRENT.get()
         if trace is None or not probe.enabled or context.IN_CLIENT.get():
             return await original_asend(self, request, stream=stream, **kwargs)
+        httpcapture.guard(rec, probe, trace, str(request.url), request.headers)
         asset = _before(rec, probe, trace, request)
         token = context.IN_CLIENT.set(True)
         try:

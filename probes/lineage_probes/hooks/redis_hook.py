@@ -66,7 +66,27 @@ def install(rec: Recorder, patches: Patches) -> bool:
     probe = Probe("redis")
     original = redis.Redis.execute_command
 
+    def enforced(self: Any, args: tuple[Any, ...], options: Any) -> Any:
+        """Every request: a write checked before it runs, a read of a zone cache taints."""
+        trace = context.CURRENT.get()
+        command = asset = None
+        if trace is not None and probe.enabled and args:
+            try:
+                command = _text(args[0]).upper()
+                if command in _WRITES or command in _READS:
+                    kw = self.connection_pool.connection_kwargs
+                    asset = naming.redis(kw.get("host", "localhost"), kw.get("port", 6379),
+                                         kw.get("db", 0))
+            except Exception as exc:
+                probe.fail(exc)
+        if trace is not None and asset is not None and command in _WRITES:
+            rec.guard(trace, asset, "cache")
+        if trace is not None and asset is not None and command in _READS:
+            rec.read(trace, asset)
+
     def execute_command(self: Any, *args: Any, **options: Any) -> Any:
+        if rec.enforcer is not None:
+            enforced(self, args, options)
         trace = context.sampled_trace()
         if trace is None or not probe.enabled or not args:
             return original(self, *args, **options)

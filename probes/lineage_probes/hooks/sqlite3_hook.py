@@ -24,8 +24,13 @@ def install(rec: Recorder, patches: Patches) -> bool:
         return False
     probe = Probe("sqlite3")
 
+    guard = dbcapture.Guard(rec, probe, "sqlite")
+
     class ProbedCursor(sqlite3.Cursor):
         _lp_read: dbcapture.ReadState | None = None
+
+        def _lp_asset(self, plan: sqlplan.Plan) -> str:
+            return naming.sqlite(getattr(self.connection, "_lp_database", ""), plan.table or "")
 
         def _lp_run(self, sql: Any, param_sets: Any) -> None:
             trace = context.sampled_trace()
@@ -49,11 +54,15 @@ def install(rec: Recorder, patches: Patches) -> bool:
                     probe.fail(exc)
 
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
+            read = guard.before(sql, self._lp_asset)
             result = super().execute(sql, parameters)
+            if read is not None:
+                guard.after(read, self.description)
             self._lp_run(sql, (parameters,))
             return result
 
         def executemany(self, sql: Any, seq_of_parameters: Any, /) -> Any:
+            guard.before(sql, self._lp_asset)
             if context.sampled_trace() is not None and probe.enabled:
                 seq_of_parameters = list(seq_of_parameters)
             result = super().executemany(sql, seq_of_parameters)
