@@ -8,8 +8,8 @@ from analyzers.events import InvalidEvent, validate_event
 from analyzers.policy import (
     Edge,
     Enforcement,
-    MemoryGraph,
     MembershipLedger,
+    MemoryGraph,
     Policy,
     PolicyZones,
 )
@@ -68,7 +68,7 @@ def test_members_follow_the_zone_and_the_ledger_sends_only_changes() -> None:
     assert key == "p|http://ads-service/t"
     assert event is not None and (event["state"], event["confidence"]) == ("denied", "high")
     restored = MembershipLedger()
-    for _, e in first + [(key, event)]:
+    for _, e in [*first, (key, event)]:
         assert e is not None
         restored.restore(e)
     assert restored.update("p", zones.members("p"), ts=4) == []  # a restart sends nothing
