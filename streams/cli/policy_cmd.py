@@ -26,10 +26,11 @@ from rich.table import Table
 
 from analyzers.events import InvalidEvent, validate_event
 from analyzers.policy import PolicyZones
+from analyzers.policy.decisions import summarize_decisions
 from streams.cli.common import common_options, fail, kafka_failure
 from streams.cli.graph_cmd import synced_graph
 from streams.kafka.producer import make_producer
-from streams.kafka.topic_reader import read_latest
+from streams.kafka.topic_reader import read_all, read_latest
 from streams.policy.inputs import (
     INPUT_TOPICS,
     PolicyInput,
@@ -114,6 +115,43 @@ async def _follow(settings: Settings, *, from_beginning: bool, fmt: str, policy:
             _write(orjson.dumps(event) + b"\n" if fmt == "json" else _line(event))
 
 
+ENFORCEMENT_TOPIC = "enforcement-events"
+
+
+def enforcement_table(rows: Iterable[dict[str, Any]]) -> str:
+    rows = list(rows)
+    table = Table(title=f"{len(rows)} enforcement decisions (policy, sink, decision)")
+    for column in ("decision", "policy", "sink", "kind", "count", "services", "sources",
+                   "code locations", "last_ts"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["decision"]), str(r["policy_id"]), str(r["sink"]),
+                      str(r["sink_kind"]), str(r["count"]), ", ".join(r["services"]),
+                      ", ".join(r["sources"]), ", ".join(r["code_locations"]),
+                      str(r["last_ts"]))
+    return _render(table)
+
+
+def _enforcement(settings: Settings, fmt: str, policy: str | None) -> None:
+    """The probes' decisions (`enforcement-events`), summed per policy, sink and decision."""
+    _require_topic(settings, ENFORCEMENT_TOPIC)
+    try:
+        values = asyncio.run(read_all(settings, ENFORCEMENT_TOPIC))
+    except KafkaError as exc:
+        raise fail(f"cannot read {settings.topic(ENFORCEMENT_TOPIC)}: {exc}") from exc
+    events = []
+    for value in values:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            event = orjson.loads(value)
+            if isinstance(event, dict) and (policy is None or event.get("policy_id") == policy):
+                events.append(event)
+    rows = summarize_decisions(events)
+    if fmt == "json":
+        _write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        _write(enforcement_table(rows))
+
+
 @click.command("violations")
 @common_options
 @click.option("--follow", is_flag=True,
@@ -128,10 +166,16 @@ async def _follow(settings: Settings, *, from_beginning: bool, fmt: str, policy:
               help="With --follow: stop after this many events.")
 @click.option("--timeout", "timeout_s", type=float, default=None,
               help="With --follow: stop after this many seconds.")
+@click.option("--enforcement", is_flag=True,
+              help="The probes' enforcement decisions instead (enforcement-events: logged and "
+                   "blocked writes per policy, sink and decision, with counts).")
 def violations_command(settings: Settings, follow: bool, fmt: str, from_beginning: bool,
                        policy: str | None, status: str, max_events: int | None,
-                       timeout_s: float | None) -> None:
+                       timeout_s: float | None, enforcement: bool) -> None:
     """The latest state of every violation key (a JSON array), or a live tail."""
+    if enforcement:
+        _enforcement(settings, fmt, policy)
+        return
     _require_topic(settings, TOPIC)
     if follow:
         with contextlib.suppress(KeyboardInterrupt):

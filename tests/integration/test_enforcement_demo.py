@@ -137,6 +137,15 @@ def test_log_then_enforce_then_exclusion_and_across_services(
             "mailer", "inherited", "sqlite://demo.db/ad_requests")
         assert _offers(services, user_id, False) == 200  # untainted: the mailer writes
 
+    shown = subprocess.run([LINEAGE, "violations", "--enforcement", *cli_args(settings)],
+                           capture_output=True, text=True, env=command_env(settings),
+                           check=False)
+    assert shown.returncode == 0, shown.stderr
+    rows = {(r["policy_id"], r["decision"], tuple(r["services"]))
+            for r in json.loads(shown.stdout)}
+    assert (ADS, "logged", ("users-api",)) in rows and (ADS, "blocked", ("users-api",)) in rows
+    assert (AD_LOG, "blocked", ("mailer",)) in rows
+
 
 def test_fail_open_and_fail_closed_without_a_broker(tmp_path: Path) -> None:
     """The probes pointed at a port where no broker answers: zones never read."""

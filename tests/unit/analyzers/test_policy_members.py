@@ -72,3 +72,20 @@ def test_members_follow_the_zone_and_the_ledger_sends_only_changes() -> None:
         assert e is not None
         restored.restore(e)
     assert restored.update("p", zones.members("p"), ts=4) == []  # a restart sends nothing
+
+
+def test_decisions_are_summed_per_policy_sink_and_decision() -> None:
+    from analyzers.policy.decisions import summarize_decisions
+    from streams.cli.policy_cmd import enforcement_table
+
+    base = {"policy_id": "p", "sink": "http://ads/x", "sink_kind": "http", "mode": "log",
+            "decision": "logged", "service": "a", "source": "db://u#city",
+            "code_location": "a.py:1", "trace_id": "t1", "ts": 10}
+    rows = summarize_decisions([
+        base, {**base, "service": "b", "trace_id": "t2", "ts": 20},
+        {**base, "mode": "enforce", "decision": "blocked", "trace_id": "t3", "ts": 30}])
+    assert [(r["decision"], r["count"], r["services"], r["last_trace_id"]) for r in rows] == [
+        ("blocked", 1, ["a"], "t3"), ("logged", 2, ["a", "b"], "t2")]
+    assert (rows[1]["first_ts"], rows[1]["last_ts"]) == (10, 20)
+    text = enforcement_table(rows)
+    assert "blocked" in text and "http://ads/x" in text and "a.py:1" in text
