@@ -89,3 +89,43 @@ def test_decisions_are_summed_per_policy_sink_and_decision() -> None:
     assert (rows[1]["first_ts"], rows[1]["last_ts"]) == (10, 20)
     text = enforcement_table(rows)
     assert "blocked" in text and "http://ads/x" in text and "a.py:1" in text
+
+
+def test_simulated_enforcement_counts_what_would_be_blocked() -> None:
+    from analyzers.policy.simulate import simulate_enforcement
+    from streams.cli.policy_cmd import simulation_table
+
+    policy = Policy.from_event({**POLICY, "deny": ["http://ads-service/**", "log://**"]})
+
+    def trace(tid: str, read: str, rate: float = 0.1) -> list[dict[str, object]]:
+        return [
+            {"trace_id": tid, "role": "source", "asset": "sqlite://d/users", "ts": 1,
+             "payload": {read: "v"}, "service": "web", "sample_rate": rate},
+            {"trace_id": tid, "role": "sink", "asset": "http://ads-service/t", "ts": 2,
+             "payload": {"s": "v"}, "service": "web", "code_location": "app.py:7",
+             "sample_rate": rate},
+            {"trace_id": tid, "role": "sink", "asset": "log://web/app", "ts": 2,
+             "payload": {"m": "v"}, "service": "web", "code_location": "app.py:8",
+             "sample_rate": rate}]
+
+    captures = trace("t1", "city") + trace("t2", "city") + trace("t3", "name")
+    out = simulate_enforcement(policy, {"sqlite://d/users#city"}, captures)
+    assert (out["traces"], out["tainted_traces"]) == (3, 2)
+    (blocked,) = out["would_block"]
+    assert (blocked["sink"], blocked["traces"], blocked["estimated"], blocked["sources"]) == (
+        "http://ads-service/t", 2, 20.0, ["sqlite://d/users#city"])
+    (logged,) = out["would_log"]  # log is not in the default enforce_on
+    assert (logged["kind"], logged["code_location"]) == ("log", "app.py:8")
+    assert "http://ads-service/t" in simulation_table(out)
+
+
+def test_since_takes_epoch_ms_iso_times_and_ages() -> None:
+    import click
+
+    from streams.cli.policy_cmd import parse_since
+
+    assert parse_since("2025-01-22T10:10:00Z", 0) == 1737540600000
+    assert parse_since("30m", 3_600_000) == 1_800_000
+    assert parse_since(None, 5) is None
+    with pytest.raises(click.ClickException, match="--since"):
+        parse_since("yesterday", 0)
