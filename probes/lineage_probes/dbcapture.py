@@ -38,11 +38,15 @@ class Guard:
 
     def before(self, sql: Any, asset_of: AssetOf) -> tuple[context.Trace, str] | None:
         """Raises `FlowBlocked` for a forbidden write; for a read, what `after` needs."""
-        if self.rec.enforcer is None or not isinstance(sql, str):
+        enforcer = self.rec.enforcer
+        if enforcer is None or not isinstance(sql, str):
             return None
         trace = context.CURRENT.get()
         if trace is None or not self.probe.enabled:
             return None
+        source = enforcer.source
+        if not trace.taint and not source.index.by_table and source.available():
+            return None  # nothing to taint with, nothing to check: no statement plan
         try:
             plan = sqlplan.plan(sql, self.dialect)
             asset = asset_of(plan) if plan.kind != "other" else None

@@ -21,6 +21,8 @@ from lineage_probes.probe import Patches, Probe
 
 def install(rec: Recorder, patches: Patches) -> bool:
     probe = Probe("threads")
+    if not hasattr(threading.Thread, "_bootstrap_inner"):
+        return False  # another Python: leave threads alone
     original_start = threading.Thread.start
     original_inner = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
     original_submit = ThreadPoolExecutor.submit
@@ -29,7 +31,10 @@ def install(rec: Recorder, patches: Patches) -> bool:
         if probe.enabled:
             trace = context.CURRENT.get()
             if trace is not None:
-                self._lp_trace = trace  # type: ignore[attr-defined]
+                try:
+                    self._lp_trace = trace  # type: ignore[attr-defined]
+                except Exception as exc:  # a Thread subclass with __slots__
+                    probe.fail(exc)
         original_start(self)
 
     def _bootstrap_inner(self: threading.Thread) -> None:
