@@ -62,6 +62,8 @@ class ProbeConfig:
     enforce: bool = True
     enforce_fail: str = "fail_open"
     enforce_wait_s: float = 5.0
+    # zones count as unavailable when the broker has not answered for this long
+    enforce_stale_s: float = 10.0
 
     @property
     def topic(self) -> str:
@@ -102,6 +104,8 @@ class ProbeConfig:
             enforce_fail=fail,
             enforce_wait_s=_seconds(pick("enforce_wait_s", "LINEAGE_PROBE_ENFORCE_WAIT_S",
                                          cls.enforce_wait_s)),
+            enforce_stale_s=_seconds(pick("enforce_stale_s", "LINEAGE_PROBE_ENFORCE_STALE_S",
+                                          cls.enforce_stale_s)),
         )
 
 

@@ -162,3 +162,60 @@ def test_fail_open_and_fail_closed_without_a_broker(tmp_path: Path) -> None:
         with sqlite3.connect(services.db) as conn:
             assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
         assert httpx.get(f"{services.users_url}/health", timeout=10).status_code == 200
+
+
+def _produce(settings: Settings, topic: str, records: list[tuple[str, dict[str, Any]]]) -> None:
+    from streams.kafka.producer import make_producer
+
+    async def send() -> None:
+        producer = make_producer(settings)
+        await producer.start()
+        try:
+            for key, value in records:
+                await producer.send_and_wait(settings.topic(topic), key=key.encode(),
+                                             value=json.dumps(value).encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def test_fail_modes_per_policy_when_the_broker_stops(tmp_path: Path) -> None:
+    """A broker of this test's own, stopped once the probes have read the zones."""
+    from loadtest.probes_services import free_port
+    from streams.localkafka.broker import LocalKafka
+
+    broker = LocalKafka(tmp_path / "broker", port=free_port(), controller_port=free_port(),
+                        heap="256m")
+    broker.up()
+    try:
+        settings = Settings(bootstrap_servers=broker.bootstrap, topic_prefix="fail-",
+                            data_dir=tmp_path / "data")
+        prepare_topics(settings)
+        closed, opened = "ad-log-fail-closed", "ads-fail-open"
+        _produce(settings, "policies", [
+            (closed, _policy(closed, ["sqlite://demo.db/ad_requests"], "enforce",
+                             enforce_on=["db"], fail_mode="fail_closed")),
+            (opened, _policy(opened, ["http://127.0.0.1:*/ads/**"], "enforce"))])
+        _produce(settings, "policy-zones", [
+            (f"{p}|{CITY}", {"v": 1, "type": "zone_member", "policy_id": p, "asset": CITY,
+                             "state": "root", "labels": ["PRECISE_LOCATION"], "ts": 1})
+            for p in (closed, opened)])
+        probes = Probes(broker.bootstrap, settings.topic_prefix, 0.0)
+        with demo_services(tmp_path / "services", probes,
+                           env={"LINEAGE_PROBE_ENFORCE_STALE_S": "3"}) as services:
+            user_id = _new_user(services)
+            assert _offers(services, user_id, False) == 200  # untainted: nothing blocks
+            assert _offers(services, user_id, True) == 500  # the fail-open policy enforces
+            before = _ad_requests(services)
+            broker.down()
+            # zones stale: the fail-closed policy blocks every write to the sink it
+            # denies, tainted or not; the fail-open one lets the call go
+            _until(lambda: _offers(services, user_id, False) == 500, "zones seen as stale")
+            assert _ad_requests(services) == before
+            mailer_log = (services.db.parent / "mailer.log").read_text()
+            assert f"policy {closed} cannot read its zone and blocks" in mailer_log
+            # a write no policy denies still goes ahead
+            assert _new_user(services) > user_id
+    finally:
+        broker.down()

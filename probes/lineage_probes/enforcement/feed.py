@@ -4,7 +4,8 @@
 consumer group) to their end, then follows them, in one daemon thread with
 the probes' own Kafka client (librdkafka's C consumer, never captured).
 After each batch it swaps in a new `ZoneIndex`. Every `health_s` it asks
-the broker for a watermark; when no answer came for `stale_after_s`, or the
+the broker for a watermark; when no answer came for `stale_after_s`
+(`LINEAGE_PROBE_ENFORCE_STALE_S`, 10 s), or the
 topics were never read to their end, the feed is not `available()` and each
 policy's `fail_mode` decides (enforcer.py). A forked child (gunicorn
 workers) keeps the parent's last index and starts its own thread.
@@ -68,10 +69,10 @@ class KafkaZoneFeed:
 
     health_s = 2.0
 
-    def __init__(self, cfg: ProbeConfig, *, stale_after_s: float = 10.0) -> None:
+    def __init__(self, cfg: ProbeConfig, *, stale_after_s: float | None = None) -> None:
         self.cfg = cfg
         self.topics = (f"{cfg.topic_prefix}policies", f"{cfg.topic_prefix}policy-zones")
-        self.stale_after_s = stale_after_s
+        self.stale_after_s = cfg.enforce_stale_s if stale_after_s is None else stale_after_s
         self.index: ZoneIndex = EMPTY
         self.ready = threading.Event()
         self._last_ok = 0.0
