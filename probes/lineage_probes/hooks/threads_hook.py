@@ -24,7 +24,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
     if not hasattr(threading.Thread, "_bootstrap_inner"):
         return False  # another Python: leave threads alone
     original_start = threading.Thread.start
-    original_inner = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+    original_inner = threading.Thread._bootstrap_inner
     original_submit = ThreadPoolExecutor.submit
 
     def start(self: threading.Thread) -> None:
