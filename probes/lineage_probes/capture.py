@@ -26,6 +26,7 @@ from lineage_probes.config import ProbeConfig
 from lineage_probes.context import Trace
 from lineage_probes.emitter import Emitter
 from lineage_probes.enforcement import Enforcer, FlowBlocked
+from lineage_probes.enforcement.enforcer import UNKNOWN, ValuePlan
 
 log = logging.getLogger("lineage_probes")
 
@@ -39,23 +40,41 @@ class Recorder:
         self.emitter = emitter
         self.enforcer = enforcer
 
-    def read(self, trace: Trace, table: str, fields: Any = None) -> None:
-        """The request read `fields` (None: unknown) of `table`: taint it if they are in a zone."""
+    def read(self, trace: Trace, table: str, fields: Any = None, *,
+             rows_follow: bool = False) -> ValuePlan | None:
+        """The request read `fields` (None: unknown) of `table`: taint it if they are in a zone.
+
+        With `rows_follow` (a DB read) the plan of the values precise policies
+        need from the rows, for `rows`.
+        """
         enforcer = self.enforcer
         if enforcer is not None:
             try:
-                enforcer.on_read(trace, table, fields)
+                return enforcer.on_read(trace, table, fields, rows_follow=rows_follow)
+            except Exception as exc:
+                _enforcement_error(exc)
+        return None
+
+    def rows(self, trace: Trace, plan: ValuePlan, rows: Any) -> None:
+        enforcer = self.enforcer
+        if enforcer is not None:
+            try:
+                enforcer.on_rows(trace, plan, rows)
             except Exception as exc:
                 _enforcement_error(exc)
 
     def guard(self, trace: Trace, asset: str, kind: str, *,
-              code_location: str | None = None) -> None:
-        """Before a write of `kind` to `asset`; raises `FlowBlocked` when a policy forbids it."""
+              code_location: str | None = None, payload: Any = UNKNOWN) -> None:
+        """Before a write of `kind` to `asset`; raises `FlowBlocked` when a policy forbids it.
+
+        `payload` (what is written) lets a precise policy judge by the values.
+        """
         enforcer = self.enforcer
         if enforcer is None:
             return
         try:
-            enforcer.check_sink(trace, asset, kind, code_location=code_location)
+            enforcer.check_sink(trace, asset, kind, code_location=code_location,
+                                payload=payload)
         except FlowBlocked:
             raise
         except Exception as exc:

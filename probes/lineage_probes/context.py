@@ -27,6 +27,10 @@ class Trace:
     taint: dict[str, str] | None = None
     # enforcement decisions already recorded in this trace (policy, sink, decision)
     decided: set[tuple[str, str, str]] | None = None
+    # precise mode: policy -> the forms of the zone values the request read
+    # (in memory for the request only; a policy tainted but absent here is
+    # judged at request level)
+    values: dict[str, set[str]] | None = None
 
     def child_traceparent(self) -> str:
         return tracecontext.traceparent(self.trace_id, self.sampled)

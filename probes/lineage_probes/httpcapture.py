@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from lineage_probes import naming, webinputs
 from lineage_probes.capture import Recorder
 from lineage_probes.context import Trace
-from lineage_probes.enforcement.enforcer import TAINT_HEADER
+from lineage_probes.enforcement.enforcer import TAINT_HEADER, UNKNOWN
 from lineage_probes.probe import Probe
 
 
@@ -24,8 +24,12 @@ def asset_of_url(url: str) -> str:
     return naming.http(parts.scheme or "http", parts.hostname or "", parts.port, parts.path)
 
 
-def guard(rec: Recorder, probe: Probe, trace: Trace, url: str, headers: Any) -> None:
-    """Before an outbound call: add the taint header; raises `FlowBlocked` when forbidden."""
+def guard(rec: Recorder, probe: Probe, trace: Trace, url: str, headers: Any,
+          body: Any = UNKNOWN) -> None:
+    """Before an outbound call: add the taint header; raises `FlowBlocked` when forbidden.
+
+    The URL and `body` (bytes or text, when the hook has it) are the call's payload.
+    """
     if rec.enforcer is None:
         return
     try:
@@ -36,7 +40,9 @@ def guard(rec: Recorder, probe: Probe, trace: Trace, url: str, headers: Any) -> 
     except Exception as exc:
         probe.fail(exc)
         return
-    rec.guard(trace, asset, "http")
+    payload = UNKNOWN if not isinstance(body, bytes | str | None) else \
+        [url, body if isinstance(body, str) else (body or b"").decode("utf-8", "replace")]
+    rec.guard(trace, asset, "http", payload=payload)
 
 
 def request_sink(rec: Recorder, trace: Trace, asset: str, url: str, body: Any,

@@ -13,7 +13,7 @@ from typing import Any
 
 from lineage_probes import context
 from lineage_probes.capture import Recorder
-from lineage_probes.enforcement.enforcer import TAINT_HEADER
+from lineage_probes.enforcement.enforcer import TAINT_HEADER, UNKNOWN
 
 
 def value_payload(value: Any) -> Any:
@@ -56,7 +56,7 @@ def with_header(headers: Any, name: str, value: str) -> Any:
 
 
 def guard_produce(rec: Recorder, probe: Any, trace: context.Trace, asset: str,
-                  headers: Any) -> Any:
+                  headers: Any, value: Any = None) -> Any:
     """Before a produce: check it (raises `FlowBlocked`) and add the taint header."""
     if rec.enforcer is None:
         return headers
@@ -66,7 +66,8 @@ def guard_produce(rec: Recorder, probe: Any, trace: context.Trace, asset: str,
             headers = with_header(headers, TAINT_HEADER, value)
     except Exception as exc:
         probe.fail(exc)
-    rec.guard(trace, asset, "kafka")
+    rec.guard(trace, asset, "kafka",
+              payload=value if isinstance(value, bytes | bytearray | str) else UNKNOWN)
     return headers
 
 

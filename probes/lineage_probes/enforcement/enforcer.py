@@ -31,12 +31,17 @@ from lineage_probes.emitter import Emitter
 from lineage_probes.enforcement.blocked import FlowBlocked
 from lineage_probes.enforcement.feed import ZoneSource
 from lineage_probes.enforcement.index import DEFAULT_ENFORCE_ON, PolicyRule
+from lineage_probes.enforcement.values import MAX_VALUES, carries, needles_of, usable
 
 log = logging.getLogger("lineage_probes.enforcement")
 
 #: The header (HTTP) and Kafka header that carry a request's taint to the next service.
 TAINT_HEADER = "x-lineage-taint"
 INHERITED = "inherited"
+#: A sink whose payload the hook could not give: precise policies judge it at request level.
+UNKNOWN: Any = object()
+#: What a DB read must collect for precise policies: policy -> (zone asset, column positions).
+ValuePlan = dict[str, tuple[str, list[int]]]
 
 
 class Enforcer:
@@ -48,16 +53,53 @@ class Enforcer:
         self._warned = False
 
     # -- taint ---------------------------------------------------------------
-    def on_read(self, trace: Trace, table: str, fields: Any = None) -> None:
-        """`trace` read `fields` (None: unknown) of `table`: taint it with the zones of them."""
+    def on_read(self, trace: Trace, table: str, fields: Any = None, *,
+                rows_follow: bool = False) -> ValuePlan | None:
+        """`trace` read `fields` (None: unknown) of `table`: taint it with the zones of them.
+
+        `rows_follow`: the caller will hand the rows to `on_rows` (a DB read), so
+        a precise (`match: value`) policy waits for the values instead; returns
+        what to collect from them.
+        """
         index = self.source.index
         if table not in index.by_table:
-            return
+            return None
+        plan: ValuePlan = {}
         for policy_id, asset in index.taints(table, fields):
-            taint = trace.taint
-            if taint is None:
-                taint = trace.taint = {}
-            taint.setdefault(policy_id, asset)
+            rule = index.rules.get(policy_id)
+            if rows_follow and rule is not None and rule.match == "value" and fields:
+                names = list(fields)
+                zone_fields = index.by_table[table][policy_id]
+                plan[policy_id] = (asset, [i for i, f in enumerate(names)
+                                           if zone_fields is None or f in zone_fields])
+                continue
+            self._taint(trace, policy_id, asset)
+        return plan or None
+
+    def on_rows(self, trace: Trace, plan: ValuePlan, rows: Any) -> None:
+        """Rows a precise policy's read returned: keep the forms of their zone values."""
+        for policy_id, (asset, positions) in plan.items():
+            values = trace.values
+            if values is None:
+                values = trace.values = {}
+            first = policy_id not in (trace.taint or {})
+            self._taint(trace, policy_id, asset)
+            found = values.get(policy_id)
+            if found is None:
+                if not first:
+                    continue  # already judged at request level
+                found = values[policy_id] = set()
+            read = [usable(row[i]) for row in rows for i in positions if i < len(row)]
+            found |= needles_of(v for v in read if v is not None)
+            if len(found) > 7 * MAX_VALUES:
+                del values[policy_id]  # too many to carry: request level from here on
+
+    @staticmethod
+    def _taint(trace: Trace, policy_id: str, asset: str) -> None:
+        taint = trace.taint
+        if taint is None:
+            taint = trace.taint = {}
+        taint.setdefault(policy_id, asset)
 
     def inherit(self, trace: Trace, header: str | bytes | None) -> None:
         """The caller's taint from its `x-lineage-taint` header (policy ids, comma-separated)."""
@@ -79,7 +121,7 @@ class Enforcer:
 
     # -- the sink door ---------------------------------------------------------
     def check_sink(self, trace: Trace, asset: str, kind: str, *,
-                   code_location: str | None = None) -> None:
+                   code_location: str | None = None, payload: Any = UNKNOWN) -> None:
         """Decide before a write; raises `FlowBlocked` when a policy in enforce mode forbids it."""
         taint = trace.taint
         source = self.source
@@ -101,6 +143,10 @@ class Enforcer:
                 if not source.available():
                     self._fail(trace, rule, asset, kind, code_location)
                 continue
+            if rule.match == "value" and payload is not UNKNOWN and trace.values \
+                    and policy_id in trace.values \
+                    and not carries(payload, trace.values[policy_id]):
+                continue  # precise: this write carries none of the values read
             if rule.blocks(kind):
                 self._record(trace, rule, "blocked", asset, kind, found, code_location)
                 counters.incr("enforcement_blocked")

@@ -41,7 +41,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             if trace is not None and probe.enabled and len(args) < 6:
                 kwargs["headers"] = kafkacapture.guard_produce(
                     rec, probe, trace, naming.kafka(self._lp_bootstrap, topic),
-                    kwargs.get("headers"))
+                    kwargs.get("headers"), args[0] if args else kwargs.get("value"))
             if trace is not None and probe.enabled:
                 try:
                     if len(args) < 6:

@@ -55,7 +55,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             current = context.CURRENT.get()
             if current is not None and current.taint:
                 rec.guard(current, naming.log(rec.cfg.service, self.name), "log",
-                          code_location=_where(record))
+                          code_location=_where(record), payload=payload_of(record))
         trace = context.sampled_trace()
         if trace is not None and probe.enabled and not self.name.startswith("lineage_probes"):
             try:

@@ -58,7 +58,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             except Exception as exc:
                 probe.fail(exc)
 
-    guard = dbcapture.Guard(rec, probe, "postgres")
+    guard = dbcapture.Guard(rec, probe, "postgres", collects_rows=False)
     for cls, is_async in ((psycopg.Cursor, False), (psycopg.AsyncCursor, True)):
         _patch_cursor(cls, is_async, patches, run, rows, probe, guard)
     return True
@@ -75,7 +75,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
 
     if is_async:
         async def a_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-            read = guard.before(query, _asset_of(self))
+            read = guard.before(query, _asset_of(self), (params,))
             result = await execute(self, query, params, **kw)
             if read is not None:
                 guard.after(read, self.description)
@@ -83,7 +83,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
             return result
 
         async def a_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
-            guard.before(query, _asset_of(self))
+            guard.before(query, _asset_of(self), params_seq)
             params_seq = listed(params_seq)
             result = await executemany(self, query, params_seq, **kw)
             run(self, query, params_seq)
@@ -110,7 +110,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
                         "fetchall": a_fetchall}
     else:
         def s_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-            read = guard.before(query, _asset_of(self))
+            read = guard.before(query, _asset_of(self), (params,))
             result = execute(self, query, params, **kw)
             if read is not None:
                 guard.after(read, self.description)
@@ -118,7 +118,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
             return result
 
         def s_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
-            guard.before(query, _asset_of(self))
+            guard.before(query, _asset_of(self), params_seq)
             params_seq = listed(params_seq)
             result = executemany(self, query, params_seq, **kw)
             run(self, query, params_seq)

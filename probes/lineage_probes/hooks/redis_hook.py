@@ -87,7 +87,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             probe.fail(exc)
             return
         if asset is not None and command in _WRITES:
-            rec.guard(trace, asset, "cache")
+            rec.guard(trace, asset, "cache", payload=[_text(a) for a in args[1:]])
         if asset is not None and command in _READS:
             rec.read(trace, asset)
 

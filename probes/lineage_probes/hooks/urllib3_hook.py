@@ -35,7 +35,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             full = url if "://" in url else f"{self.scheme}://{self.host}:{self.port}{url}"
         except Exception as exc:
             probe.fail(exc)
-        httpcapture.guard(rec, probe, trace, full, headers)
+        httpcapture.guard(rec, probe, trace, full, headers, body)
         try:
             if trace.sampled:
                 asset = httpcapture.asset_of_url(full)

@@ -246,3 +246,43 @@ def test_never_read_zones_use_the_process_default(probes: Any, db: Path,
     assert blocked.value.policy_id == "*"
     _read_and_write(db, columns="id, name")  # outside any request: not checked
     assert _ads_rows(db) == 1
+
+
+def test_precise_mode_blocks_only_writes_that_carry_a_value_read(
+        probes: Any, db: Path, ads: str) -> None:
+    import hashlib
+
+    cap = probes(zones=StaticZones(_state("enforce", match="value")))
+
+    def request(segment_of: Any) -> None:
+        def run() -> None:
+            conn = sqlite3.connect(db)
+            try:
+                (name, city) = conn.execute("SELECT name, city FROM users WHERE id = 1").fetchone()
+                conn.execute("INSERT INTO ads_log (segment) VALUES (?)", (segment_of(city),))
+                conn.commit()
+            finally:
+                conn.close()
+        _request(run)
+
+    request(lambda city: "generic")  # read the city, wrote something else: goes
+    assert _ads_rows(db) == 1
+    for carried in (lambda city: city, lambda city: f"near {city.upper()}!",
+                    lambda city: hashlib.sha256(city.encode()).hexdigest()):
+        with pytest.raises(lineage_probes.FlowBlocked):
+            request(carried)
+    assert _ads_rows(db) == 1
+    assert {e["decision"] for e in _events(cap)} == {"blocked"}
+    sent = b"".join(value for _, _, value in cap.emitter.other)
+    assert CITY.encode() not in sent and CITY.lower().encode() not in sent  # never a value
+
+    def call(body: dict[str, str]) -> None:
+        with sqlite3.connect(db) as conn:
+            conn.execute("SELECT city FROM users").fetchall()
+        httpx.post(f"{ads}/ads/targeting", json=body)
+
+    _request(lambda: call({"segment": "generic"}))
+    assert len(Ads.received) == 1
+    with pytest.raises(lineage_probes.FlowBlocked):
+        _request(lambda: call({"segment": CITY.lower()}))
+    assert len(Ads.received) == 1
