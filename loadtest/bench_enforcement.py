@@ -7,8 +7,10 @@ read the ratios, not the absolute numbers):
    timed per call, with the probes on and enforcement off (the baseline),
    then with enforcement on and the request untainted, tainted with a sink no
    policy denies, and tainted with a denied sink in `log` mode (a decision
-   and its `enforcement-events` record each call: one request per call); the
-   modes interleaved over `--rounds` rounds, the p50 and p99 of every call;
+   and its `enforcement-events` record each call: one request per call), and
+   a precise (`match: value`) policy checking a 1 KB write that carries no
+   value read (against enforcement off writing the same 1 KB); the modes
+   interleaved over `--rounds` rounds, the p50 and p99 of every call;
 2. with `--kafka`: mode change to effect, the time from producing a
    `policies` record that flips the mode to the probes' zone feed (its own
    thread, the real broker) using it, `--flips` times.
@@ -30,9 +32,11 @@ from lineage_probes import context
 from lineage_probes.emitter import MemoryEmitter
 from lineage_probes.enforcement.feed import KafkaZoneFeed, StaticZones
 from lineage_probes.enforcement.index import ZoneState
+from lineage_probes.enforcement.values import needles_of
 
 POLICY = {"policy_id": "loc", "mode": "log", "deny": ["sqlite://memory/ads_log"]}
-MODES = ("enforcement off", "untainted", "tainted, sink allowed", "tainted, sink denied (log)")
+MODES = ("enforcement off", "untainted", "tainted, sink allowed", "tainted, sink denied (log)",
+         "enforcement off, 1 KB written", "precise, 1 KB written, no value read in it")
 
 
 def _p(values: list[float], q: float) -> float:
@@ -40,9 +44,10 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def _zones() -> StaticZones:
+def _zones(precise: bool) -> StaticZones:
     state = ZoneState()
-    state.apply_policy(b"loc", json.dumps(POLICY).encode())
+    policy = {**POLICY, "match": "value"} if precise else POLICY
+    state.apply_policy(b"loc", json.dumps(policy).encode())
     state.apply_member(b"loc|sqlite://memory/users#city", b'{"state":"root"}')
     return StaticZones(state)
 
@@ -53,18 +58,23 @@ def _sink_calls(mode: str, calls: int) -> list[float]:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.executescript("CREATE TABLE ads_log (segment TEXT); CREATE TABLE other_log "
                        "(segment TEXT);")
-    table = "ads_log" if mode.endswith("(log)") else "other_log"
-    tainted = mode.startswith("tainted")
+    precise = mode.startswith("precise")
+    table = "ads_log" if mode.endswith("(log)") or precise else "other_log"
+    tainted = mode.startswith("tainted") or precise
+    segment = "s" * 1024 if "1 KB" in mode else "s"
+    needles = needles_of(["Valparaiso-4711"])
     times: list[float] = []
     try:
         for n in range(calls):
             trace = context.Trace(f"{n:032x}", False)
             if tainted:
                 trace.taint = {"loc": "sqlite://memory/users#city"}
+            if precise:
+                trace.values = {"loc": set(needles)}
             token = context.CURRENT.set(trace)
             try:
                 started = time.perf_counter_ns()
-                conn.execute(f"INSERT INTO {table} (segment) VALUES (?)", ("s",))
+                conn.execute(f"INSERT INTO {table} (segment) VALUES (?)", (segment,))
                 times.append((time.perf_counter_ns() - started) / 1000)
             finally:
                 context.CURRENT.reset(token)
@@ -77,21 +87,24 @@ def per_sink_call(calls: int, rounds: int) -> dict[str, Any]:
     samples: dict[str, list[float]] = {m: [] for m in MODES}
     for _ in range(rounds):
         for mode in MODES:
-            off = mode == "enforcement off"
+            off = mode.startswith("enforcement off")
             lineage_probes.instrument(service="bench", sample_rate=0.0, emitter=MemoryEmitter(),
                                       probes=["sqlite3"], enforce=not off,
-                                      zones=None if off else _zones())
+                                      zones=None if off else _zones(mode.startswith("precise")))
             try:
                 _sink_calls(mode, 200)  # warm up (statement plans cached)
                 samples[mode] += _sink_calls(mode, calls)
             finally:
                 lineage_probes.uninstrument()
-    base50, base99 = _p(samples[MODES[0]], 0.5), _p(samples[MODES[0]], 0.99)
-    return {mode: {"p50_us": round(_p(v, 0.5), 2), "p99_us": round(_p(v, 0.99), 2),
-                   "p50_added_us": round(_p(v, 0.5) - base50, 2),
-                   "p99_added_us": round(_p(v, 0.99) - base99, 2),
-                   "p50_ratio": round(_p(v, 0.5) / base50, 3) if base50 else None}
-            for mode, v in samples.items()}
+    out = {}
+    for mode, v in samples.items():
+        base = samples[MODES[4] if "1 KB" in mode else MODES[0]]  # same payload size
+        base50, base99 = _p(base, 0.5), _p(base, 0.99)
+        out[mode] = {"p50_us": round(_p(v, 0.5), 2), "p99_us": round(_p(v, 0.99), 2),
+                     "p50_added_us": round(_p(v, 0.5) - base50, 2),
+                     "p99_added_us": round(_p(v, 0.99) - base99, 2),
+                     "p50_ratio": round(_p(v, 0.5) / base50, 3) if base50 else None}
+    return out
 
 
 def mode_change(bootstrap: str, flips: int) -> dict[str, Any]:

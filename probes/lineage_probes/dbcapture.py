@@ -66,7 +66,7 @@ class Guard:
             return None
         if plan.kind == "write":
             payload = UNKNOWN
-            if isinstance(param_sets, list | tuple):
+            if trace.values and isinstance(param_sets, list | tuple):  # a precise policy
                 try:
                     payload = [plan.bind(p) for p in param_sets]
                 except Exception as exc:
