@@ -27,12 +27,13 @@ from rich.table import Table
 
 from analyzers.events import InvalidEvent, validate_event
 from analyzers.policy import PolicyZones
-from analyzers.policy.decisions import summarize_decisions
 from analyzers.policy.simulate import simulate_enforcement
 from streams.cli.common import common_options, fail, kafka_failure
 from streams.cli.graph_cmd import synced_graph
 from streams.kafka.producer import make_producer
 from streams.kafka.topic_reader import read_all, read_latest
+from streams.policy.enforcement import TOPIC as ENFORCEMENT_TOPIC
+from streams.policy.enforcement import enforcement_decisions
 from streams.policy.inputs import (
     INPUT_TOPICS,
     PolicyInput,
@@ -117,7 +118,6 @@ async def _follow(settings: Settings, *, from_beginning: bool, fmt: str, policy:
             _write(orjson.dumps(event) + b"\n" if fmt == "json" else _line(event))
 
 
-ENFORCEMENT_TOPIC = "enforcement-events"
 
 
 def enforcement_table(rows: Iterable[dict[str, Any]]) -> str:
@@ -138,16 +138,9 @@ def _enforcement(settings: Settings, fmt: str, policy: str | None) -> None:
     """The probes' decisions (`enforcement-events`), summed per policy, sink and decision."""
     _require_topic(settings, ENFORCEMENT_TOPIC)
     try:
-        values = asyncio.run(read_all(settings, ENFORCEMENT_TOPIC))
+        rows = asyncio.run(enforcement_decisions(settings, policy))
     except KafkaError as exc:
         raise fail(f"cannot read {settings.topic(ENFORCEMENT_TOPIC)}: {exc}") from exc
-    events = []
-    for value in values:
-        with contextlib.suppress(orjson.JSONDecodeError):
-            event = orjson.loads(value)
-            if isinstance(event, dict) and (policy is None or event.get("policy_id") == policy):
-                events.append(event)
-    rows = summarize_decisions(events)
     if fmt == "json":
         _write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
     else:

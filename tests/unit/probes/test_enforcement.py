@@ -258,7 +258,7 @@ def test_precise_mode_blocks_only_writes_that_carry_a_value_read(
         def run() -> None:
             conn = sqlite3.connect(db)
             try:
-                (name, city) = conn.execute("SELECT name, city FROM users WHERE id = 1").fetchone()
+                (_name, city) = conn.execute("SELECT name, city FROM users WHERE id = 1").fetchone()
                 conn.execute("INSERT INTO ads_log (segment) VALUES (?)", (segment_of(city),))
                 conn.commit()
             finally:
