@@ -109,10 +109,7 @@ class Enforcer:
         for policy_id in text.split(","):
             policy_id = policy_id.strip()
             if policy_id and len(policy_id) <= 256:
-                taint = trace.taint
-                if taint is None:
-                    taint = trace.taint = {}
-                taint.setdefault(policy_id, INHERITED)
+                self._taint(trace, policy_id, INHERITED)
 
     @staticmethod
     def header(trace: Trace) -> str | None:
