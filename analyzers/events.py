@@ -42,11 +42,20 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, dict)
 
 
+#: The sink kinds a policy in `enforce` mode may block (`enforce_on`).
+SINK_KINDS = ("db", "http", "kafka", "cache", "log")
+
+
+def _is_sink_kinds(value: Any) -> bool:
+    return isinstance(value, list) and all(v in SINK_KINDS for v in value)
+
+
 _DESCRIBE: dict[Check, str] = {
     _is_str: "a non-empty string",
     _is_int: "an integer",
     _is_str_list: "a list of strings",
     _is_object: "an object",
+    _is_sink_kinds: "a list of sink kinds (" + ", ".join(SINK_KINDS) + ")",
 }
 
 
@@ -113,7 +122,10 @@ SPECS: dict[str, EventSpec] = {
         EventSpec(
             "policy", "policies", ("policy_id",),
             {**_COMMON, "policy_id": _is_str, "protects": _is_str_list, "deny": _is_str_list},
-            {"min_confidence": _one_of("high", "medium", "low")},
+            {"min_confidence": _one_of("high", "medium", "low"),
+             "mode": _one_of("log", "enforce"), "enforce_on": _is_sink_kinds,
+             "fail_mode": _one_of("fail_open", "fail_closed"),
+             "match": _one_of("request", "value")},
         ),
         EventSpec(
             "review", "reviews", ("policy_id", "asset"),

@@ -92,9 +92,10 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def demo_services(work: Path, probes: Probes | None, *,
-                  mailer_workers: int = 1) -> Iterator[Services]:
-    """users-api and mailer on free loopback ports over a fresh SQLite DB in `work`."""
+def demo_services(work: Path, probes: Probes | None, *, mailer_workers: int = 1,
+                  env: dict[str, str] | None = None) -> Iterator[Services]:
+    """users-api and mailer on free loopback ports over a fresh SQLite DB in `work`
+    (`env`: more environment for both, e.g. the probes' enforcement settings)."""
     work = work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     db = work / "demo.db"
@@ -102,7 +103,8 @@ def demo_services(work: Path, probes: Probes | None, *,
         conn.executescript((APP_DIR / "schema.sql").read_text())
     users_port, mailer_port = free_port(), free_port()
     services = Services(f"http://127.0.0.1:{users_port}", f"http://127.0.0.1:{mailer_port}", db)
-    env = {**os.environ, "DEMO_DB": str(db), "MAILER_URL": services.mailer_url}
+    extra = env or {}
+    env = {**os.environ, "DEMO_DB": str(db), "MAILER_URL": services.mailer_url, **extra}
     env.pop("LINEAGE_PROBE_DISABLED", None)
     mailer = _launch("mailer", [str(BIN / "gunicorn"), "--workers", str(mailer_workers),
                                 "--bind", f"127.0.0.1:{mailer_port}", "--chdir", str(APP_DIR),

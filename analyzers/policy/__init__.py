@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from analyzers.policy.globs import DenyGlob, DenySet, glob_to_regex
 from analyzers.policy.graph import EdgeChange, MemoryGraph
+from analyzers.policy.members import (
+    IN_ZONE_STATES,
+    Member,
+    MembershipLedger,
+    member_event,
+    member_key,
+    zone_members,
+)
 from analyzers.policy.model import (
     EXCLUDE,
     INCLUDE,
     Decision,
     Edge,
     EdgeView,
+    Enforcement,
     GraphView,
     Policy,
     PolicyError,
@@ -39,14 +48,18 @@ from analyzers.policy.zone import (
 __all__ = [
     "EXCLUDE",
     "INCLUDE",
+    "IN_ZONE_STATES",
     "Decision",
     "DenyGlob",
     "DenySet",
     "Edge",
     "EdgeChange",
     "EdgeView",
+    "Enforcement",
     "GraphView",
     "Hop",
+    "Member",
+    "MembershipLedger",
     "MemoryGraph",
     "Policy",
     "PolicyError",
@@ -59,8 +72,11 @@ __all__ = [
     "edges_from",
     "glob_to_regex",
     "label_for",
+    "member_event",
+    "member_key",
     "overlaps",
     "state_of_event",
     "violation_event",
     "violation_key",
+    "zone_members",
 ]

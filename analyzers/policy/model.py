@@ -21,6 +21,7 @@ __all__ = [
     "Decision",
     "Edge",
     "EdgeView",
+    "Enforcement",
     "GraphView",
     "Policy",
     "PolicyError",
@@ -32,6 +33,8 @@ __all__ = [
 
 #: A policy without `min_confidence` follows every edge, candidates included.
 DEFAULT_MIN_CONFIDENCE = LOW
+#: The sink kinds an `enforce` policy blocks when it names none: all but `log`.
+DEFAULT_ENFORCE_ON = ("db", "http", "kafka", "cache")
 
 INCLUDE: Literal["include"] = "include"
 EXCLUDE: Literal["exclude"] = "exclude"
@@ -77,6 +80,32 @@ class Edge:
 
 
 @dataclass(frozen=True, slots=True)
+class Enforcement:
+    """How the probes act on a policy (docs/ENFORCEMENT.md); the zone does not depend on it.
+
+    `mode` `log` records would-be violations, `enforce` blocks them; `enforce_on`
+    lists the sink kinds blocked; `fail_mode` says what to do when the zone
+    cannot be read; `match` `request` taints the whole request, `value` only
+    the values read.
+    """
+
+    mode: str = "log"
+    enforce_on: tuple[str, ...] = DEFAULT_ENFORCE_ON
+    fail_mode: str = "fail_open"
+    match: str = "request"
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> Enforcement:
+        kinds = event.get("enforce_on")
+        return cls(
+            str(event.get("mode") or "log"),
+            DEFAULT_ENFORCE_ON if kinds is None else tuple(dict.fromkeys(kinds)),
+            str(event.get("fail_mode") or "fail_open"),
+            str(event.get("match") or "request"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """One policy of the `policies` topic, deny globs compiled."""
 
@@ -84,6 +113,7 @@ class Policy:
     protects: frozenset[str]
     deny: DenySet
     min_confidence: str = DEFAULT_MIN_CONFIDENCE
+    enforcement: Enforcement = Enforcement()
 
     @classmethod
     def create(
@@ -92,18 +122,21 @@ class Policy:
         protects: Iterable[str],
         deny: Iterable[str],
         min_confidence: str | None = None,
+        enforcement: Enforcement | None = None,
     ) -> Policy:
         confidence = min_confidence or DEFAULT_MIN_CONFIDENCE
         if confidence not in CONFIDENCE_RANK:
             raise PolicyError("policy: field 'min_confidence' must be high, medium or low")
-        return cls(policy_id, frozenset(protects), DenySet.compile(deny), confidence)
+        return cls(policy_id, frozenset(protects), DenySet.compile(deny), confidence,
+                   enforcement or Enforcement())
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Policy:
         """A policy from a validated `policies` event (analyzers.events.validate_event)."""
         try:
             return cls.create(
-                event["policy_id"], event["protects"], event["deny"], event.get("min_confidence")
+                event["policy_id"], event["protects"], event["deny"], event.get("min_confidence"),
+                Enforcement.from_event(event),
             )
         except KeyError as exc:
             raise PolicyError(f"policy: missing field {exc.args[0]!r}") from None
@@ -117,7 +150,8 @@ class Policy:
         return self.protects == other.protects and self.min_confidence == other.min_confidence
 
     def same_as(self, other: Policy) -> bool:
-        return self.same_zone_as(other) and self.deny.patterns == other.deny.patterns
+        return (self.same_zone_as(other) and self.deny.patterns == other.deny.patterns
+                and self.enforcement == other.enforcement)
 
 
 @dataclass(frozen=True, slots=True)

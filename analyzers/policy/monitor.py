@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from analyzers.policy.members import Member, zone_members
 from analyzers.policy.model import (
     EXCLUDE,
     INCLUDE,
@@ -68,6 +69,8 @@ class PolicyZones:
         self._zones: dict[str, Zone] = {}
         # policy_id -> sink -> (state, detected_at) of the open violation
         self._open: dict[str, dict[str, tuple[ViolationState, int]]] = {}
+        # policies whose zone membership may have changed since `take_touched`
+        self._touched: set[str] = set()
 
     # -- inputs ------------------------------------------------------------
     def on_edge_upsert(self, edge: EdgeView, *, previous: EdgeView | None, ts: int) -> list[Event]:
@@ -140,6 +143,7 @@ class PolicyZones:
                 return []
             del self._policies[policy_id]
             del self._zones[policy_id]
+            self._touched.add(policy_id)
             return self._resolve_all(policy_id, ts)
         if old is not None and old.same_as(policy):
             return []
@@ -161,6 +165,7 @@ class PolicyZones:
         old = reviews.get(asset)
         if old == decision:
             return []
+        self._touched.add(policy_id)  # exclusions are published members
         if decision is None:
             del reviews[asset]
         else:
@@ -223,6 +228,19 @@ class PolicyZones:
         assert hops is not None
         return entry, hops
 
+    def take_touched(self) -> set[str]:
+        """The policies whose zone membership may have changed since the last call."""
+        touched, self._touched = self._touched, set()
+        return touched
+
+    def members(self, policy_id: str) -> dict[str, Member]:
+        """`policy_id`'s zone as `policy-zones` publishes it (empty: no such policy)."""
+        policy = self._policies.get(policy_id)
+        if policy is None:
+            return {}
+        return zone_members(policy, self._zones.get(policy_id),
+                            self._reviews.get(policy_id, {}))
+
     def open_violations(self) -> dict[tuple[str, str], ViolationState]:
         """Every open violation, by `(policy_id, sink)`."""
         return {
@@ -279,6 +297,7 @@ class PolicyZones:
         changed (its parent or level), so only those open sinks are re-derived.
         """
         policy, zone = self._policies[policy_id], self._zones[policy_id]
+        self._touched.add(policy_id)
         opened = self._open.setdefault(policy_id, {})
         events: list[Event] = []
         if extension:

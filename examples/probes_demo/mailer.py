@@ -2,7 +2,9 @@
 
 POST /welcome/<user_id> reads the user from the shared SQLite database,
 queues a welcome mail in its outbox table, logs it and answers with the
-greeting. Run it under `lineage-probe run --service mailer -- gunicorn mailer:app`.
+greeting. POST /ads/targeting plays the ads service: it logs each request's
+segment in its ad_requests table and answers with offers. Run it under
+`lineage-probe run --service mailer -- gunicorn mailer:app`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ def welcome(user_id: int) -> Any:
             (user_id, recipient, subject, body["city"]))
     log.info("welcome mail queued for %s", name)
     return jsonify(greeting=subject, queued=True)
+
+
+@app.post("/ads/targeting")
+def ad_targeting() -> Any:
+    body = request.get_json()
+    with closing(sqlite3.connect(DB, timeout=30)) as conn, conn:
+        conn.execute("INSERT INTO ad_requests (segment) VALUES (?)", (str(body["segment"]),))
+    return jsonify(offers=["coffee beans", "hiking boots"])
 
 
 if __name__ == "__main__":

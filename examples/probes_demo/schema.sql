@@ -11,3 +11,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     subject TEXT NOT NULL,
     city TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ad_requests (
+    id INTEGER PRIMARY KEY,
+    segment TEXT NOT NULL
+);

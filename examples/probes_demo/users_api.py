@@ -2,7 +2,10 @@
 
 POST /users stores the user in SQLite (the e-mail only as its SHA-256), logs
 the signup, and asks the mailer service (an outbound HTTP call) to welcome
-the user; GET /users/{user_id} reads one back. Run it under
+the user; GET /users/{user_id} reads one back; POST
+/users/{user_id}/offers asks the ads endpoint (on the mailer service) for
+offers, sending the user's city when `personalized` (the flow the
+enforcement demo's policy forbids, docs/ENFORCEMENT.md). Run it under
 `lineage-probe run --service users-api -- uvicorn users_api:app`.
 """
 
@@ -69,3 +72,16 @@ def get_user(user_id: int) -> dict[str, Any]:
     if row is None:
         raise HTTPException(status_code=404, detail="no such user")
     return {"id": user_id, "name": row[0], "city": row[1]}
+
+
+@app.post("/users/{user_id}/offers")
+async def offers(user_id: int, personalized: bool = False) -> dict[str, Any]:
+    columns = "name, city" if personalized else "name"
+    with closing(sqlite3.connect(DB, timeout=30)) as conn:
+        row = conn.execute(f"SELECT {columns} FROM users WHERE id = ?", (user_id,)).fetchone()
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such user")
+    segment = row[1] if personalized else "generic"
+    reply = await app.state.mailer.post("/ads/targeting", json={"segment": segment})
+    reply.raise_for_status()
+    return {"id": user_id, "offers": reply.json()["offers"]}

@@ -10,7 +10,8 @@ Every capture is a `probe-events` record (docs/PROBES.md, CONTRACT.md).
 
 from __future__ import annotations
 
+from lineage_probes.enforcement.blocked import FlowBlocked
 from lineage_probes.runtime import active_config, instrument, stats, uninstrument
 
-__all__ = ["active_config", "instrument", "stats", "uninstrument"]
+__all__ = ["FlowBlocked", "active_config", "instrument", "stats", "uninstrument"]
 __version__ = "0.1.0"

@@ -3,8 +3,12 @@
 A hook calls one of them with an asset name and the raw payload; the door
 redacts and caps the payload (the snapshot), writes the `probe-events`
 record and hands it to the emitter. `sink` also receives the sink's kind
-(`db`, `http`, `kafka`, `cache`, `log`, `response`): the place where
-enforcement will decide, before the write happens, whether it may go on.
+(`db`, `http`, `kafka`, `cache`, `log`, `response`).
+
+Enforcement has two more doors, passed by every request, sampled or not:
+`read` (a read of a table or asset, which may taint the request) and `guard`
+(before a write: raises `FlowBlocked` when a policy in enforce mode forbids
+it). Both are no-ops when enforcement is off.
 
 Nothing here logs or raises a payload value: a failure surfaces to the hook,
 which turns its probe off (`Probe.fail`).
@@ -13,6 +17,7 @@ which turns its probe off (`Probe.fail`).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -20,14 +25,73 @@ from lineage_probes import codeloc, counters, sanitize
 from lineage_probes.config import ProbeConfig
 from lineage_probes.context import Trace
 from lineage_probes.emitter import Emitter
+from lineage_probes.enforcement import Enforcer, FlowBlocked
+from lineage_probes.enforcement.enforcer import UNKNOWN, ValuePlan
+
+log = logging.getLogger("lineage_probes")
 
 
 class Recorder:
     """The configured doors: settings and emitter of an `instrument()` call."""
 
-    def __init__(self, cfg: ProbeConfig, emitter: Emitter) -> None:
+    def __init__(self, cfg: ProbeConfig, emitter: Emitter,
+                 enforcer: Enforcer | None = None) -> None:
         self.cfg = cfg
         self.emitter = emitter
+        self.enforcer = enforcer
+
+    def read(self, trace: Trace, table: str, fields: Any = None, *,
+             rows_follow: bool = False) -> ValuePlan | None:
+        """The request read `fields` (None: unknown) of `table`: taint it if they are in a zone.
+
+        With `rows_follow` (a DB read) the plan of the values precise policies
+        need from the rows, for `rows`.
+        """
+        enforcer = self.enforcer
+        if enforcer is not None:
+            try:
+                return enforcer.on_read(trace, table, fields, rows_follow=rows_follow)
+            except Exception as exc:
+                _enforcement_error(exc)
+        return None
+
+    def rows(self, trace: Trace, plan: ValuePlan, rows: Any) -> None:
+        enforcer = self.enforcer
+        if enforcer is not None:
+            try:
+                enforcer.on_rows(trace, plan, rows)
+            except Exception as exc:
+                _enforcement_error(exc)
+
+    def guard(self, trace: Trace, asset: str, kind: str, *,
+              code_location: str | None = None, payload: Any = UNKNOWN) -> None:
+        """Before a write of `kind` to `asset`; raises `FlowBlocked` when a policy forbids it.
+
+        `payload` (what is written) lets a precise policy judge by the values.
+        """
+        enforcer = self.enforcer
+        if enforcer is None:
+            return
+        try:
+            enforcer.check_sink(trace, asset, kind, code_location=code_location,
+                                payload=payload)
+        except FlowBlocked:
+            raise
+        except Exception as exc:
+            _enforcement_error(exc)
+
+    def inherit(self, trace: Trace, header: str | bytes | None) -> None:
+        """Take an inbound `x-lineage-taint` header."""
+        enforcer = self.enforcer
+        if enforcer is not None and header:
+            try:
+                enforcer.inherit(trace, header)
+            except Exception as exc:
+                _enforcement_error(exc)
+
+    def taint_header(self, trace: Trace) -> str | None:
+        """The `x-lineage-taint` value to send with an outbound call or message, if any."""
+        return Enforcer.header(trace) if self.enforcer is not None else None
 
     def source(self, trace: Trace, asset: str, payload: Any, *,
                code_location: str | None = None) -> None:
@@ -64,3 +128,9 @@ class Recorder:
         counters.incr("captured")
         self.emitter.send(trace.trace_id.encode("ascii"), data)
         return True
+
+
+def _enforcement_error(exc: BaseException) -> None:
+    """An internal error of enforcement: counted and logged by type, the application goes on."""
+    counters.incr("probe_errors.enforcement")
+    log.warning("lineage-probes: enforcement error (%s)", type(exc).__name__)

@@ -57,6 +57,13 @@ class ProbeConfig:
     # the in-process Kafka queue (librdkafka), bounded in messages and KiB
     queue_messages: int = 10_000
     queue_kbytes: int = 16 * 1024
+    # enforcement (docs/ENFORCEMENT.md): on, what to do before the zones were
+    # ever read, and how long instrument() waits for them at start
+    enforce: bool = True
+    enforce_fail: str = "fail_open"
+    enforce_wait_s: float = 5.0
+    # zones count as unavailable when the broker has not answered for this long
+    enforce_stale_s: float = 10.0
 
     @property
     def topic(self) -> str:
@@ -82,6 +89,10 @@ class ProbeConfig:
         if extra is None:
             extra = [n for n in env.get("LINEAGE_PROBE_REDACT", "").split(",") if n.strip()]
         service = pick("service", "LINEAGE_PROBE_SERVICE", "") or _default_service()
+        enforce = pick("enforce", "LINEAGE_PROBE_ENFORCE", "1")
+        fail = str(pick("enforce_fail", "LINEAGE_PROBE_ENFORCE_FAIL", "fail_open"))
+        if fail not in ("fail_open", "fail_closed"):
+            raise ProbeConfigError("enforce fail mode must be fail_open or fail_closed")
         return cls(
             service=str(service),
             bootstrap_servers=str(pick("bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS",
@@ -89,7 +100,23 @@ class ProbeConfig:
             topic_prefix=str(pick("topic_prefix", "LINEAGE_TOPIC_PREFIX", "")),
             sample_rate=_rate(pick("sample_rate", "LINEAGE_PROBE_SAMPLE_RATE", cls.sample_rate)),
             redact=DEFAULT_REDACT | {str(n).strip().lower() for n in extra},
+            enforce=enforce if isinstance(enforce, bool) else str(enforce).lower() in _TRUE,
+            enforce_fail=fail,
+            enforce_wait_s=_seconds(pick("enforce_wait_s", "LINEAGE_PROBE_ENFORCE_WAIT_S",
+                                         cls.enforce_wait_s)),
+            enforce_stale_s=_seconds(pick("enforce_stale_s", "LINEAGE_PROBE_ENFORCE_STALE_S",
+                                          cls.enforce_stale_s)),
         )
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ProbeConfigError("enforce wait must be a number of seconds") from None
+    if seconds < 0:
+        raise ProbeConfigError("enforce wait must not be negative")
+    return seconds
 
 
 def _default_service() -> str:

@@ -2,8 +2,9 @@
 
 `CURRENT` holds the trace of the request being served (a contextvar, so
 threads and asyncio tasks each see their own). Every hook reads it first; an
-unsampled trace makes every hook a pass-through. Enforcement (a later issue)
-reads the sources seen so far from here at the sink door.
+unsampled trace makes every capture a pass-through. Enforcement keeps the
+request's taint here (every request, sampled or not), so it follows the
+asyncio tasks and (hooks/threads_hook.py) the threads started for it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ class Trace:
     captures: int = 0
     # assets captured as sources in this trace, in order (names only, no values)
     source_assets: list[str] = field(default_factory=list)
+    # enforcement: policy -> the zone asset whose read tainted the request
+    # ("inherited": the caller's header); None until tainted
+    taint: dict[str, str] | None = None
+    # enforcement decisions already recorded in this trace (policy, sink, decision)
+    decided: set[tuple[str, str, str]] | None = None
+    # precise mode: policy -> the forms of the zone values the request read
+    # (in memory for the request only; a policy tainted but absent here is
+    # judged at request level)
+    values: dict[str, set[str]] | None = None
 
     def child_traceparent(self) -> str:
         return tracecontext.traceparent(self.trace_id, self.sampled)

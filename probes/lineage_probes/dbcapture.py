@@ -13,6 +13,8 @@ from typing import Any
 
 from lineage_probes import context, sqlplan
 from lineage_probes.capture import Recorder
+from lineage_probes.enforcement.enforcer import UNKNOWN, ValuePlan
+from lineage_probes.probe import Probe
 
 AssetOf = Callable[[sqlplan.Plan], str]
 
@@ -24,6 +26,73 @@ class ReadState:
 
     def __init__(self, trace: context.Trace, asset: str, names: list[str], left: int) -> None:
         self.trace, self.asset, self.names, self.left = trace, asset, names, left
+
+
+class Guard:
+    """Enforcement at a DB-API cursor, for every request: check a write before it runs,
+    taint the request with the columns a read returns (after it ran, from its description)."""
+
+    __slots__ = ("collects_rows", "dialect", "probe", "rec")
+
+    def __init__(self, rec: Recorder, probe: Probe, dialect: str, *,
+                 collects_rows: bool = True) -> None:
+        """`collects_rows`: the hook hands fetched rows to `rows` (precise policies read
+        values from them); without it a precise policy taints the request as a whole."""
+        self.rec, self.probe, self.dialect = rec, probe, dialect
+        self.collects_rows = collects_rows
+
+    def before(self, sql: Any, asset_of: AssetOf, param_sets: Any = UNKNOWN
+               ) -> tuple[context.Trace, str] | None:
+        """Raises `FlowBlocked` for a forbidden write; for a read, what `after` needs.
+
+        `param_sets` (a list or tuple of parameter sets) is what a write writes.
+        """
+        enforcer = self.rec.enforcer
+        if enforcer is None or not isinstance(sql, str):
+            return None
+        trace = context.CURRENT.get()
+        if trace is None or not self.probe.enabled:
+            return None
+        source = enforcer.source
+        if not trace.taint and not source.index.by_table and source.available():
+            return None  # nothing to taint with, nothing to check: no statement plan
+        try:
+            plan = sqlplan.plan(sql, self.dialect)
+            asset = asset_of(plan) if plan.kind != "other" else None
+        except Exception as exc:
+            self.probe.fail(exc)
+            return None
+        if asset is None:
+            return None
+        if plan.kind == "write":
+            payload = UNKNOWN
+            if trace.values and isinstance(param_sets, list | tuple):  # a precise policy
+                try:
+                    payload = [plan.bind(p) for p in param_sets]
+                except Exception as exc:
+                    self.probe.fail(exc)
+            self.rec.guard(trace, asset, "db", payload=payload)
+            return None
+        return trace, asset
+
+    def after(self, read: tuple[context.Trace, str], description: Any
+              ) -> tuple[context.Trace, ValuePlan] | None:
+        """Taint with the columns the read returns; the rows precise policies need, if any."""
+        try:
+            names = [str(d[0]).lower() for d in description or ()]
+        except Exception as exc:
+            self.probe.fail(exc)
+            return None
+        plan = self.rec.read(read[0], read[1], names, rows_follow=self.collects_rows)
+        return None if plan is None else (read[0], plan)
+
+    def rows(self, values: tuple[context.Trace, ValuePlan], rows: Any) -> None:
+        try:
+            fetched = [tuple(r) for r in rows]
+        except Exception as exc:
+            self.probe.fail(exc)
+            return
+        self.rec.rows(values[0], values[1], fetched)
 
 
 def on_execute(rec: Recorder, trace: context.Trace, sql: Any, dialect: str,

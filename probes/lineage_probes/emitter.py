@@ -23,6 +23,7 @@ log = logging.getLogger("lineage_probes.kafka")
 
 class Emitter(Protocol):
     def send(self, key: bytes, value: bytes) -> None: ...
+    def send_to(self, topic: str, key: bytes, value: bytes) -> None: ...
     def close(self, timeout: float = 2.0) -> None: ...
 
 
@@ -79,8 +80,12 @@ class KafkaEmitter:
                 log.debug("lineage-probes: poll failed (%s)", type(exc).__name__)
 
     def send(self, key: bytes, value: bytes) -> None:
+        self.send_to(self._cfg.topic, key, value)
+
+    def send_to(self, topic: str, key: bytes, value: bytes) -> None:
+        """A record to another topic of the prefix (enforcement events), same queue."""
         try:
-            self._client().produce(self._cfg.topic, value=value, key=key)
+            self._client().produce(topic, value=value, key=key)
         except BufferError:
             counters.incr("dropped_queue_full")
         else:
@@ -110,9 +115,13 @@ class MemoryEmitter:
 
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, bytes]] = []
+        self.other: list[tuple[str, bytes, bytes]] = []  # send_to: (topic, key, value)
 
     def send(self, key: bytes, value: bytes) -> None:
         self.sent.append((key, value))
+
+    def send_to(self, topic: str, key: bytes, value: bytes) -> None:
+        self.other.append((topic, key, value))
 
     def close(self, timeout: float = 2.0) -> None:
         return None

@@ -13,6 +13,7 @@ from typing import Any
 
 from lineage_probes import context
 from lineage_probes.capture import Recorder
+from lineage_probes.enforcement.enforcer import TAINT_HEADER, UNKNOWN
 
 
 def value_payload(value: Any) -> Any:
@@ -44,19 +45,53 @@ def with_traceparent(headers: Any, traceparent: str, as_bytes: bool = True) -> A
     return [*[h for h in headers if h[0] != "traceparent"], ("traceparent", value)]
 
 
-def header_traceparent(headers: Any) -> Any:
+def with_header(headers: Any, name: str, value: str) -> Any:
+    """The headers plus `name: value` (bytes), in the shape the caller used (list or dict)."""
+    raw = value.encode("ascii", "replace")
+    if headers is None:
+        return [(name, raw)]
+    if isinstance(headers, dict):
+        return {**headers, name: raw}
+    return [*[h for h in headers if h[0] != name], (name, raw)]
+
+
+def guard_produce(rec: Recorder, probe: Any, trace: context.Trace, asset: str,
+                  headers: Any, value: Any = None) -> Any:
+    """Before a produce: check it (raises `FlowBlocked`) and add the taint header."""
+    if rec.enforcer is None:
+        return headers
+    try:
+        value = rec.taint_header(trace)
+        if value:
+            headers = with_header(headers, TAINT_HEADER, value)
+    except Exception as exc:
+        probe.fail(exc)
+    rec.guard(trace, asset, "kafka",
+              payload=value if isinstance(value, bytes | bytearray | str) else UNKNOWN)
+    return headers
+
+
+def header_value(headers: Any, name: str = "traceparent") -> Any:
     if not headers:
         return None
     items = headers.items() if isinstance(headers, dict) else headers
     for key, value in items:
-        if key == "traceparent":
+        if key == name:
             return value
     return None
 
 
+def header_traceparent(headers: Any) -> Any:
+    return header_value(headers, "traceparent")
+
+
 def consumed(rec: Recorder, asset: str, headers: Any, value: Any) -> None:
-    """Open the message's trace and capture its value when the trace is sampled."""
+    """Open the message's trace (its taint: the header, a zone topic) and capture its value
+    when the trace is sampled."""
     trace = context.new_trace(header_traceparent(headers), rec.cfg.sample_rate)
     context.CURRENT.set(trace)
+    if rec.enforcer is not None:
+        rec.inherit(trace, header_value(headers, TAINT_HEADER))
+        rec.read(trace, asset)
     if trace.sampled and value is not None:
         rec.source(trace, asset, value_payload(value))

@@ -31,6 +31,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--topic-prefix", help="prefix of probe-events (env LINEAGE_TOPIC_PREFIX)")
     run.add_argument("--redact", help="comma-separated field names never captured "
                                       "(env LINEAGE_PROBE_REDACT)")
+    run.add_argument("--no-enforce", action="store_true",
+                     help="captures only: no enforcement of policies (env LINEAGE_PROBE_ENFORCE=0)")
+    run.add_argument("--enforce-fail", choices=("fail_open", "fail_closed"),
+                     help="before the policy zones could ever be read: let writes go or block "
+                          "them (env LINEAGE_PROBE_ENFORCE_FAIL; docs/ENFORCEMENT.md)")
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- the command to run")
     return top
 
@@ -42,7 +47,10 @@ def environment(args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]
                        (args.sample_rate, "LINEAGE_PROBE_SAMPLE_RATE"),
                        (args.bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS"),
                        (args.topic_prefix, "LINEAGE_TOPIC_PREFIX"),
-                       (args.redact, "LINEAGE_PROBE_REDACT")):
+                       (args.redact, "LINEAGE_PROBE_REDACT"),
+                       ("0" if getattr(args, "no_enforce", False) else None,
+                        "LINEAGE_PROBE_ENFORCE"),
+                       (getattr(args, "enforce_fail", None), "LINEAGE_PROBE_ENFORCE_FAIL")):
         if value is not None:
             env[var] = str(value)
     path = env.get("PYTHONPATH", "")

@@ -11,6 +11,8 @@ from lineage_probes import counters, hooks
 from lineage_probes.capture import Recorder
 from lineage_probes.config import ProbeConfig
 from lineage_probes.emitter import Emitter, KafkaEmitter
+from lineage_probes.enforcement import Enforcer
+from lineage_probes.enforcement.feed import KafkaZoneFeed, ZoneSource
 from lineage_probes.probe import Patches
 
 log = logging.getLogger("lineage_probes")
@@ -21,7 +23,8 @@ _active: tuple[Recorder, Patches, list[str]] | None = None
 def instrument(*, service: str | None = None, bootstrap_servers: str | None = None,
                topic_prefix: str | None = None, sample_rate: float | None = None,
                redact: Iterable[str] | None = None, probes: Iterable[str] | None = None,
-               emitter: Emitter | None = None) -> list[str]:
+               emitter: Emitter | None = None, enforce: bool | None = None,
+               zones: ZoneSource | None = None) -> list[str]:
     """Turn the probes on; returns the names of the frameworks patched.
 
     Arguments left out come from the environment (`LINEAGE_PROBE_SERVICE`,
@@ -32,6 +35,12 @@ def instrument(*, service: str | None = None, bootstrap_servers: str | None = No
     `lineage_probes.hooks.NAMES`); `emitter` replaces the Kafka producer
     (`lineage_probes.emitter.MemoryEmitter` keeps captures in memory).
 
+    Enforcement (docs/ENFORCEMENT.md) is on unless `enforce=False` or
+    `LINEAGE_PROBE_ENFORCE=0`: it follows `policies` and `policy-zones` from
+    Kafka, or reads `zones` (`enforcement.feed.StaticZones`) when given; with
+    a custom `emitter` and no `zones` it stays off. At start it waits up to
+    `LINEAGE_PROBE_ENFORCE_WAIT_S` (5 s) for the zones to be read.
+
     Raises:
         ProbeConfigError: a setting has a value the probes cannot use.
     """
@@ -41,11 +50,18 @@ def instrument(*, service: str | None = None, bootstrap_servers: str | None = No
     cfg = ProbeConfig.resolve({
         "service": service, "bootstrap_servers": bootstrap_servers,
         "topic_prefix": topic_prefix, "sample_rate": sample_rate,
-        "redact": None if redact is None else list(redact)})
+        "redact": None if redact is None else list(redact), "enforce": enforce})
     with _lock:
         if _active is not None:
             return list(_active[2])
-        recorder = Recorder(cfg, emitter if emitter is not None else KafkaEmitter(cfg))
+        sender = emitter if emitter is not None else KafkaEmitter(cfg)
+        enforcer = None
+        if cfg.enforce and (zones is not None or emitter is None):
+            source = zones if zones is not None else KafkaZoneFeed(cfg)
+            source.start()
+            source.ready.wait(cfg.enforce_wait_s)
+            enforcer = Enforcer(cfg, source, sender)
+        recorder = Recorder(cfg, sender, enforcer)
         patches = Patches()
         names = hooks.NAMES if probes is None else tuple(probes)
         installed = []
@@ -70,6 +86,8 @@ def uninstrument(timeout: float = 2.0) -> None:
         recorder, patches, _ = _active
         _active = None
     patches.restore()
+    if recorder.enforcer is not None:
+        recorder.enforcer.source.close()
     recorder.emitter.close(timeout)
 
 

@@ -31,7 +31,10 @@ from streams.kafka.topics import ensure_topics
 from streams.pipeline.topology import CONTRACT_TOPICS, TopologyError, load_topology
 from streams.settings import Settings
 
-OUTPUT_TOPICS = ("lineage-graph", "policy-violations", "dead-letters")
+# policy-zones is the monitor's output; enforcement-events the probes' record of
+# their decisions: neither is replayed into a pipeline
+OUTPUT_TOPICS = ("lineage-graph", "policy-violations", "policy-zones", "enforcement-events",
+                 "dead-letters")
 INPUT_TOPICS = tuple(t for t in CONTRACT_TOPICS if t not in OUTPUT_TOPICS)
 
 T = TypeVar("T")
@@ -67,7 +70,8 @@ def _counts(counts: dict[str, int]) -> str:
               type=click.Path(file_okay=False, path_type=Path),
               help="Archive directory (created; a later run appends only what is new).")
 @click.option("--include-outputs", is_flag=True,
-              help="Also archive lineage-graph, policy-violations and dead-letters.")
+              help="Also archive the outputs: lineage-graph, policy-violations, policy-zones, "
+                   "enforcement-events and dead-letters.")
 def archive_command(settings: Settings, out: Path, include_outputs: bool) -> None:
     """Copy the input topics of the pipeline under --topic-prefix to Parquet in --out.
 

@@ -16,6 +16,7 @@ import io
 import sys
 import time
 from collections.abc import Iterable
+from datetime import UTC
 from typing import Any
 
 import click
@@ -26,10 +27,13 @@ from rich.table import Table
 
 from analyzers.events import InvalidEvent, validate_event
 from analyzers.policy import PolicyZones
+from analyzers.policy.simulate import simulate_enforcement
 from streams.cli.common import common_options, fail, kafka_failure
 from streams.cli.graph_cmd import synced_graph
 from streams.kafka.producer import make_producer
-from streams.kafka.topic_reader import read_latest
+from streams.kafka.topic_reader import read_all, read_latest
+from streams.policy.enforcement import TOPIC as ENFORCEMENT_TOPIC
+from streams.policy.enforcement import enforcement_decisions
 from streams.policy.inputs import (
     INPUT_TOPICS,
     PolicyInput,
@@ -114,6 +118,35 @@ async def _follow(settings: Settings, *, from_beginning: bool, fmt: str, policy:
             _write(orjson.dumps(event) + b"\n" if fmt == "json" else _line(event))
 
 
+
+
+def enforcement_table(rows: Iterable[dict[str, Any]]) -> str:
+    rows = list(rows)
+    table = Table(title=f"{len(rows)} enforcement decisions (policy, sink, decision)")
+    for column in ("decision", "policy", "sink", "kind", "count", "services", "sources",
+                   "code locations", "last_ts"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["decision"]), str(r["policy_id"]), str(r["sink"]),
+                      str(r["sink_kind"]), str(r["count"]), ", ".join(r["services"]),
+                      ", ".join(r["sources"]), ", ".join(r["code_locations"]),
+                      str(r["last_ts"]))
+    return _render(table)
+
+
+def _enforcement(settings: Settings, fmt: str, policy: str | None) -> None:
+    """The probes' decisions (`enforcement-events`), summed per policy, sink and decision."""
+    _require_topic(settings, ENFORCEMENT_TOPIC)
+    try:
+        rows = asyncio.run(enforcement_decisions(settings, policy))
+    except KafkaError as exc:
+        raise fail(f"cannot read {settings.topic(ENFORCEMENT_TOPIC)}: {exc}") from exc
+    if fmt == "json":
+        _write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        _write(enforcement_table(rows))
+
+
 @click.command("violations")
 @common_options
 @click.option("--follow", is_flag=True,
@@ -128,10 +161,16 @@ async def _follow(settings: Settings, *, from_beginning: bool, fmt: str, policy:
               help="With --follow: stop after this many events.")
 @click.option("--timeout", "timeout_s", type=float, default=None,
               help="With --follow: stop after this many seconds.")
+@click.option("--enforcement", is_flag=True,
+              help="The probes' enforcement decisions instead (enforcement-events: logged and "
+                   "blocked writes per policy, sink and decision, with counts).")
 def violations_command(settings: Settings, follow: bool, fmt: str, from_beginning: bool,
                        policy: str | None, status: str, max_events: int | None,
-                       timeout_s: float | None) -> None:
+                       timeout_s: float | None, enforcement: bool) -> None:
     """The latest state of every violation key (a JSON array), or a live tail."""
+    if enforcement:
+        _enforcement(settings, fmt, policy)
+        return
     _require_topic(settings, TOPIC)
     if follow:
         with contextlib.suppress(KeyboardInterrupt):
@@ -266,12 +305,76 @@ def zone_table(data: dict[str, Any]) -> str:
     return _render(table)
 
 
+def parse_since(text: str | None, now_ms: int) -> int | None:
+    """`--since`: epoch ms, an ISO 8601 time, or an age (`30m`, `2h`, `7d`).
+
+    >>> parse_since("2h", 10_000_000), parse_since("1737540600000", 0)
+    (2800000, 1737540600000)
+    """
+    if text is None:
+        return None
+    text = text.strip()
+    units = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+    if text[-1:] in units and text[:-1].isdigit():
+        return now_ms - int(text[:-1]) * units[text[-1]]
+    if text.isdigit():
+        return int(text)
+    from datetime import datetime
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--since: {text[:40]!r} is not epoch ms, an ISO time or an age like 2h") \
+            from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+def _captures(settings: Settings, since_ms: int | None) -> list[dict[str, Any]]:
+    try:
+        values = asyncio.run(read_all(settings, "probe-events"))
+    except KafkaError as exc:
+        raise fail(f"cannot read {settings.topic('probe-events')}: {exc}") from exc
+    captures = []
+    for value in values:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            event = orjson.loads(value)
+            if isinstance(event, dict) and event.get("type") == "probe" and (
+                    since_ms is None or (isinstance(event.get("ts"), int)
+                                         and event["ts"] >= since_ms)):
+                captures.append(event)
+    return captures
+
+
+def simulation_table(data: dict[str, Any]) -> str:
+    rows = data["would_block"] + data["would_log"]
+    table = Table(title=f"{data['policy_id']} in enforce mode: {len(data['would_block'])} sinks "
+                        f"blocked, {len(data['would_log'])} logged; {data['tainted_traces']} of "
+                        f"{data['traces']} recorded traces tainted")
+    for column in ("decision", "service", "sink", "kind", "code location", "traces",
+                   "estimated", "sources"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["decision"], r["service"], r["sink"], r["kind"], r["code_location"],
+                      str(r["traces"]), str(r["estimated"]), ", ".join(r["sources"]))
+    return _render(table)
+
+
 @click.command("zone")
 @common_options
 @click.argument("policy_id")
 @click.option("--format", "fmt", type=FORMAT, default="json", show_default=True)
-def zone_command(settings: Settings, policy_id: str, fmt: str) -> None:
+@click.option("--simulate-enforce", is_flag=True,
+              help="Dry run: replay the recorded probe evidence (probe-events) against the "
+                   "current zone and report which services, sinks and code locations an "
+                   "enforce mode would have blocked, and how often.")
+@click.option("--since", default=None,
+              help="With --simulate-enforce: only evidence from this time on (epoch ms, ISO "
+                   "8601, or an age such as 2h).")
+def zone_command(settings: Settings, policy_id: str, fmt: str, simulate_enforce: bool,
+                 since: str | None) -> None:
     """The current zone of POLICY_ID: every asset, its path from a protected root, and why."""
+    since_ms = parse_since(since, _now_ms())
     with synced_graph(settings) as graph:
         try:
             inputs, bad = asyncio.run(_read_inputs(settings))
@@ -285,6 +388,15 @@ def zone_command(settings: Settings, policy_id: str, fmt: str) -> None:
         data = zone_json(zones, policy_id, inputs)
     if bad:
         click.echo(f"{bad} unusable label/policy/review records skipped", err=True)
+    if simulate_enforce:
+        zone = {a["asset"] for a in data["assets"]}
+        data = simulate_enforcement(zones.policies()[policy_id], zone,
+                                    _captures(settings, since_ms))
+        if fmt == "json":
+            _write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+        else:
+            _write(simulation_table(data))
+        return
     if fmt == "json":
         _write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
     else:

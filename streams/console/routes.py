@@ -46,6 +46,7 @@ from streams.console.zones import (
 )
 from streams.graph.format import path_json
 from streams.http.access import public
+from streams.policy.enforcement import enforcement_decisions
 from streams.settings import Settings
 from vocab import CONFIDENCE_RANK
 
@@ -268,6 +269,10 @@ def register_console(app: web.Application, console: Console) -> None:
         events.sort(key=lambda e: (e.get("status") != "open", -int(e.get("ts") or 0)))
         return json_response({"violations": events})
 
+    async def enforcement(request: web.Request) -> web.Response:
+        rows = await enforcement_decisions(console.settings, request.query.get("policy") or None)
+        return json_response({"decisions": rows})
+
     async def stream(request: web.Request) -> web.StreamResponse:
         keep = _violation_filter(request)
         snapshot, queue = await console.feed.subscribe()
@@ -336,7 +341,7 @@ def register_console(app: web.Application, console: Console) -> None:
     reads: dict[str, Handler] = {
         "session": session, "search": search, "neighbourhood": neighbours, "edge": edge,
         "path": path, "policies": policies, "zone": zone, "zone/export": export,
-        "violations": violations, "violations/stream": stream,
+        "violations": violations, "violations/stream": stream, "enforcement": enforcement,
     }
     for name, handler in reads.items():
         router.add_get(f"{API}/{name}", guard.wrap(_errors(handler)))

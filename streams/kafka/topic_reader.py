@@ -123,3 +123,21 @@ async def offset_before(
         return min(hit.offset, offset + 1) if hit is not None else offset + 1
     finally:
         await consumer.stop()
+
+
+async def read_all(settings: Settings, topic: str) -> list[bytes]:
+    """Every value of `topic` (a contract name) up to its end as of now, in partition order.
+
+    Tombstones and a topic that does not exist read empty.
+    """
+    consumer = new_consumer(settings, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        await assign_from_beginning(consumer, [settings.topic(topic)])
+        async for batch in batches_to_end(consumer):
+            for records in batch.values():
+                values.extend(r.value for r in records if r.value is not None)
+    finally:
+        await consumer.stop()
+    return values

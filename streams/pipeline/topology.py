@@ -22,10 +22,10 @@ DEFAULT_PATH = Path(__file__).resolve().parents[2] / "topology.yaml"
 CONTRACT_TOPICS = (
     "probe-events", "sql-job-logs", "config-events", "static-flows",
     "asset-labels", "policies", "reviews", "openlineage-events",
-    "lineage-graph", "policy-violations", "dead-letters",
+    "lineage-graph", "policy-violations", "policy-zones", "enforcement-events", "dead-letters",
 )
 #: Topics whose latest value per key is the state; they must be compacted.
-COMPACTED_TOPICS = ("asset-labels", "policies", "reviews", "lineage-graph")
+COMPACTED_TOPICS = ("asset-labels", "policies", "reviews", "lineage-graph", "policy-zones")
 
 
 class TopologyError(ValueError):
@@ -191,6 +191,8 @@ class PolicyMonitorSpec:
 
     inputs: tuple[str, ...]
     output: str
+    #: Where each policy's zone membership goes (`policy-zones`, compacted).
+    zones_output: str
     #: Input records read per poll while leading.
     batch_size: int
     #: How often a worker checks whether it leads the group.
@@ -249,8 +251,9 @@ class Topology:
         if replica.topic not in COMPACTED_TOPICS:
             raise ValueError(f"services.graph_replica.topic: {replica.topic!r} is not a "
                              "compacted topic of the graph")
-        for i, topic in enumerate((*monitor.inputs, monitor.output)):
-            where = f"inputs[{i}]" if i < len(monitor.inputs) else "output"
+        for i, topic in enumerate((*monitor.inputs, monitor.output, monitor.zones_output)):
+            where = f"inputs[{i}]" if i < len(monitor.inputs) else \
+                ("output" if i == len(monitor.inputs) else "zones_output")
             if topic not in self.topics:
                 raise ValueError(f"services.policy_monitor.{where}: unknown topic {topic!r}")
 

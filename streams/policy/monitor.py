@@ -9,11 +9,13 @@ send the same violation twice. On becoming leader (and at start) the task:
 1. waits until the graph replica has caught up with `lineage-graph`;
 2. reads `asset-labels`, `policies` and `reviews` (every partition, from the
    beginning, no consumer group) up to their current end, latest per key;
-3. reads `policy-violations` latest per key and `restore`s the open ones;
+3. reads `policy-violations` latest per key and `restore`s the open ones,
+   and `policy-zones` latest per key into the membership ledger;
 4. loads the inputs, `rebuild_all`s and sends only the differences (nothing
    when nothing changed while no one led);
 5. follows: graph changes arrive through the listener, input records
-   through its consumer; each call's events go out in order.
+   through its consumer; each call's events go out in order, then the zone
+   membership deltas of the policies it touched (`policy-zones`).
 
 Losing leadership drops the state (the next leader restores it from the
 topics). Bad input records go to `dead-letters` with their reason.
@@ -33,7 +35,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from analyzers.events import InvalidEvent
-from analyzers.policy import PolicyZones, violation_key
+from analyzers.policy import MembershipLedger, PolicyZones, violation_key
 from state.graph import GraphChange, GraphStore
 from streams.graph.service import GraphService
 from streams.kafka.clients import new_consumer
@@ -77,6 +79,7 @@ class PolicyMonitor:
         self.clock = clock
         self.poll_s = spec.leader_poll_ms / 1000
         self._zones: PolicyZones | None = None
+        self._ledger = MembershipLedger()
         self._queue: asyncio.Queue[list[Output]] = asyncio.Queue()
         #: Set while this worker leads and its zones are current.
         self.active = asyncio.Event()
@@ -157,6 +160,7 @@ class PolicyMonitor:
         async with self._input_consumer() as consumer:
             inputs = await self._read_inputs_to_end(consumer)
             published = await read_latest(self.settings, self.spec.output)
+            members = await read_latest(self.settings, self.spec.zones_output)
             # From here to `self._zones = zones` nothing awaits: the graph
             # listener sees either no zones or zones that reflect the replica.
             zones = PolicyZones(StoreGraphView(self.graph_service.graph), clock=self.clock)
@@ -166,10 +170,16 @@ class PolicyMonitor:
                     with contextlib.suppress(ValueError, KeyError, TypeError):
                         zones.restore(orjson.loads(value))
                         restored += 1
+            ledger = MembershipLedger()
+            for value in members.values():
+                if value is not None:
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        ledger.restore(orjson.loads(value))
             load_inputs(zones, inputs)
             events = zones.rebuild_all(ts=self.clock())
-            self._zones = zones
+            self._zones, self._ledger = zones, ledger
             self._emit(events)
+            self._emit_zones(zones.take_touched() | set(ledger.policies()), self.clock())
             self.active.set()
             log.info("policy monitor leading: %d policies, %d keys read, %d open, %d sent",
                      len(zones.policies()), restored, len(zones.open_violations()), len(events))
@@ -180,6 +190,7 @@ class PolicyMonitor:
                         item = self._parse(record)
                         if item is not None:
                             self._emit(item.apply(zones))
+                            self._emit_zones(zones.take_touched(), item.ts)
                             self.metrics.incr(f"{AGENT}.inputs")
 
     # -- inputs ----------------------------------------------------------------
@@ -227,6 +238,7 @@ class PolicyMonitor:
                 for event in events:
                     event["ts"] = ts
                 self._emit(events)
+        self._emit_zones(zones.take_touched(), self.clock())
         self.metrics.incr(f"{AGENT}.graph_changes", len(changes))
 
     # -- output ----------------------------------------------------------------
@@ -238,6 +250,20 @@ class PolicyMonitor:
             Output(topic, violation_key(e["policy_id"], e["sink"]).encode(), orjson.dumps(e))
             for e in events])
         self.metrics.incr(f"{AGENT}.violation_events", len(events))
+
+    def _emit_zones(self, policy_ids: set[str], ts: int) -> None:
+        """Queue the `policy-zones` records that bring the topic to these policies' zones."""
+        zones = self._zones
+        if zones is None or not policy_ids:
+            return
+        outputs = [
+            Output(self.spec.zones_output, key.encode(),
+                   None if event is None else orjson.dumps(event))
+            for policy_id in sorted(policy_ids)
+            for key, event in self._ledger.update(policy_id, zones.members(policy_id), ts=ts)]
+        if outputs:
+            self._queue.put_nowait(outputs)
+            self.metrics.incr(f"{AGENT}.zone_member_events", len(outputs))
 
     async def _send_loop(self) -> None:
         """Send queued events in order; a failure ends the loop (and the leadership)."""

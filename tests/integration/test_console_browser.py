@@ -78,6 +78,30 @@ def _wait(what: str, check: Any, timeout_s: float = 120.0) -> Any:
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
+def _decision(settings: Settings) -> None:
+    """One `blocked` decision on enforcement-events, as the probes write it."""
+    import asyncio
+
+    from streams.kafka.producer import make_producer
+
+    event = {"v": 1, "type": "enforcement", "policy_id": POLICY, "mode": "enforce",
+             "decision": "blocked", "sink": STATIC_SINK, "sink_kind": "http", "source": WEB,
+             "service": "photos-web", "trace_id": "ab" * 16, "code_location": "photos/up.py:88",
+             "ts": 1737540961000}
+
+    async def send() -> None:
+        producer = make_producer(settings)
+        await producer.start()
+        try:
+            await producer.send_and_wait(settings.topic("enforcement-events"),
+                                         key=f"{POLICY}|{STATIC_SINK}".encode(),
+                                         value=json.dumps(event).encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
 @pytest.fixture()
 def worker(settings: Settings) -> Iterator[str]:
     """A worker serving the console on a free port, with the example loaded."""
@@ -99,6 +123,7 @@ def worker(settings: Settings) -> Iterator[str]:
             "ts": 1737540000000, "code_location": "evil.py:1", "analyzer": "test"}) + "\n")
         sent = send_file(settings, hostile)
         assert sent.returncode == 0, sent.stderr
+        _decision(settings)
 
         def two_open() -> bool:
             events = _api(base, "violations", {"status": "open"})["violations"]
@@ -218,6 +243,9 @@ def test_console_end_to_end(worker: str, browser: Any) -> None:
     expect(live.locator("#live")).to_have_text("live", timeout=30_000)
     expect(live.locator("#violation-count")).to_have_text("2 open, 0 resolved")
     expect(live.locator("#violation-table")).to_contain_text(MODEL)
+    decision = live.locator(f"#enforcement-table tr[data-sink='{STATIC_SINK}']")
+    expect(decision).to_have_attribute("data-decision", "blocked")
+    expect(decision).to_contain_text("photos/up.py:88")
     _shot(live, "violations")
 
     # The zone: select the table every ads path crosses, preview, confirm.

@@ -1,6 +1,8 @@
 // /ui/violations : open and resolved violations with their paths, live.
 // The server sends a snapshot, then every new event (server-sent events
 // following policy-violations); the latest event of a key is its state.
+// Below them, the probes' enforcement decisions (enforcement-events, summed
+// per policy, sink and decision), read when the page or its filter loads.
 import { get, stream } from "../api.js";
 import { el, clear, assetLink, badge, fmtTime, zoneUrl } from "../dom.js";
 
@@ -10,13 +12,14 @@ export async function violationsView(main) {
   const latest = new Map(); // policy_id|sink -> event
   const live = el("span", { id: "live", class: "live", role: "status", text: "connecting" });
   const body = el("section", { id: "violations", "aria-live": "polite" });
+  const decisions = el("section", { id: "enforcement", "aria-label": "Enforcement decisions" });
   const policy = el("select", { id: "policy", name: "policy" }, el("option", { value: "", text: "every policy" }));
   const status = el("select", { id: "status-filter", name: "status" },
     ["all", "open", "resolved"].map((s) => el("option", { value: s, selected: s === filters.status, text: s })));
   const form = el("form", { class: "row", "aria-label": "Filters" },
     el("label", { for: "policy", text: "Policy" }), policy,
     el("label", { for: "status-filter", text: "Status" }), status, live);
-  clear(main).append(el("h1", { text: "Violations" }), form, body);
+  clear(main).append(el("h1", { text: "Violations" }), form, body, decisions);
   try {
     const { policies } = await get("policies");
     for (const p of policies) policy.append(el("option", { value: p.policy_id, selected: p.policy_id === filters.policy, text: p.policy_id }));
@@ -35,6 +38,32 @@ export async function violationsView(main) {
       render();
     }, (state) => { live.textContent = state === "live" ? "live" : state; live.dataset.state = state === "live" ? "live" : "down"; });
   }
+  async function loadDecisions() {
+    clear(decisions).append(el("h2", { text: "Enforcement decisions (probes)" }));
+    let rows = [];
+    try {
+      rows = (await get("enforcement", filters.policy ? { policy: filters.policy } : {})).decisions;
+    } catch (err) {
+      decisions.append(el("p", { text: `Cannot read enforcement-events: ${err.message}` }));
+      return;
+    }
+    if (!rows.length) {
+      decisions.append(el("p", { text: "No write was logged or blocked by a policy." }));
+      return;
+    }
+    decisions.append(el("table", { class: "grid", id: "enforcement-table" },
+      el("thead", {}, el("tr", {}, ["Decision", "Policy", "Sink", "Kind", "Count", "Services", "Read from", "Code", "Last"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, rows.map((d) => el("tr", { dataset: { decision: d.decision, sink: d.sink } },
+        el("td", {}, badge(d.decision, d.decision)),
+        el("td", {}, el("a", { href: zoneUrl(d.policy_id), text: d.policy_id })),
+        el("td", {}, assetLink(d.sink)),
+        el("td", { text: d.sink_kind || "" }),
+        el("td", { text: String(d.count) }),
+        el("td", { text: d.services.join(", ") }),
+        el("td", {}, ...d.sources.map((a) => assetLink(a))),
+        el("td", { text: d.code_locations.join(", ") }),
+        el("td", { text: fmtTime(d.last_ts) }))))));
+  }
   function onChange() {
     filters.policy = policy.value;
     filters.status = status.value;
@@ -43,6 +72,7 @@ export async function violationsView(main) {
     if (filters.status !== "all") q.set("status", filters.status);
     history.replaceState(null, "", `/ui/violations${q.toString() ? `?${q}` : ""}`);
     follow();
+    loadDecisions();
   }
   policy.addEventListener("change", onChange);
   status.addEventListener("change", () => { filters.status = status.value; onChange(); });
@@ -71,4 +101,5 @@ export async function violationsView(main) {
         el("td", { text: fmtTime(v.ts) }))))));
   }
   follow();
+  loadDecisions();
 }

@@ -15,7 +15,7 @@ from lineage_probes.probe import Patches
 Installer = Callable[[Recorder, Patches], bool]
 
 NAMES = ("asgi", "flask", "sqlite3", "psycopg", "requests", "httpx", "urllib3", "logging",
-         "confluent_kafka", "aiokafka", "redis")
+         "confluent_kafka", "aiokafka", "redis", "threads")
 
 
 def installer(name: str) -> Installer:

@@ -31,6 +31,9 @@ def install(rec: Recorder, patches: Patches) -> bool:
                    timestamp_ms: Any = None, headers: Any = None) -> Any:
         trace = context.CURRENT.get()
         if trace is not None and probe.enabled:
+            headers = kafkacapture.guard_produce(rec, probe, trace,
+                                                 naming.kafka(_bootstrap(self), topic), headers,
+                                                 value)
             try:
                 headers = kafkacapture.with_traceparent(headers, trace.child_traceparent())
                 if trace.sampled and value is not None:

@@ -98,12 +98,22 @@ def install(rec: Recorder, patches: Patches) -> bool:
         except Exception as exc:
             probe.fail(exc)
             return await original_call(self, scope, receive, send)
+        trace = context.CURRENT.get()
+        if trace is not None:
+            rec.inherit(trace, _header(scope, b"x-lineage-taint"))
         try:
             return await original_call(self, scope, receive, send)
         finally:
             context.end(token)
 
     async def handle(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        current = context.CURRENT.get()
+        if current is not None and rec.enforcer is not None and probe.enabled \
+                and scope.get("type") == "http":
+            try:  # every request: inputs of a zone route taint it
+                rec.read(current, _route_asset(self, scope, rec.cfg.service))
+            except Exception as exc:
+                probe.fail(exc)
         trace = context.sampled_trace()
         if trace is None or not probe.enabled or scope.get("type") != "http":
             return await original_handle(self, scope, receive, send)
@@ -147,12 +157,15 @@ def install(rec: Recorder, patches: Patches) -> bool:
     return True
 
 
-def _exchange(route: Any, scope: dict[str, Any], rec: Recorder,
-              trace: context.Trace) -> _Exchange:
+def _route_asset(route: Any, scope: dict[str, Any], service: str) -> str:
     mount = scope.get("root_path", "")[len(scope.get("app_root_path", "")):] \
         if "app_root_path" in scope else ""
-    template = mount + getattr(route, "path_format", route.path)
+    return naming.web(service, mount + getattr(route, "path_format", route.path))
+
+
+def _exchange(route: Any, scope: dict[str, Any], rec: Recorder,
+              trace: context.Trace) -> _Exchange:
     endpoint = getattr(route, "endpoint", None)
     code = getattr(endpoint, "__code__", None)
     where = codeloc.of_code(code) if code is not None else None
-    return _Exchange(rec, trace, naming.web(rec.cfg.service, template), scope, where)
+    return _Exchange(rec, trace, _route_asset(route, scope, rec.cfg.service), scope, where)

@@ -38,6 +38,10 @@ def install(rec: Recorder, patches: Patches) -> bool:
 
         def produce(self, topic: Any, *args: Any, **kwargs: Any) -> Any:
             trace = context.CURRENT.get()
+            if trace is not None and probe.enabled and len(args) < 6:
+                kwargs["headers"] = kafkacapture.guard_produce(
+                    rec, probe, trace, naming.kafka(self._lp_bootstrap, topic),
+                    kwargs.get("headers"), args[0] if args else kwargs.get("value"))
             if trace is not None and probe.enabled:
                 try:
                     if len(args) < 6:

@@ -49,12 +49,23 @@ def install(rec: Recorder, patches: Patches) -> bool:
         except Exception as exc:
             probe.fail(exc)
             return original_wsgi(self, environ, start_response)
+        trace = context.CURRENT.get()
+        if trace is not None:
+            rec.inherit(trace, environ.get("HTTP_X_LINEAGE_TAINT"))
         try:
             return original_wsgi(self, environ, start_response)
         finally:
             context.end(token)
 
     def dispatch_request(self: Any) -> Any:
+        current = context.CURRENT.get()
+        if current is not None and rec.enforcer is not None and probe.enabled:
+            try:  # every request: inputs of a zone route taint it
+                asset = _asset(rec)
+                if asset is not None:
+                    rec.read(current, asset)
+            except Exception as exc:
+                probe.fail(exc)
         trace = context.sampled_trace()
         if trace is not None and probe.enabled:
             try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from lineage_probes import context, httpcapture
 from lineage_probes.capture import Recorder
+from lineage_probes.enforcement.enforcer import UNKNOWN
 from lineage_probes.probe import Patches, Probe
 
 
@@ -42,6 +43,14 @@ def _after(rec: Recorder, probe: Probe, trace: context.Trace, asset: str | None,
         probe.fail(exc)
 
 
+def _body(request: Any) -> Any:
+    """The request's body when it is in memory (a streamed one is not read: unknown)."""
+    try:
+        return request.content
+    except Exception:
+        return UNKNOWN
+
+
 def install(rec: Recorder, patches: Patches) -> bool:
     try:
         import httpx
@@ -55,6 +64,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
         trace = context.CURRENT.get()
         if trace is None or not probe.enabled or context.IN_CLIENT.get():
             return original_send(self, request, stream=stream, **kwargs)
+        httpcapture.guard(rec, probe, trace, str(request.url), request.headers, _body(request))
         asset = _before(rec, probe, trace, request)
         token = context.IN_CLIENT.set(True)
         try:
@@ -68,6 +78,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
         trace = context.CURRENT.get()
         if trace is None or not probe.enabled or context.IN_CLIENT.get():
             return await original_asend(self, request, stream=stream, **kwargs)
+        httpcapture.guard(rec, probe, trace, str(request.url), request.headers, _body(request))
         asset = _before(rec, probe, trace, request)
         token = context.IN_CLIENT.set(True)
         try:

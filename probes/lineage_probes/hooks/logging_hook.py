@@ -51,6 +51,11 @@ def install(rec: Recorder, patches: Patches) -> bool:
     original = logging.Logger.handle
 
     def handle(self: logging.Logger, record: logging.LogRecord) -> Any:
+        if rec.enforcer is not None and not self.name.startswith("lineage_probes"):
+            current = context.CURRENT.get()
+            if current is not None and current.taint:
+                rec.guard(current, naming.log(rec.cfg.service, self.name), "log",
+                          code_location=_where(record), payload=payload_of(record))
         trace = context.sampled_trace()
         if trace is not None and probe.enabled and not self.name.startswith("lineage_probes"):
             try:

@@ -21,9 +21,8 @@ _READS: weakref.WeakKeyDictionary[Any, dbcapture.ReadState] = weakref.WeakKeyDic
 
 
 def _asset_of(cursor: Any) -> Any:
-    info = cursor.connection.info
-
     def asset(plan: sqlplan.Plan) -> str:
+        info = cursor.connection.info
         return naming.postgres(info.host or "localhost", info.port or 5432, info.dbname or "",
                                plan.schema or "public", plan.table or "")
     return asset
@@ -59,13 +58,14 @@ def install(rec: Recorder, patches: Patches) -> bool:
             except Exception as exc:
                 probe.fail(exc)
 
+    guard = dbcapture.Guard(rec, probe, "postgres", collects_rows=False)
     for cls, is_async in ((psycopg.Cursor, False), (psycopg.AsyncCursor, True)):
-        _patch_cursor(cls, is_async, patches, run, rows, probe)
+        _patch_cursor(cls, is_async, patches, run, rows, probe, guard)
     return True
 
 
 def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: Any,
-                  probe: Probe) -> None:
+                  probe: Probe, guard: dbcapture.Guard) -> None:
     execute, executemany = cls.execute, cls.executemany
     fetchone, fetchmany, fetchall = cls.fetchone, cls.fetchmany, cls.fetchall
 
@@ -75,11 +75,15 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
 
     if is_async:
         async def a_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            read = guard.before(query, _asset_of(self), (params,))
             result = await execute(self, query, params, **kw)
+            if read is not None:
+                guard.after(read, self.description)
             run(self, query, (params,))
             return result
 
         async def a_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
+            guard.before(query, _asset_of(self), params_seq)
             params_seq = listed(params_seq)
             result = await executemany(self, query, params_seq, **kw)
             run(self, query, params_seq)
@@ -106,11 +110,15 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
                         "fetchall": a_fetchall}
     else:
         def s_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            read = guard.before(query, _asset_of(self), (params,))
             result = execute(self, query, params, **kw)
+            if read is not None:
+                guard.after(read, self.description)
             run(self, query, (params,))
             return result
 
         def s_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
+            guard.before(query, _asset_of(self), params_seq)
             params_seq = listed(params_seq)
             result = executemany(self, query, params_seq, **kw)
             run(self, query, params_seq)

@@ -58,6 +58,16 @@ def read(command: str, args: tuple[Any, ...], result: Any) -> dict[str, Any]:
     return {key: kafkacapture.value_payload(result)}
 
 
+def _target(client: Any, args: tuple[Any, ...]) -> tuple[str, str | None]:
+    """The command's name and, for a captured read or write, the asset of the client's DB."""
+    command = _text(args[0]).upper()
+    if command not in _WRITES and command not in _READS:
+        return command, None
+    kw = client.connection_pool.connection_kwargs
+    return command, naming.redis(kw.get("host", "localhost"), kw.get("port", 6379),
+                                 kw.get("db", 0))
+
+
 def install(rec: Recorder, patches: Patches) -> bool:
     try:
         import redis
@@ -66,17 +76,30 @@ def install(rec: Recorder, patches: Patches) -> bool:
     probe = Probe("redis")
     original = redis.Redis.execute_command
 
+    def enforced(self: Any, args: tuple[Any, ...]) -> None:
+        """Every request: a write checked before it runs, a read of a zone cache taints."""
+        trace = context.CURRENT.get()
+        if trace is None or not probe.enabled or not args:
+            return
+        try:
+            command, asset = _target(self, args)
+        except Exception as exc:
+            probe.fail(exc)
+            return
+        if asset is not None and command in _WRITES:
+            rec.guard(trace, asset, "cache", payload=[_text(a) for a in args[1:]])
+        if asset is not None and command in _READS:
+            rec.read(trace, asset)
+
     def execute_command(self: Any, *args: Any, **options: Any) -> Any:
+        if rec.enforcer is not None:
+            enforced(self, args)
         trace = context.sampled_trace()
         if trace is None or not probe.enabled or not args:
             return original(self, *args, **options)
         asset = command = None
         try:
-            command = _text(args[0]).upper()
-            if command in _WRITES or command in _READS:
-                kw = self.connection_pool.connection_kwargs
-                asset = naming.redis(kw.get("host", "localhost"), kw.get("port", 6379),
-                                     kw.get("db", 0))
+            command, asset = _target(self, args)
             if asset is not None and command in _WRITES:
                 rec.sink(trace, asset, written(command, args[1:]), kind="cache")
         except Exception as exc:

@@ -21,6 +21,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
         trace = context.CURRENT.get()
         if trace is None or not probe.enabled or context.IN_CLIENT.get():
             return original(self, request, **kwargs)
+        httpcapture.guard(rec, probe, trace, request.url, request.headers, request.body)
         asset = None
         try:
             request.headers["traceparent"] = trace.child_traceparent()

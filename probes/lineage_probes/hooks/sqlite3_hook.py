@@ -24,8 +24,14 @@ def install(rec: Recorder, patches: Patches) -> bool:
         return False
     probe = Probe("sqlite3")
 
+    guard = dbcapture.Guard(rec, probe, "sqlite")
+
     class ProbedCursor(sqlite3.Cursor):
         _lp_read: dbcapture.ReadState | None = None
+        _lp_vals: Any = None  # what precise policies collect from the rows (enforcement)
+
+        def _lp_asset(self, plan: sqlplan.Plan) -> str:
+            return naming.sqlite(getattr(self.connection, "_lp_database", ""), plan.table or "")
 
         def _lp_run(self, sql: Any, param_sets: Any) -> None:
             trace = context.sampled_trace()
@@ -49,39 +55,45 @@ def install(rec: Recorder, patches: Patches) -> bool:
                     probe.fail(exc)
 
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
+            read = guard.before(sql, self._lp_asset, (parameters,))
             result = super().execute(sql, parameters)
+            self._lp_vals = None if read is None else guard.after(read, self.description)
             self._lp_run(sql, (parameters,))
             return result
 
         def executemany(self, sql: Any, seq_of_parameters: Any, /) -> Any:
+            guard.before(sql, self._lp_asset, seq_of_parameters)
             if context.sampled_trace() is not None and probe.enabled:
                 seq_of_parameters = list(seq_of_parameters)
             result = super().executemany(sql, seq_of_parameters)
             self._lp_run(sql, seq_of_parameters)
             return result
 
+        def _lp_fetched(self, rows: Any) -> None:
+            if self._lp_vals is not None:
+                guard.rows(self._lp_vals, rows)
+            if self._lp_read is not None:
+                self._lp_rows(rows)
+
         def fetchone(self) -> Any:
             row = super().fetchone()
-            if row is not None and self._lp_read is not None:
-                self._lp_rows((row,))
+            if row is not None:
+                self._lp_fetched((row,))
             return row
 
         def fetchmany(self, size: int | None = None) -> list[Any]:
             rows = super().fetchmany(self.arraysize if size is None else size)
-            if self._lp_read is not None:
-                self._lp_rows(rows)
+            self._lp_fetched(rows)
             return rows
 
         def fetchall(self) -> list[Any]:
             rows = super().fetchall()
-            if self._lp_read is not None:
-                self._lp_rows(rows)
+            self._lp_fetched(rows)
             return rows
 
         def __next__(self) -> Any:
             row = super().__next__()
-            if self._lp_read is not None:
-                self._lp_rows((row,))
+            self._lp_fetched((row,))
             return row
 
     class ProbedConnection(sqlite3.Connection):

@@ -28,11 +28,16 @@ def install(rec: Recorder, patches: Patches) -> bool:
         if trace is None or not probe.enabled or context.IN_CLIENT.get():
             return original(self, method, url, body, headers, *args, **kwargs)
         asset = None
+        full = url
         try:
             headers = dict(self.headers if headers is None else headers)
             headers["traceparent"] = trace.child_traceparent()
+            full = url if "://" in url else f"{self.scheme}://{self.host}:{self.port}{url}"
+        except Exception as exc:
+            probe.fail(exc)
+        httpcapture.guard(rec, probe, trace, full, headers, body)
+        try:
             if trace.sampled:
-                full = url if "://" in url else f"{self.scheme}://{self.host}:{self.port}{url}"
                 asset = httpcapture.asset_of_url(full)
                 ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
                 httpcapture.request_sink(rec, trace, asset, full, body, ctype)

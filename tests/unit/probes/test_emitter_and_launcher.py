@@ -37,6 +37,7 @@ def test_kafka_down_drops_and_counts_with_a_bounded_queue() -> None:
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
     base["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{closed_port()}"
+    base["LINEAGE_PROBE_ENFORCE_WAIT_S"] = "0"  # no broker: do not wait for policy zones
     return subprocess.run([LAUNCHER, *args], capture_output=True, text=True, timeout=60,
                           env={**base, **(env or {})}, check=False)
 
@@ -69,3 +70,14 @@ def test_launcher_errors_are_one_line() -> None:
     done = _run("run", "--service", "s", "--", sys.executable, "-c", "print('ok')",
                 env={"LINEAGE_PROBE_SAMPLE_RATE": "7"})
     assert done.stdout.strip() == "ok" and "not started" in done.stderr
+
+
+def test_launcher_sets_enforcement() -> None:
+    show = ("import json, lineage_probes as p; c = p.active_config(); "
+            "print(json.dumps([c.enforce, c.enforce_fail]))")
+    done = _run("run", "--service", "s", "--", sys.executable, "-c", show)
+    assert json.loads(done.stdout) == [True, "fail_open"]
+    done = _run("run", "--service", "s", "--no-enforce", "--enforce-fail", "fail_closed", "--",
+                sys.executable, "-c", show)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [False, "fail_closed"]

@@ -121,11 +121,40 @@ def _monitor(graph: GraphStore) -> tuple[PolicyMonitor, PolicyZones]:
     return monitor, zones
 
 
-def _sent(monitor: PolicyMonitor) -> list[tuple[bytes, dict[str, Any]]]:
+def _sent(monitor: PolicyMonitor, topic: str = SPEC.output) -> list[tuple[bytes, Any]]:
+    """What the monitor queued for `topic` (violations by default), decoded; drains the queue."""
     out = []
     while not monitor._queue.empty():
-        out += [(o.key, orjson.loads(o.value or b"null")) for o in monitor._queue.get_nowait()]
+        out += [(o.key, orjson.loads(o.value or b"null")) for o in monitor._queue.get_nowait()
+                if o.topic == topic]
     return out
+
+
+def test_graph_batches_publish_zone_membership_deltas(graph: GraphStore) -> None:
+    monitor, zones = _monitor(graph)
+    monitor.on_graph(graph.apply([record(0, 0, delta("web#loc", f"{T}#loc", 1))]))
+    sent = dict(_sent(monitor, SPEC.zones_output))
+    assert SPEC.zones_output == "policy-zones"
+    assert set(sent) == {b"p|web#loc", f"p|{T}#loc".encode()}
+    assert sent[b"p|web#loc"]["state"] == "root"
+    member = sent[f"p|{T}#loc".encode()]
+    assert (member["type"], member["state"], member["labels"], member["confidence"]) == (
+        "zone_member", "reached", ["LOC"], "high")
+    monitor.on_graph(graph.apply([record(0, 1, delta("web#loc", "model://ads/m", 1))]))
+    assert dict(_sent(monitor, SPEC.zones_output))[b"p|model://ads/m"]["state"] == "denied"
+    # an exclusion takes the asset out (a tombstone) and publishes it as excluded
+    review = parse_input("reviews", f"p|{T}#loc".encode(),
+                         _raw({"v": 1, "type": "review", "policy_id": "p", "asset": f"{T}#loc",
+                               "decision": "exclude", "ts": 7}), 7)
+    monitor._emit(review.apply(zones))
+    monitor._emit_zones(zones.take_touched(), review.ts)
+    assert dict(_sent(monitor, SPEC.zones_output))[f"p|{T}#loc".encode()]["state"] == "excluded"
+    # the policy gone: every member's key gets a tombstone
+    monitor._emit(zones.on_policy("p", None, ts=9))
+    monitor._emit_zones(zones.take_touched(), 9)
+    gone = dict(_sent(monitor, SPEC.zones_output))
+    assert set(gone) == {b"p|web#loc", f"p|{T}#loc".encode(), b"p|model://ads/m"}
+    assert set(gone.values()) == {None}
 
 
 def test_graph_batches_open_and_resolve_once(graph: GraphStore) -> None:
@@ -159,7 +188,7 @@ def test_a_bad_input_record_becomes_a_dead_letter(graph: GraphStore) -> None:
     rec: Any = SimpleNamespace(topic="u-asset-labels", partition=0, offset=7, key=b"k",
                                value=b"[1]", timestamp=5)
     assert monitor._parse(rec) is None
-    ((key, letter),) = _sent(monitor)
+    ((key, letter),) = _sent(monitor, "dead-letters")
     assert key == b"asset-labels:0:7"
     assert letter["agent"] == "policy-monitor" and "object" in letter["reason"]
 
