@@ -19,7 +19,7 @@ count as high).
 >>> p = Policy.create("p", ["L"], ["ads"])
 >>> cascade = preview(g, p, {"r": ["L"]}, {}, {"x": "exclude"})
 >>> cascade.removed, cascade.resolved
-(['y'], ['ads'])
+(['ads', 'y'], ['ads'])
 """
 
 from __future__ import annotations
