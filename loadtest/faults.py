@@ -10,8 +10,11 @@ fault injected while it sends:
 - `join`: a third worker joins two (partitions move with their state);
 - `broker-stop`: the broker stopped for 20 s, then started again; only on
   the suite's own broker (started here on other ports, never the shared one);
-- `poison-pill`, `far-future`: skipped until the pipeline has poison-pill
-  retries and event-time bounds (issue 18's hostile-input half).
+- `poison-pill`: one record per `probe-events` partition that makes the probe
+  join raise every time (an asset name over 64 KiB), so each partition's
+  worker retries it, dead-letters it and goes on;
+- `far-future`: one probe event per partition stamped in the year 3000,
+  which must be dead-lettered without moving its partition's watermark.
 
 For each: sustained rate, p99 latency, recovery time (from the fault until
 the last delta slower than twice the pre-fault p99, at least 1 s more),
@@ -39,12 +42,14 @@ import orjson
 from loadtest.driver import Fault, LoadSpec, run_load, start_worker
 from loadtest.graph_view import current_edges, version_histories
 from loadtest.measure import percentile
+from streams.kafka.clients import new_producer
 from streams.localkafka import LocalKafka
 from streams.settings import Settings
 
 SCENARIOS = ("kill", "kill-restart", "join", "broker-stop", "poison-pill", "far-future")
-#: Scenarios that need what the hostile-input half of issue 18 builds.
-NEEDS_INPUT_BOUNDS = ("poison-pill", "far-future")
+YEAR_3000_MS = 32_503_680_000_000
+#: An asset name longer than a trace window can hold (u16 length): the probe join raises.
+POISON_ASSET = "web://faults/" + "p" * 70_000
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,34 @@ def broker_stop(broker: LocalKafka, down_s: float) -> Callable[[float], Fault]:
             await asyncio.to_thread(broker.down)
             await asyncio.sleep(down_s)
             await asyncio.to_thread(broker.up)
+        return fault
+    return at
+
+
+def hostile_probe(kind: str, now_ms: int, partition: int) -> bytes:
+    """The record a `poison-pill` or `far-future` scenario sends to one partition."""
+    trace = f"fault-{kind}-{partition}"
+    asset, ts = (POISON_ASSET, now_ms) if kind == "poison-pill" else ("web://faults/x",
+                                                                      YEAR_3000_MS)
+    return orjson.dumps({"v": 1, "type": "probe", "trace_id": trace, "ts": ts,
+                         "role": "source", "asset": asset, "payload": {"k": "fault"}})
+
+
+def inject(kind: str) -> Callable[[float], Fault]:
+    """Send one hostile probe event to every partition of `probe-events`."""
+    def at(when_s: float) -> Fault:
+        async def fault(settings: Settings, procs: list[subprocess.Popen[bytes]]) -> None:
+            await asyncio.sleep(when_s)
+            topic = settings.topic("probe-events")
+            producer = new_producer(settings)
+            await producer.start()
+            try:
+                now_ms = int(time.time() * 1000)
+                for partition in sorted(await producer.partitions_for(topic)):
+                    await producer.send_and_wait(topic, hostile_probe(kind, now_ms, partition),
+                                                 key=b"fault", partition=partition)
+            finally:
+                await producer.stop()
         return fault
     return at
 
@@ -144,9 +177,8 @@ def scenarios(names: list[str], broker: LocalKafka | None) -> tuple[list[Scenari
     skipped = []
     out = []
     for name in names:
-        if name in NEEDS_INPUT_BOUNDS:
-            skipped.append(f"{name}: needs event-time bounds and poison-pill retries "
-                           "(the hostile-input half of issue 18), not in this build")
+        if name in ("poison-pill", "far-future"):
+            out.append(Scenario(name, 2, inject(name)))
         elif name == "kill":
             out.append(Scenario(name, 2, kill(None)))
         elif name == "kill-restart":
