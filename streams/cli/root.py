@@ -9,11 +9,14 @@ imports them. Both are imported only when used (`LazyGroup`).
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 import click
 
 from streams.cli.commands import BUILTIN
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 #: The entry point group of optional command families.
 COMMAND_GROUP = "lineage.commands"
@@ -33,7 +36,16 @@ class LazyGroup(click.Group):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._targets: dict[str, str] = dict(BUILTIN)
-        self._plugins = {entry.name: entry for entry in entry_points(group=COMMAND_GROUP)}
+        self._plugin_entries: dict[str, EntryPoint] | None = None
+
+    @property
+    def _plugins(self) -> dict[str, EntryPoint]:
+        """Installed command families, read once and only when a name is not built in."""
+        if self._plugin_entries is None:
+            from importlib.metadata import entry_points
+
+            self._plugin_entries = {e.name: e for e in entry_points(group=COMMAND_GROUP)}
+        return self._plugin_entries
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._targets, *self._plugins})

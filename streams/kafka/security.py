@@ -27,9 +27,6 @@ import asyncio
 import ssl
 from typing import Any
 
-from aiokafka.errors import KafkaError
-from aiokafka.helpers import create_ssl_context
-
 from streams.settings import SASL_MECHANISMS, SECURITY_PROTOCOLS, KafkaSecurity, Settings
 
 
@@ -72,6 +69,8 @@ def ssl_context(security: KafkaSecurity) -> ssl.SSLContext | None:
     """The TLS context of a TLS protocol (the system CAs unless --ssl-cafile), else None."""
     if not security.uses_tls:
         return None
+    from aiokafka.helpers import create_ssl_context  # aiokafka only when a client needs TLS
+
     try:
         return create_ssl_context(cafile=security.ssl_cafile, certfile=security.ssl_certfile,
                                   keyfile=security.ssl_keyfile)
@@ -150,6 +149,7 @@ async def diagnose(settings: Settings, timeout: float = 10.0) -> str:
     then TLS with the configured CA, then the SASL login.
     """
     from aiokafka.conn import create_conn
+    from aiokafka.errors import KafkaError
     from aiokafka.protocol.metadata import MetadataRequest
 
     security = settings.security

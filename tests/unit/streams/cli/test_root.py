@@ -33,14 +33,14 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     assert "No such command" in result.output
 
 
-def test_running_analyze_sql_imports_neither_pyarrow_nor_faust() -> None:
+def test_running_analyze_sql_imports_no_kafka_client_pyarrow_or_faust() -> None:
     probe = (
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from streams.cli.root import main\n"
         "r = CliRunner().invoke(main, ['analyze-sql', '--help'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "print(sorted(m for m in ('pyarrow', 'faust', 'aiohttp') if m in sys.modules))\n"
+        "print(sorted(m for m in ('pyarrow', 'faust', 'aiohttp', 'aiokafka') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout
