@@ -58,6 +58,8 @@ class Guard:
             return None  # nothing to taint with, nothing to check: no statement plan
         try:
             plan = sqlplan.plan(sql, self.dialect)
+            if plan.kind == "write" and not trace.taint and source.available():
+                return None  # an untainted write is never checked (Enforcer.check_sink)
             asset = asset_of(plan) if plan.kind != "other" else None
         except Exception as exc:
             self.probe.fail(exc)
