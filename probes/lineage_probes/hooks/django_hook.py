@@ -37,7 +37,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from lineage_probes import codeloc, context, naming, webinputs
+from lineage_probes import codeloc, context, counters, naming, webinputs
 from lineage_probes.capture import Recorder
 from lineage_probes.hooks.flask_hook import rule_template
 from lineage_probes.probe import Patches, Probe
@@ -205,7 +205,16 @@ def _body(request: Any, cap: int) -> bytes:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
             return b""  # Django refuses it when the view asks (RequestDataTooBig)
-    return bytes(request.body)
+    from django.http import UnreadablePostError
+
+    try:
+        return bytes(request.body)
+    except UnreadablePostError:
+        # The client went away mid-body: not the probe's fault, so it stays on. The
+        # view then finds the body's stream read (RawPostDataException) where it
+        # would have met this error; the response goes to no one either way.
+        counters.incr("skipped_unreadable_body")
+        return b""
 
 
 def _inputs(request: Any, match: Any, rec: Recorder, trace: context.Trace) -> None:

@@ -5,6 +5,7 @@ Django is configured here (`settings.configure`), with this module as the URLcon
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -19,7 +20,8 @@ import pytest
 from django.conf import settings
 from django.core.handlers.base import BaseHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, RequestFactory
+from django.test.client import ClientHandler
 from django.test.utils import override_settings
 from django.urls import path, re_path
 from django.views import View
@@ -248,6 +250,25 @@ def test_internal_error_turns_the_probe_off_and_the_request_succeeds(
         assert reply.json()["city"] == "Faro"
     assert counters.snapshot()["probe_errors.django"] == 1
     assert cap.of("web://shop/") == []
+
+
+class _Gone(io.RawIOBase):
+    """A request body whose client went away after sending its headers."""
+
+    def readinto(self, buffer: Any) -> int:
+        raise ConnectionResetError("client gone")
+
+
+def test_a_client_gone_mid_body_leaves_the_probe_on(probes: Any) -> None:
+    cap = probes(service="shop")
+    environ = RequestFactory().post("/forms/", "note=x", content_type=(
+        "application/x-www-form-urlencoded")).environ
+    environ["wsgi.input"] = _Gone()
+    assert ClientHandler()(environ).status_code == 500  # the view could not read it either
+    assert "probe_errors.django" not in counters.snapshot()
+    assert counters.snapshot()["skipped_unreadable_body"] == 1
+    Client().post("/forms/", "note=fine", content_type="application/x-www-form-urlencoded")
+    assert [e["payload"] for e in cap.of("web://shop/forms", "source")] == [{"note": "fine"}]
 
 
 def test_app_behaviour_identical_with_and_without_probes(probes: Any) -> None:
