@@ -39,7 +39,7 @@ def test_django_app_under_gunicorn_writes_probe_events(settings: Settings,
         assert order.json() == {"user_id": 42, "ship_to": "Lisbon Harbour", "items": 2}
         note = httpx.post(f"{url}/users/43/notes/", data={"note": "ring twice"}, timeout=30)
         assert note.json() == {"user_id": 43, "chars": 10}
-        events = _until_captured(settings, 3)
+        events = _until_captured(settings, 4)  # a source and a sink per route
     by_role = {(e["asset"], e["role"]): e for e in events}
     source, sink = by_role[(ORDERS, "source")], by_role[(ORDERS, "sink")]
     assert source["payload"] == {"src": "mail", "user_id": 42, "city": "Lisbon Harbour",
@@ -51,6 +51,7 @@ def test_django_app_under_gunicorn_writes_probe_events(settings: Settings,
     assert re.fullmatch(r"(.*/)?shop\.py:\d+", source["code_location"])  # the view
     assert by_role[(NOTES, "source")]["payload"] == {"user_id": 43, "note": "ring twice"}
     assert by_role[(NOTES, "source")]["trace_id"] != TRACE
+    assert by_role[(NOTES, "sink")]["payload"] == {"response": {"user_id": 43, "chars": 10}}
 
 
 def _until_captured(settings: Settings, expect: int) -> list[dict[str, Any]]:
