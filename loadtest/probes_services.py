@@ -3,7 +3,8 @@
 users-api (FastAPI under uvicorn) and mailer (Flask under gunicorn) over one
 SQLite database, each under `lineage-probe run` or not, on free loopback
 ports; `drive` creates users through users-api with a real HTTP client. Used
-by `make probes-demo`, its integration test and `loadtest.bench_probes`.
+by `make probes-demo`, its integration test and `loadtest.bench_probes`;
+`probed_service` starts any one service that way (the Django probe's test).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,26 +107,34 @@ def demo_services(work: Path, probes: Probes | None, *, mailer_workers: int = 1,
     extra = env or {}
     env = {**os.environ, "DEMO_DB": str(db), "MAILER_URL": services.mailer_url, **extra}
     env.pop("LINEAGE_PROBE_DISABLED", None)
-    mailer = _launch("mailer", [str(BIN / "gunicorn"), "--workers", str(mailer_workers),
-                                "--bind", f"127.0.0.1:{mailer_port}", "--chdir", str(APP_DIR),
-                                "--log-level", "warning", "mailer:app"], probes)
-    users = _launch("users-api", [str(BIN / "uvicorn"), "users_api:app", "--app-dir",
-                                  str(APP_DIR), "--host", "127.0.0.1", "--port",
-                                  str(users_port), "--log-level", "warning",
-                                  "--no-access-log"], probes)
-    try:
+    mailer = [str(BIN / "gunicorn"), "--workers", str(mailer_workers),
+              "--bind", f"127.0.0.1:{mailer_port}", "--chdir", str(APP_DIR),
+              "--log-level", "warning", "mailer:app"]
+    users = [str(BIN / "uvicorn"), "users_api:app", "--app-dir", str(APP_DIR), "--host",
+             "127.0.0.1", "--port", str(users_port), "--log-level", "warning", "--no-access-log"]
+    with ExitStack() as stack:  # stopped in reverse order
         for name, cmd, url in (("mailer", mailer, services.mailer_url),
                                ("users-api", users, services.users_url)):
-            log = work / f"{name}.log"
-            with open(log, "ab") as out:
-                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                        cwd=ROOT, start_new_session=True)
-            services.procs.append(proc)
-            _wait_healthy(url, proc, log)
+            services.procs.append(
+                stack.enter_context(probed_service(name, cmd, url, work, probes, env)))
         yield services
+
+
+@contextmanager
+def probed_service(name: str, cmd: list[str], url: str, work: Path, probes: Probes | None,
+                   env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`cmd` as service `name` (under `lineage-probe run` when `probes`), in its own session,
+    its output in `work/NAME.log`, until `url/health` answers 200; stopped on exit."""
+    log = work / f"{name}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(_launch(name, cmd, probes), stdout=out,
+                                stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                                start_new_session=True)
+    try:
+        _wait_healthy(url, proc, log)
+        yield proc
     finally:
-        for proc in reversed(services.procs):
-            _stop(proc)
+        _stop(proc)
 
 
 def user(n: int, rng: random.Random) -> dict[str, str]:

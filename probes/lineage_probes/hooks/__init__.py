@@ -14,8 +14,8 @@ from lineage_probes.probe import Patches
 
 Installer = Callable[[Recorder, Patches], bool]
 
-NAMES = ("asgi", "flask", "sqlite3", "psycopg", "requests", "httpx", "urllib3", "logging",
-         "confluent_kafka", "aiokafka", "redis", "threads")
+NAMES = ("asgi", "flask", "django", "sqlite3", "psycopg", "requests", "httpx", "urllib3",
+         "logging", "confluent_kafka", "aiokafka", "redis", "threads")
 
 
 def installer(name: str) -> Installer:

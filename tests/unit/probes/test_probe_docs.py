@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["config", "tracecontext", "naming", "sanitize", "sqlplan", "webinputs",
-           "hooks.flask_hook", "hooks.redis_hook"]
+           "hooks.flask_hook", "hooks.django_hook", "hooks.redis_hook"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -12,13 +12,16 @@ import lineage_probes
 import psycopg
 import redis
 import requests
+from django.core.handlers.base import BaseHandler
 from starlette import applications, routing
 from urllib3 import connectionpool
 
 TARGETS: list[tuple[Any, str]] = [
     (applications.Starlette, "__call__"), (routing.Route, "handle"),
     (flask.Flask, "wsgi_app"), (flask.Flask, "dispatch_request"),
-    (flask.Flask, "finalize_request"), (sqlite3, "connect"), (sqlite3.dbapi2, "connect"),
+    (flask.Flask, "finalize_request"), (BaseHandler, "get_response"),
+    (BaseHandler, "get_response_async"), (BaseHandler, "resolve_request"),
+    (sqlite3, "connect"), (sqlite3.dbapi2, "connect"),
     (psycopg.Cursor, "execute"), (psycopg.Cursor, "fetchall"),
     (psycopg.AsyncCursor, "execute"), (requests.Session, "send"), (httpx.Client, "send"),
     (httpx.AsyncClient, "send"), (connectionpool.HTTPConnectionPool, "urlopen"),
