@@ -15,6 +15,7 @@ so CI cannot skip it silently.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pwd
 import re
@@ -54,6 +55,13 @@ class PgCluster:
     def namespace(self) -> str:
         """The probes' asset namespace of this database: `postgres://HOST:PORT`."""
         return f"postgres://{self.host}:{self.port}"
+
+    def create_database(self, name: str) -> PgCluster:
+        """A new empty database on the same server."""
+        import psycopg
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return dataclasses.replace(self, dbname=name)
 
 
 def bindir() -> Path | None:
@@ -121,12 +129,8 @@ def throwaway_cluster(dbname: str = "lineage") -> Iterator[PgCluster]:
         _run([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
               "-w", "-t", "60", "start"], owner, "pg_ctl start")
         try:
-            import psycopg
-            cluster = PgCluster("127.0.0.1", port, dbname, SUPERUSER, directory)
             admin = PgCluster("127.0.0.1", port, "postgres", SUPERUSER, directory)
-            with psycopg.connect(admin.conninfo, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{dbname}"')
-            yield cluster
+            yield admin.create_database(dbname)
         finally:
             _run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
                  owner, "pg_ctl stop")
