@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,23 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
+def running_service(name: str, cmd: list[str], url: str, work: Path, probes: Probes | None,
+                    env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """One service process (under `lineage-probe run` when `probes`), its output in
+    `work/NAME.log`, yielded once `url/health` answers; stopped after."""
+    log = work / f"{name}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(_launch(name, cmd, probes), stdout=out,
+                                stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                                start_new_session=True)
+    try:
+        _wait_healthy(url, proc, log)
+        yield proc
+    finally:
+        _stop(proc)
+
+
+@contextmanager
 def demo_services(work: Path, probes: Probes | None, *, mailer_workers: int = 1,
                   env: dict[str, str] | None = None) -> Iterator[Services]:
     """users-api and mailer on free loopback ports over a fresh SQLite DB in `work`
@@ -106,26 +123,18 @@ def demo_services(work: Path, probes: Probes | None, *, mailer_workers: int = 1,
     extra = env or {}
     env = {**os.environ, "DEMO_DB": str(db), "MAILER_URL": services.mailer_url, **extra}
     env.pop("LINEAGE_PROBE_DISABLED", None)
-    mailer = _launch("mailer", [str(BIN / "gunicorn"), "--workers", str(mailer_workers),
-                                "--bind", f"127.0.0.1:{mailer_port}", "--chdir", str(APP_DIR),
-                                "--log-level", "warning", "mailer:app"], probes)
-    users = _launch("users-api", [str(BIN / "uvicorn"), "users_api:app", "--app-dir",
-                                  str(APP_DIR), "--host", "127.0.0.1", "--port",
-                                  str(users_port), "--log-level", "warning",
-                                  "--no-access-log"], probes)
-    try:
+    mailer = [str(BIN / "gunicorn"), "--workers", str(mailer_workers),
+              "--bind", f"127.0.0.1:{mailer_port}", "--chdir", str(APP_DIR),
+              "--log-level", "warning", "mailer:app"]
+    users = [str(BIN / "uvicorn"), "users_api:app", "--app-dir", str(APP_DIR), "--host",
+             "127.0.0.1", "--port", str(users_port), "--log-level", "warning",
+             "--no-access-log"]
+    with ExitStack() as stack:
         for name, cmd, url in (("mailer", mailer, services.mailer_url),
                                ("users-api", users, services.users_url)):
-            log = work / f"{name}.log"
-            with open(log, "ab") as out:
-                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                        cwd=ROOT, start_new_session=True)
-            services.procs.append(proc)
-            _wait_healthy(url, proc, log)
+            services.procs.append(
+                stack.enter_context(running_service(name, cmd, url, work, probes, env)))
         yield services
-    finally:
-        for proc in reversed(services.procs):
-            _stop(proc)
 
 
 def user(n: int, rng: random.Random) -> dict[str, str]:
