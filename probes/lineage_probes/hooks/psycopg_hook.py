@@ -1,7 +1,8 @@
 """DB-API: `psycopg` (3), sync and async cursors.
 
-Patches `Cursor`/`AsyncCursor` `execute`, `executemany`, the fetch methods
-and iteration (`for row in cur`, `async for`). Statements given as text are
+Patches `Cursor`/`AsyncCursor` and the server-side `ServerCursor`/
+`AsyncServerCursor`: `execute`, `executemany`, the fetch methods and
+iteration (`for row in cur`, `async for`). Statements given as text are
 planned (`%s` and `%(name)s` placeholders map to columns); composed
 `psycopg.sql` objects are not captured. A `Json`/`Jsonb` parameter is
 captured as the object it wraps. Assets are
@@ -81,7 +82,9 @@ def install(rec: Recorder, patches: Patches) -> bool:
                 probe.fail(exc)
 
     guard = dbcapture.Guard(rec, probe, "postgres", collects_rows=False, adapt=unwrap)
-    for cls, is_async in ((psycopg.Cursor, False), (psycopg.AsyncCursor, True)):
+    # server-side (named) cursors execute and fetch with methods of their own
+    for cls, is_async in ((psycopg.Cursor, False), (psycopg.AsyncCursor, True),
+                          (psycopg.ServerCursor, False), (psycopg.AsyncServerCursor, True)):
         _patch_cursor(cls, is_async, patches, run, rows, probe, guard)
     return True
 

@@ -87,6 +87,10 @@ def _work(conninfo: str) -> list[Any]:
             got.append(cur.fetchall())
             cur.execute("SELECT name FROM users ORDER BY id")
             got.append(list(cur))
+        with conn.cursor(name="server_side") as cur:
+            cur.execute("SELECT email FROM users WHERE id > %s ORDER BY id", (1,))
+            got.append(cur.fetchone())
+            got.append(list(cur))
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute("SELECT name, balance, joined, prefs FROM users WHERE id = %(id)s",
                         {"id": 1})
@@ -114,6 +118,9 @@ async def _async_work(conninfo: str) -> list[Any]:
             got.append(await cur.fetchall())
             await cur.execute("SELECT name FROM users ORDER BY id")
             got.append([row async for row in cur])
+        async with conn.cursor(name="server_side") as cur:
+            await cur.execute("SELECT id FROM users WHERE name = %s", ("Alan Turing",))
+            got.append(await cur.fetchall())
     return got
 
 
@@ -146,6 +153,7 @@ def test_sync_writes_and_reads_as_captures(probes: Any, db: Any) -> None:
         *({"id": i + 1, "name": n, "email": e}  # fetchmany, then fetchall
           for i, (n, e) in enumerate(zip(names, emails, strict=True))),
         *({"name": n} for n in names),  # iterating the cursor
+        *({"email": e} for e in emails[1:]),  # a server-side cursor
         {"name": "Ada Lovelace", "balance": "12.50", "joined": "2024-05-01",  # dict rows
          "prefs": {"theme": "dark"}},
     ]
@@ -175,6 +183,7 @@ async def test_async_writes_and_reads_as_captures(probes: Any, db: Any) -> None:
         {"name": "Alan Turing", "city": "Wilmslow"},
         *({"id": i + 1, "name": n} for i, n in enumerate(names)),
         *({"name": n} for n in names),
+        {"id": 3},
     ]
 
 
@@ -222,11 +231,12 @@ def test_a_unix_socket_connection_is_named_localhost(probes: Any, db: Any) -> No
 
 def test_uninstrument_restores_the_originals(probes: Any, db: Any) -> None:
     names = ["execute", "executemany", "fetchone", "fetchmany", "fetchall"]
-    originals = {(cls, n): cls.__dict__[n] for cls in (psycopg.Cursor, psycopg.AsyncCursor)
-                 for n in names}
-    for cls, steps in ((psycopg.Cursor, ("__next__", "__iter__")),
-                       (psycopg.AsyncCursor, ("__anext__", "__aiter__"))):
-        step = next(n for n in steps if n in cls.__dict__)  # iteration, old or new psycopg
+    steps, async_steps = ("__next__", "__iter__"), ("__anext__", "__aiter__")
+    classes = {psycopg.Cursor: steps, psycopg.ServerCursor: steps,
+               psycopg.AsyncCursor: async_steps, psycopg.AsyncServerCursor: async_steps}
+    originals = {(cls, n): cls.__dict__[n] for cls in classes for n in names}
+    for cls, candidates in classes.items():
+        step = next(n for n in candidates if n in cls.__dict__)  # iteration, old or new psycopg
         originals[cls, step] = cls.__dict__[step]
     cap = probes()
     assert all(cls.__dict__[n] is not fn for (cls, n), fn in originals.items())
