@@ -20,7 +20,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -29,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from loadtest.probes_services import free_port
 
 REQUIRE_ENV = "LINEAGE_REQUIRE_POSTGRES"
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
@@ -91,17 +92,11 @@ def _owner() -> str | None:
                               "exists to own the cluster (initdb refuses root)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _run(cmd: list[str], owner: str | None, what: str, timeout_s: float = 120) -> None:
+def _run(cmd: list[str], owner: str | None, what: str, *, check: bool = True) -> None:
     if owner is not None:
         cmd = ["runuser", "-u", owner, "--", *cmd]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout_s)
-    if result.returncode != 0:
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+    if check and result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         raise PostgresUnavailable(f"{what} failed ({result.returncode}): {tail[0]}")
 
@@ -123,17 +118,17 @@ def throwaway_cluster(dbname: str = "lineage") -> Iterator[PgCluster]:
             os.chown(directory, entry.pw_uid, entry.pw_gid)
         _run([str(binaries / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
               "-E", "UTF8", "--locale=C", "--no-sync"], owner, "initdb")
-        port = _free_port()
+        port = free_port()
         options = (f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
-        _run([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
-              "-w", "-t", "60", "start"], owner, "pg_ctl start")
         try:
+            _run([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+                  "-w", "-t", "60", "start"], owner, "pg_ctl start")
             admin = PgCluster("127.0.0.1", port, "postgres", SUPERUSER, directory)
             yield admin.create_database(dbname)
-        finally:
+        finally:  # whatever may run, without hiding why it stopped
             _run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                 owner, "pg_ctl stop")
+                 owner, "pg_ctl stop", check=False)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
