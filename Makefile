@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo probes-demo test lint unit integration cargo-test kafka-up kafka-up-secure kafka-down clean console chromium
+.PHONY: install postgres demo probes-demo test lint unit integration cargo-test kafka-up kafka-up-secure kafka-down clean console chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,17 @@ $(STAMP): $(BIN)/python pyproject.toml probes/pyproject.toml matcher_rs/Cargo.to
 	-$(BIN)/pip install --quiet -e '.[fast]' || echo "sqlglotc not available; using pure-Python sqlglot"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) postgres
+
+# PostgreSQL (Debian's package) for the psycopg probe's live tests, which start a
+# throwaway cluster of their own (tests/postgres.py); checked on every install, so
+# an existing checkout gets it too. `make test` sets LINEAGE_REQUIRE_POSTGRES: there
+# the tests fail, never skip, without it.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+		|| DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "postgresql not installed; the psycopg probe tests will be skipped"
 
 kafka-up: install
 	$(BIN)/lineage kafka up
@@ -47,16 +57,16 @@ lint: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest tests/unit
+	LINEAGE_REQUIRE_POSTGRES=1 $(BIN)/pytest tests/unit
 
 integration: kafka-up kafka-up-secure chromium
-	LINEAGE_REQUIRE_SECURE_KAFKA=1 $(BIN)/pytest tests/integration
+	LINEAGE_REQUIRE_SECURE_KAFKA=1 LINEAGE_REQUIRE_POSTGRES=1 $(BIN)/pytest tests/integration
 
 cargo-test:
 	cd matcher_rs && cargo test --no-default-features
 
 test: kafka-up kafka-up-secure lint cargo-test chromium
-	LINEAGE_REQUIRE_SECURE_KAFKA=1 $(BIN)/pytest tests
+	LINEAGE_REQUIRE_SECURE_KAFKA=1 LINEAGE_REQUIRE_POSTGRES=1 $(BIN)/pytest tests
 
 # The console's front end: console/ (npm) is built into streams/console/static/,
 # which is committed so an installed package serves it without Node. This

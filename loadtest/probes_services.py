@@ -4,7 +4,7 @@ users-api (FastAPI under uvicorn) and mailer (Flask under gunicorn) over one
 SQLite database, each under `lineage-probe run` or not, on free loopback
 ports; `drive` creates users through users-api with a real HTTP client. Used
 by `make probes-demo`, its integration test and `loadtest.bench_probes`;
-`probed_service` starts any one service that way (the Django probe's test).
+`probed_service` starts any one service that way (the Django and PostgreSQL probe tests).
 """
 
 from __future__ import annotations

@@ -32,14 +32,15 @@ class Guard:
     """Enforcement at a DB-API cursor, for every request: check a write before it runs,
     taint the request with the columns a read returns (after it ran, from its description)."""
 
-    __slots__ = ("collects_rows", "dialect", "probe", "rec")
+    __slots__ = ("adapt", "collects_rows", "dialect", "probe", "rec")
 
     def __init__(self, rec: Recorder, probe: Probe, dialect: str, *,
-                 collects_rows: bool = True) -> None:
+                 collects_rows: bool = True, adapt: Callable[[Any], Any] | None = None) -> None:
         """`collects_rows`: the hook hands fetched rows to `rows` (precise policies read
-        values from them); without it a precise policy taints the request as a whole."""
+        values from them); without it a precise policy taints the request as a whole.
+        `adapt`: one parameter set as the driver's wrappers unwrapped (what is written)."""
         self.rec, self.probe, self.dialect = rec, probe, dialect
-        self.collects_rows = collects_rows
+        self.collects_rows, self.adapt = collects_rows, adapt
 
     def before(self, sql: Any, asset_of: AssetOf, param_sets: Any = UNKNOWN
                ) -> tuple[context.Trace, str] | None:
@@ -70,7 +71,8 @@ class Guard:
             payload = UNKNOWN
             if trace.values and isinstance(param_sets, list | tuple):  # a precise policy
                 try:
-                    payload = [plan.bind(p) for p in param_sets]
+                    adapt = self.adapt
+                    payload = [plan.bind(p if adapt is None else adapt(p)) for p in param_sets]
                 except Exception as exc:
                     self.probe.fail(exc)
             self.rec.guard(trace, asset, "db", payload=payload)

@@ -1,15 +1,20 @@
 """DB-API: `psycopg` (3), sync and async cursors.
 
-Patches `Cursor`/`AsyncCursor` `execute`, `executemany` and the fetch
-methods. Statements given as text are planned (`%s` and `%(name)s`
-placeholders map to columns); composed `psycopg.sql` objects are not
-captured. Assets are `postgres://HOST:PORT/DB.SCHEMA.TABLE` (schema `public`
-unless the statement names one).
+Patches `Cursor`/`AsyncCursor` and the server-side `ServerCursor`/
+`AsyncServerCursor`: `execute`, `executemany`, the fetch methods and
+iteration (`for row in cur`, `async for`). Statements given as text are
+planned (`%s` and `%(name)s` placeholders map to columns); composed
+`psycopg.sql` objects are not captured. A `Json`/`Jsonb` parameter is
+captured as the object it wraps. Assets are
+`postgres://HOST:PORT/DB.SCHEMA.TABLE` (schema `public` unless the statement
+names one; HOST `localhost` for a unix-socket connection, whose host is a
+directory).
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lineage_probes import context, dbcapture, naming, sqlplan
@@ -23,18 +28,36 @@ _READS: weakref.WeakKeyDictionary[Any, dbcapture.ReadState] = weakref.WeakKeyDic
 def _asset_of(cursor: Any) -> Any:
     def asset(plan: sqlplan.Plan) -> str:
         info = cursor.connection.info
-        return naming.postgres(info.host or "localhost", info.port or 5432, info.dbname or "",
+        host = info.host
+        if not host or host[0] in "/@":  # a unix socket: its directory (or abstract name)
+            host = "localhost"
+        return naming.postgres(host, info.port or 5432, info.dbname or "",
                                plan.schema or "public", plan.table or "")
     return asset
+
+
+def _unwrapper(json_types: tuple[type[Any], ...]) -> Any:
+    """Parameters with `Json(obj)`/`Jsonb(obj)` replaced by `obj` (what is written)."""
+    def unwrap(params: Any) -> Any:
+        if isinstance(params, Mapping) and any(isinstance(v, json_types)
+                                               for v in params.values()):
+            return {k: v.obj if isinstance(v, json_types) else v for k, v in params.items()}
+        if isinstance(params, Sequence) and not isinstance(params, str | bytes) \
+                and any(isinstance(v, json_types) for v in params):
+            return [v.obj if isinstance(v, json_types) else v for v in params]
+        return params
+    return unwrap
 
 
 def install(rec: Recorder, patches: Patches) -> bool:
     try:
         import psycopg
         import sqlglot  # noqa: F401  (the statement planner; lineage-probes[sql])
+        from psycopg.types.json import Json, Jsonb
     except ImportError:
         return False
     probe = Probe("psycopg")
+    unwrap = _unwrapper((Json, Jsonb))
 
     def run(cursor: Any, query: Any, param_sets: Any) -> None:
         _READS.pop(cursor, None)
@@ -43,7 +66,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             return
         try:
             state = dbcapture.on_execute(
-                rec, trace, query, "postgres", param_sets, _asset_of(cursor),
+                rec, trace, query, "postgres", map(unwrap, param_sets), _asset_of(cursor),
                 lambda: cursor.description)
             if state is not None:
                 _READS[cursor] = state
@@ -58,8 +81,10 @@ def install(rec: Recorder, patches: Patches) -> bool:
             except Exception as exc:
                 probe.fail(exc)
 
-    guard = dbcapture.Guard(rec, probe, "postgres", collects_rows=False)
-    for cls, is_async in ((psycopg.Cursor, False), (psycopg.AsyncCursor, True)):
+    guard = dbcapture.Guard(rec, probe, "postgres", collects_rows=False, adapt=unwrap)
+    # server-side (named) cursors execute and fetch with methods of their own
+    for cls, is_async in ((psycopg.Cursor, False), (psycopg.AsyncCursor, True),
+                          (psycopg.ServerCursor, False), (psycopg.AsyncServerCursor, True)):
         _patch_cursor(cls, is_async, patches, run, rows, probe, guard)
     return True
 
@@ -68,6 +93,13 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
                   probe: Probe, guard: dbcapture.Guard) -> None:
     execute, executemany = cls.execute, cls.executemany
     fetchone, fetchmany, fetchall = cls.fetchone, cls.fetchmany, cls.fetchall
+    # iteration: recent psycopg defines `__next__`/`__anext__`, older ones a generator
+    # `__iter__`/`__aiter__` that reads rows without the fetch methods
+    step_name = "__anext__" if is_async else "__next__"
+    stepwise = step_name in vars(cls)
+    if not stepwise:
+        step_name = "__aiter__" if is_async else "__iter__"
+    step = getattr(cls, step_name)
 
     def listed(params_seq: Any) -> Any:
         return list(params_seq) if context.sampled_trace() is not None and probe.enabled \
@@ -105,9 +137,19 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
             rows(self, got)
             return got
 
+        async def a_anext(self: Any) -> Any:
+            row = await step(self)
+            rows(self, (row,))
+            return row
+
+        async def a_aiter(self: Any) -> Any:  # older psycopg: an async generator
+            async for row in step(self):
+                rows(self, (row,))
+                yield row
+
         replacements = {"execute": a_execute, "executemany": a_executemany,
                         "fetchone": a_fetchone, "fetchmany": a_fetchmany,
-                        "fetchall": a_fetchall}
+                        "fetchall": a_fetchall, step_name: a_anext if stepwise else a_aiter}
     else:
         def s_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
             read = guard.before(query, _asset_of(self), (params,))
@@ -140,8 +182,18 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
             rows(self, got)
             return got
 
+        def s_next(self: Any) -> Any:
+            row = step(self)
+            rows(self, (row,))
+            return row
+
+        def s_iter(self: Any) -> Any:  # older psycopg: a generator
+            for row in step(self):
+                rows(self, (row,))
+                yield row
+
         replacements = {"execute": s_execute, "executemany": s_executemany,
                         "fetchone": s_fetchone, "fetchmany": s_fetchmany,
-                        "fetchall": s_fetchall}
+                        "fetchall": s_fetchall, step_name: s_next if stepwise else s_iter}
     for name, fn in replacements.items():
         patches.patch(cls, name, fn)
