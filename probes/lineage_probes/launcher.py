@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from lineage_probes.security import SASL_MECHANISMS, SECURITY_PROTOCOLS
 
@@ -27,7 +28,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="lineage-probe",
                                   description="Run a Python service with lineage probes on.")
     sub = top.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run CMD with the probes on",
+    # no abbreviations: `--sasl-password X` must not be taken for `--sasl-password-file X`
+    run = sub.add_parser("run", help="run CMD with the probes on", allow_abbrev=False,
                          description="Run CMD (after --) with the probes on, configured by "
                                      "these options or the LINEAGE_PROBE_* environment.")
     run.add_argument("--service", help="service name in asset names (env LINEAGE_PROBE_SERVICE)")
@@ -76,11 +78,20 @@ def _security_options(run: argparse.ArgumentParser) -> None:
     group.add_argument("--sasl-password-file",
                        help="file whose first line is the SASL password "
                             "(env KAFKA_SASL_PASSWORD_FILE)")
+    group.add_argument("--sasl-password", nargs="?", action=_NoPasswordFlag,
+                       help=argparse.SUPPRESS)
     group.add_argument("--ssl-cafile", help="CA certificates (PEM) to trust the brokers by "
                                             "(env KAFKA_SSL_CAFILE)")
     group.add_argument("--ssl-certfile", help="client certificate (PEM), for mutual TLS "
                                               "(env KAFKA_SSL_CERTFILE)")
     group.add_argument("--ssl-keyfile", help="its private key (PEM) (env KAFKA_SSL_KEYFILE)")
+
+
+class _NoPasswordFlag(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        parser.error("--sasl-password: the password is never a flag (it would show in ps); "
+                     "use env KAFKA_SASL_PASSWORD or --sasl-password-file")
 
 
 def environment(args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]:
