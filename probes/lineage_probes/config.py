@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from lineage_probes.security import KafkaSecurity, KafkaSecurityError
 
 # Field names that never leave the process, whatever LINEAGE_PROBE_REDACT adds.
 DEFAULT_REDACT = frozenset({
@@ -64,6 +66,8 @@ class ProbeConfig:
     enforce_wait_s: float = 5.0
     # zones count as unavailable when the broker has not answered for this long
     enforce_stale_s: float = 10.0
+    # how the Kafka clients log in (security.py: the pipeline's settings and variables)
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     @property
     def topic(self) -> str:
@@ -77,7 +81,11 @@ class ProbeConfig:
     @classmethod
     def resolve(cls, kwargs: Mapping[str, Any], env: Mapping[str, str] | None = None
                 ) -> ProbeConfig:
-        """Settings from `instrument(**kwargs)`, else the environment, else defaults."""
+        """Settings from `instrument(**kwargs)`, else the environment, else defaults.
+
+        The Kafka security settings are checked here (`security.py`), so a
+        bad one is a `ProbeConfigError` at `instrument()`, not a dropped capture.
+        """
         env = os.environ if env is None else env
 
         def pick(key: str, var: str, default: Any) -> Any:
@@ -93,6 +101,11 @@ class ProbeConfig:
         fail = str(pick("enforce_fail", "LINEAGE_PROBE_ENFORCE_FAIL", "fail_open"))
         if fail not in ("fail_open", "fail_closed"):
             raise ProbeConfigError("enforce fail mode must be fail_open or fail_closed")
+        try:
+            security = KafkaSecurity.resolve(kwargs, env)
+            security.check()
+        except KafkaSecurityError as exc:
+            raise ProbeConfigError(str(exc)) from None
         return cls(
             service=str(service),
             bootstrap_servers=str(pick("bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS",
@@ -106,6 +119,7 @@ class ProbeConfig:
                                          cls.enforce_wait_s)),
             enforce_stale_s=_seconds(pick("enforce_stale_s", "LINEAGE_PROBE_ENFORCE_STALE_S",
                                           cls.enforce_stale_s)),
+            security=security,
         )
 
 

@@ -6,6 +6,13 @@ and send. When the queue is full (Kafka slow or down) the capture is dropped
 and counted, never waited for. A small daemon thread serves the client's
 callbacks. The client is made on first use, and again in a forked child
 (gunicorn workers), where the parent's librdkafka threads do not exist.
+
+It logs in with the pipeline's security settings (`security.py`, checked at
+`instrument()`). A refused login or an untrusted broker certificate is
+counted (`kafka_errors.auth`, `kafka_errors.tls`) and warned once; the
+captures queue up, then time out or are dropped when the queue is full. A
+client librdkafka will not make (a TLS file changed since `instrument()`)
+drops every capture of the process, counted (`dropped_no_client`).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any, Protocol
 
 from lineage_probes import counters
 from lineage_probes.config import ProbeConfig
+from lineage_probes.security import count_error
 
 log = logging.getLogger("lineage_probes.kafka")
 
@@ -35,6 +43,7 @@ class KafkaEmitter:
         self._pid = 0
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self._failed_pid = 0  # the process in which librdkafka refused to make the client
 
     def _client(self) -> Any:
         producer = self._producer
@@ -42,7 +51,16 @@ class KafkaEmitter:
             return producer
         with self._lock:
             if self._producer is None or self._pid != os.getpid():
-                self._producer = self._make()
+                if self._failed_pid == os.getpid():
+                    return None
+                try:
+                    self._producer = self._make()
+                except Exception as exc:  # e.g. a TLS file librdkafka cannot load
+                    self._failed_pid = os.getpid()
+                    counters.incr("kafka_client_errors")
+                    log.warning("lineage-probes: no Kafka producer (%s); captures are dropped",
+                                type(exc).__name__)
+                    return None
                 self._pid = os.getpid()
                 self._stop = threading.Event()
                 self._poller = threading.Thread(target=self._serve, args=(self._producer,),
@@ -57,6 +75,7 @@ class KafkaEmitter:
 
         cfg = self._cfg
         return cimpl.Producer({
+            **cfg.security.librdkafka(),
             "bootstrap.servers": cfg.bootstrap_servers,
             "client.id": f"lineage-probes-{cfg.service}",
             "linger.ms": 100,
@@ -84,8 +103,12 @@ class KafkaEmitter:
 
     def send_to(self, topic: str, key: bytes, value: bytes) -> None:
         """A record to another topic of the prefix (enforcement events), same queue."""
+        client = self._client()
+        if client is None:
+            counters.incr("dropped_no_client")
+            return
         try:
-            self._client().produce(topic, value=value, key=key)
+            client.produce(topic, value=value, key=key)
         except BufferError:
             counters.incr("dropped_queue_full")
         else:
@@ -103,7 +126,7 @@ class KafkaEmitter:
 
 
 def _on_error(err: Any) -> None:
-    counters.incr("kafka_errors")
+    count_error(err, "kafka_errors")
 
 
 def _on_delivery(err: Any, msg: Any) -> None:

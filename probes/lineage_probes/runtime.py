@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -24,7 +25,13 @@ def instrument(*, service: str | None = None, bootstrap_servers: str | None = No
                topic_prefix: str | None = None, sample_rate: float | None = None,
                redact: Iterable[str] | None = None, probes: Iterable[str] | None = None,
                emitter: Emitter | None = None, enforce: bool | None = None,
-               zones: ZoneSource | None = None) -> list[str]:
+               zones: ZoneSource | None = None, security_protocol: str | None = None,
+               sasl_mechanism: str | None = None, sasl_username: str | None = None,
+               sasl_password: str | None = None,
+               sasl_password_file: str | os.PathLike[str] | None = None,
+               ssl_cafile: str | os.PathLike[str] | None = None,
+               ssl_certfile: str | os.PathLike[str] | None = None,
+               ssl_keyfile: str | os.PathLike[str] | None = None) -> list[str]:
     """Turn the probes on; returns the names of the frameworks patched.
 
     Arguments left out come from the environment (`LINEAGE_PROBE_SERVICE`,
@@ -41,8 +48,16 @@ def instrument(*, service: str | None = None, bootstrap_servers: str | None = No
     a custom `emitter` and no `zones` it stays off. At start it waits up to
     `LINEAGE_PROBE_ENFORCE_WAIT_S` (5 s) for the zones to be read.
 
+    Kafka security (docs/PROBES.md, "A secured cluster"): `security_protocol`
+    (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), `sasl_mechanism` (PLAIN,
+    SCRAM-SHA-256, SCRAM-SHA-512), `sasl_username`, `sasl_password` or
+    `sasl_password_file`, `ssl_cafile`, `ssl_certfile`, `ssl_keyfile`; left
+    out, the pipeline's variables (`KAFKA_SECURITY_PROTOCOL`, ...,
+    `KAFKA_SASL_PASSWORD[_FILE]`). Both the producer and the zone feed use them.
+
     Raises:
-        ProbeConfigError: a setting has a value the probes cannot use.
+        ProbeConfigError: a setting has a value the probes cannot use (one line
+            naming it; never the password). Nothing is patched then.
     """
     global _active
     if ProbeConfig.disabled():
@@ -50,7 +65,11 @@ def instrument(*, service: str | None = None, bootstrap_servers: str | None = No
     cfg = ProbeConfig.resolve({
         "service": service, "bootstrap_servers": bootstrap_servers,
         "topic_prefix": topic_prefix, "sample_rate": sample_rate,
-        "redact": None if redact is None else list(redact), "enforce": enforce})
+        "redact": None if redact is None else list(redact), "enforce": enforce,
+        "security_protocol": security_protocol, "sasl_mechanism": sasl_mechanism,
+        "sasl_username": sasl_username, "sasl_password": sasl_password,
+        "sasl_password_file": sasl_password_file, "ssl_cafile": ssl_cafile,
+        "ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile})
     with _lock:
         if _active is not None:
             return list(_active[2])

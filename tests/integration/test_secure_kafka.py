@@ -2,19 +2,17 @@
 
 The bundled example runs end to end over it (worker, send, graph reads),
 and clients without credentials, with the wrong password or trusting the
-wrong CA are refused with one line naming the cause.
+wrong CA are refused with one line naming the cause. The broker and the
+settings of its SCRAM user are conftest.py's `secure_kafka` and
+`secure_settings` (LINEAGE_SECURE_KAFKA_DATA_DIR, LINEAGE_SECURE_KAFKA_PORT).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from streams.localkafka.broker import PROJECT_ROOT, LocalKafka
 from streams.localkafka.tls import write_ca
 from streams.settings import KafkaSecurity, Settings
 from tests.integration.test_topology_example import EXAMPLE, EXPECTED_HIGH, _complete
@@ -26,29 +24,6 @@ from tests.integration.worker import (
     send_file,
     wait_for_graph,
 )
-
-#: Where `lineage kafka up --secure` keeps the secured broker (its --data-dir).
-SECURE_DATA_DIR = Path(os.environ.get("LINEAGE_SECURE_KAFKA_DATA_DIR", PROJECT_ROOT / ".lineage"))
-
-
-@pytest.fixture(scope="module")
-def secure_kafka() -> LocalKafka:
-    broker = LocalKafka.secured(SECURE_DATA_DIR)
-    if not broker.answers(timeout=3.0):
-        message = (f"no secured broker on {broker.bootstrap}: run `lineage kafka up --secure "
-                   f"--data-dir {SECURE_DATA_DIR}`")
-        if os.environ.get("LINEAGE_REQUIRE_SECURE_KAFKA"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return broker
-
-
-@pytest.fixture()
-def secure_settings(settings: Settings, secure_kafka: LocalKafka) -> Settings:
-    """The test's prefix and data dir, on the secured broker with the SCRAM user."""
-    return dataclasses.replace(
-        settings, bootstrap_servers=secure_kafka.bootstrap,
-        security=KafkaSecurity.from_env(secure_kafka.client_env()))
 
 
 def test_example_runs_end_to_end_over_sasl_ssl(secure_settings: Settings) -> None:

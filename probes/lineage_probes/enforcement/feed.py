@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from lineage_probes import counters
 from lineage_probes.config import ProbeConfig
 from lineage_probes.enforcement.index import EMPTY, ZoneIndex, ZoneState
+from lineage_probes.security import count_error
 
 log = logging.getLogger("lineage_probes.enforcement")
 
@@ -106,6 +107,7 @@ class KafkaZoneFeed:
         from confluent_kafka import cimpl
 
         return cimpl.Consumer({
+            **self.cfg.security.librdkafka(),  # the producer's login (security.py)
             "bootstrap.servers": self.cfg.bootstrap_servers,
             "group.id": f"lineage-probes-zones-{self.cfg.service}",  # never joined: assign()
             "client.id": f"lineage-probes-zones-{self.cfg.service}",
@@ -194,4 +196,4 @@ class KafkaZoneFeed:
 
 
 def _on_error(err: Any) -> None:
-    counters.incr("enforcement_kafka_errors")
+    count_error(err, "enforcement_kafka_errors")

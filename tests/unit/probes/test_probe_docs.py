@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["config", "tracecontext", "naming", "sanitize", "sqlplan", "webinputs",
+MODULES = ["config", "security", "tracecontext", "naming", "sanitize", "sqlplan", "webinputs",
            "hooks.flask_hook", "hooks.django_hook", "hooks.redis_hook"]
 
 
