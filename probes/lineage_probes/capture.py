@@ -96,8 +96,7 @@ class Recorder:
     def source(self, trace: Trace, asset: str, payload: Any, *,
                code_location: str | None = None) -> None:
         """Data entering the service: a request input, a DB read, a consumed message."""
-        if self._emit(trace, "source", asset, payload, code_location):
-            trace.source_assets.append(asset)
+        self._emit(trace, "source", asset, payload, code_location)
 
     def sink(self, trace: Trace, asset: str, payload: Any, *, kind: str,
              code_location: str | None = None) -> None:

@@ -10,7 +10,7 @@ asyncio tasks and (hooks/threads_hook.py) the threads started for it.
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lineage_probes import tracecontext
 
@@ -20,8 +20,6 @@ class Trace:
     trace_id: str
     sampled: bool
     captures: int = 0
-    # assets captured as sources in this trace, in order (names only, no values)
-    source_assets: list[str] = field(default_factory=list)
     # enforcement: policy -> the zone asset whose read tainted the request
     # ("inherited": the caller's header); None until tainted
     taint: dict[str, str] | None = None

@@ -99,7 +99,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             probe.fail(exc)
             return await original_call(self, scope, receive, send)
         trace = context.CURRENT.get()
-        if trace is not None:
+        if trace is not None and rec.enforcer is not None:  # no header scan without enforcement
             rec.inherit(trace, _header(scope, b"x-lineage-taint"))
         try:
             return await original_call(self, scope, receive, send)

@@ -55,10 +55,14 @@ def install(rec: Recorder, patches: Patches) -> bool:
                     probe.fail(exc)
 
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
-            read = guard.before(sql, self._lp_asset, (parameters,))
+            # the unsampled path without enforcement: no guard, no attribute written
+            read = None if rec.enforcer is None else guard.before(sql, self._lp_asset,
+                                                                  (parameters,))
             result = super().execute(sql, parameters)
-            self._lp_vals = None if read is None else guard.after(read, self.description)
-            self._lp_run(sql, (parameters,))
+            if read is not None or self._lp_vals is not None:
+                self._lp_vals = None if read is None else guard.after(read, self.description)
+            if self._lp_read is not None or context.sampled_trace() is not None:
+                self._lp_run(sql, (parameters,))
             return result
 
         def executemany(self, sql: Any, seq_of_parameters: Any, /) -> Any:
