@@ -64,7 +64,12 @@ def throughput(settings: Settings, work: Path, requests: int, rounds: int) -> di
                              for k in ("0.01", "1.0")}}
 
 
-def _asgi_app() -> tuple[Any, Callable[[], None]]:
+def _asgi_app(pooled: bool = False) -> tuple[Any, Callable[[], None]]:
+    """The request: a JSON body, one sqlite INSERT, one log line, a JSON response.
+
+    `pooled`: one connection opened with the app (as a pool keeps them), else a
+    new connection and table in every request.
+    """
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -77,15 +82,25 @@ def _asgi_app() -> tuple[Any, Callable[[], None]]:
     log.addHandler(logging.NullHandler())
     log.propagate = False
 
+    pool = sqlite3.connect(":memory:", check_same_thread=False)  # made under the probes
+    pool.execute("CREATE TABLE t (name TEXT, city TEXT)")
+
     async def create(request: Request) -> JSONResponse:
         body = await request.json()
-        conn = sqlite3.connect(":memory:")
-        conn.execute("CREATE TABLE t (name TEXT, city TEXT)")
+        if pooled:
+            conn = pool
+        else:
+            conn = sqlite3.connect(":memory:")
+            conn.execute("CREATE TABLE t (name TEXT, city TEXT)")
         conn.execute("INSERT INTO t (name, city) VALUES (?, ?)", (body["name"], body["city"]))
         log.info("new user in %s", body["city"])
         return JSONResponse({"id": request.path_params["uid"], "name": body["name"]})
 
-    return Starlette(routes=[Route("/users/{uid}", create, methods=["POST"])]), db.close
+    def close() -> None:
+        db.close()
+        pool.close()
+
+    return Starlette(routes=[Route("/users/{uid}", create, methods=["POST"])]), close
 
 
 async def _call(app: Any, n: int) -> float:
@@ -108,7 +123,7 @@ async def _call(app: Any, n: int) -> float:
     return (time.process_time() - started) / n * 1e6
 
 
-def probe_cpu(calls: int) -> dict[str, Any]:
+def probe_cpu(calls: int, *, pooled: bool = False, rounds: int = 5) -> dict[str, Any]:
     import lineage_probes
     from lineage_probes.emitter import MemoryEmitter
 
@@ -118,7 +133,7 @@ def probe_cpu(calls: int) -> dict[str, Any]:
             lineage_probes.instrument(service="bench", sample_rate=rate, emitter=emitter,
                                       probes=["asgi", "sqlite3", "logging"])
         try:
-            app, close = _asgi_app()
+            app, close = _asgi_app(pooled)
             asyncio.run(_call(app, 200))  # warm up (sqlglot parses each statement once)
             per_call = asyncio.run(_call(app, calls))
             close()
@@ -127,7 +142,7 @@ def probe_cpu(calls: int) -> dict[str, Any]:
             lineage_probes.uninstrument()
 
     best: dict[str, float] = {}
-    for _ in range(5):
+    for _ in range(rounds):
         for name, rate in (("off", None), ("unsampled", 0.0), ("sampled", 1.0)):
             best[name] = min(best.get(name, float("inf")), measure(rate))
     return {"cpu_us_per_request": {k: round(v, 1) for k, v in best.items()},
@@ -162,7 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each mode")
     parser.add_argument("--calls", type=int, default=2000, help="in-process calls per mode")
+    parser.add_argument("--in-process-only", action="store_true",
+                        help="only the probe CPU per request (no services, no broker)")
     args = parser.parse_args(argv)
+    if args.in_process_only:
+        print(json.dumps({"probe_cpu": probe_cpu(args.calls),
+                          "probe_cpu_pooled": probe_cpu(args.calls, pooled=True, rounds=9)},
+                         indent=2))
+        return 0
     base = Settings.from_env()
     settings = Settings(bootstrap_servers=base.bootstrap_servers,
                         topic_prefix=f"bench-probes-{uuid.uuid4().hex[:8]}-",
@@ -172,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         report["probe_cpu"] = probe_cpu(args.calls)
+        report["probe_cpu_pooled"] = probe_cpu(args.calls, pooled=True, rounds=9)
         report["throughput"] = throughput(settings, work, args.requests, args.rounds)
         report["kafka_down"] = kafka_down(settings, work, args.requests, args.rounds)
     print(json.dumps(report, indent=2))
