@@ -8,7 +8,7 @@ rows per statement). Statements are planned by `sqlplan` (cached per text).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from lineage_probes import context, sqlplan
@@ -92,7 +92,8 @@ class Guard:
 
     def rows(self, values: tuple[context.Trace, ValuePlan], rows: Any) -> None:
         try:
-            fetched = [tuple(r) for r in rows]
+            # a dict row (psycopg's `dict_row`) holds its columns in the statement's order
+            fetched = [tuple(r.values()) if isinstance(r, Mapping) else tuple(r) for r in rows]
         except Exception as exc:
             self.probe.fail(exc)
             return

@@ -23,6 +23,8 @@ from lineage_probes.probe import Patches, Probe
 
 # psycopg cursors have __slots__: the read state of each lives beside it
 _READS: weakref.WeakKeyDictionary[Any, dbcapture.ReadState] = weakref.WeakKeyDictionary()
+# enforcement, precise policies: what to keep of the rows a cursor's read fetches
+_VALUES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def _asset_of(cursor: Any) -> Any:
@@ -74,6 +76,9 @@ def install(rec: Recorder, patches: Patches) -> bool:
             probe.fail(exc)
 
     def rows(cursor: Any, fetched: Any) -> None:
+        values = _VALUES.get(cursor)
+        if values is not None:
+            guard.rows(values, fetched)
         state = _READS.get(cursor)
         if state is not None and probe.enabled:
             try:
@@ -81,12 +86,21 @@ def install(rec: Recorder, patches: Patches) -> bool:
             except Exception as exc:
                 probe.fail(exc)
 
-    guard = dbcapture.Guard(rec, probe, "postgres", collects_rows=False, adapt=unwrap)
+    guard = dbcapture.Guard(rec, probe, "postgres", adapt=unwrap)
     # server-side (named) cursors execute and fetch with methods of their own
     for cls, is_async in ((psycopg.Cursor, False), (psycopg.AsyncCursor, True),
                           (psycopg.ServerCursor, False), (psycopg.AsyncServerCursor, True)):
         _patch_cursor(cls, is_async, patches, run, rows, probe, guard)
     return True
+
+
+def _after_read(cursor: Any, read: Any, guard: dbcapture.Guard) -> None:
+    """After an execute: taint with what a read returned; keep what precise policies need."""
+    values = None if read is None else guard.after(read, cursor.description)
+    if values is not None:
+        _VALUES[cursor] = values
+    elif _VALUES:
+        _VALUES.pop(cursor, None)
 
 
 def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: Any,
@@ -109,8 +123,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
         async def a_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
             read = guard.before(query, _asset_of(self), (params,))
             result = await execute(self, query, params, **kw)
-            if read is not None:
-                guard.after(read, self.description)
+            _after_read(self, read, guard)
             run(self, query, (params,))
             return result
 
@@ -118,6 +131,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
             guard.before(query, _asset_of(self), params_seq)
             params_seq = listed(params_seq)
             result = await executemany(self, query, params_seq, **kw)
+            _after_read(self, None, guard)
             run(self, query, params_seq)
             return result
 
@@ -154,8 +168,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
         def s_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
             read = guard.before(query, _asset_of(self), (params,))
             result = execute(self, query, params, **kw)
-            if read is not None:
-                guard.after(read, self.description)
+            _after_read(self, read, guard)
             run(self, query, (params,))
             return result
 
@@ -163,6 +176,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
             guard.before(query, _asset_of(self), params_seq)
             params_seq = listed(params_seq)
             result = executemany(self, query, params_seq, **kw)
+            _after_read(self, None, guard)
             run(self, query, params_seq)
             return result
 

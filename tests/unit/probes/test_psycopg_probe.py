@@ -244,3 +244,51 @@ def test_uninstrument_restores_the_originals(probes: Any, db: Any) -> None:
     assert all(cls.__dict__[n] is fn for (cls, n), fn in originals.items())
     _traced(lambda: _work(db().conninfo))
     assert cap.events == []
+
+
+def test_precise_enforcement_judges_writes_by_the_values_fetched(probes: Any, db: Any) -> None:
+    """`match: value` over psycopg reads: tuple and dict rows keep the zone column's values,
+    and only a write that carries one of them is blocked (before it runs)."""
+    import json
+
+    from lineage_probes.enforcement.feed import StaticZones
+    from lineage_probes.enforcement.index import ZoneState
+
+    pg = db()
+    with psycopg.connect(pg.conninfo) as conn:
+        conn.execute("CREATE TABLE ads_log (segment text)")
+        conn.execute("INSERT INTO users (id, name, city) VALUES (1, 'Ada', 'Valparaiso-4711')")
+    table = f"{pg.namespace}/{pg.dbname}.public"
+    state = ZoneState()
+    state.apply_policy(b"loc", json.dumps({"policy_id": "loc", "mode": "enforce",
+                                           "match": "value",
+                                           "deny": [f"{table}.ads_log"]}).encode())
+    state.apply_member(f"loc|{table}.users#city".encode(), b'{"state":"root"}')
+    probes(sample_rate=0.0, zones=StaticZones(state))
+
+    def request(segment_of: Any, row_factory: Any = None) -> None:
+        def run() -> None:
+            with psycopg.connect(pg.conninfo) as conn:
+                with conn.cursor(row_factory=row_factory) as cur:
+                    cur.execute("SELECT name, city FROM users WHERE id = %s", (1,))
+                    row = cur.fetchone()
+                city = row["city"] if isinstance(row, dict) else row[1]
+                conn.execute("INSERT INTO ads_log (segment) VALUES (%s)", (segment_of(city),))
+        _untraced_request(run)
+
+    request(lambda city: "generic")  # read the city, wrote something else: goes
+    request(lambda city: "generic", dict_row)
+    for row_factory in (None, dict_row):
+        with pytest.raises(lineage_probes.FlowBlocked):
+            request(lambda city: f"near {city.upper()}", row_factory)
+    with psycopg.connect(pg.conninfo) as conn:
+        assert conn.execute("SELECT segment FROM ads_log").fetchall() == [("generic",)] * 2
+
+
+def _untraced_request(fn: Any) -> Any:
+    """`fn` in an unsampled request's trace: enforcement sees every request."""
+    token = context.begin(None, 0.0)
+    try:
+        return fn()
+    finally:
+        context.end(token)
