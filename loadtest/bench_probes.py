@@ -5,10 +5,13 @@ Three measurements, each against a baseline taken in the same run:
 1. requests/s of users-api (one DB insert, one outbound call, one log line per
    request; examples/probes_demo) without probes, at sample rate 0.01 and at
    1.0, the modes interleaved over `--rounds` rounds, best round of each kept;
+   and users-api's own CPU seconds per request in each (/proc), the median
+   over rounds of each round's ratio to its run without probes;
 2. probe CPU per request, in process: an ASGI app (one sqlite insert, one log
    line) called directly, unprobed / probed-unsampled / probed-sampled, CPU
    time per call (the sampled figure includes building and serializing the
-   captures, handed to an in-memory emitter);
+   captures, handed to an in-memory emitter), with a new connection per
+   request and with one pooled connection;
 3. Kafka unreachable (the probes pointed at a closed port, every request
    sampled): p99 latency against the same probes with Kafka up and against no
    probes, and the service's RSS after each round (bounded: the queue drops
@@ -23,7 +26,9 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
@@ -47,21 +52,46 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(settings: Settings, work: Path, requests: int, rounds: int) -> dict[str, Any]:
+    """Requests/s of users-api per mode (best round), and its own CPU per request.
+
+    The CPU figure is the steadier one on a shared machine: requests/s moves
+    with whatever else runs, the service's CPU seconds per request much less.
+    Its overhead is the median over rounds of each round's ratio to that
+    round's run without probes (modes interleaved).
+    """
     modes: dict[str, float | None] = {"off": None, "0.01": 0.01, "1.0": 1.0}
     best: dict[str, float] = {}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in modes}
     for r in range(rounds):
         for name, rate in modes.items():
             probes = None if rate is None else Probes(settings.bootstrap_servers,
                                                       settings.topic_prefix, rate)
             with demo_services(work / f"tp-{r}-{name}", probes) as services:
                 asyncio.run(drive(services.users_url, 20, reads=False))  # warm up
+                pid = services.procs[-1].pid  # users-api
+                before = _cpu_s(pid)
                 result = asyncio.run(drive(services.users_url, requests, reads=False,
                                            seed=r))
+                cpu_ms[name].append((_cpu_s(pid) - before) * 1000 / max(1, result.ok))
             best[name] = max(best.get(name, 0.0), result.per_second)
+    ratios = {name: [cpu_ms[name][r] / cpu_ms["off"][r] for r in range(rounds)
+                     if cpu_ms["off"][r] > 0] for name in ("0.01", "1.0")}
     return {"requests_per_s": {k: round(v, 1) for k, v in best.items()},
             "overhead_pct": {k: round(100 * (1 - best[k] / best["off"]), 1)
-                             for k in ("0.01", "1.0")}}
+                             for k in ("0.01", "1.0")},
+            "cpu_ms_per_request": {k: round(statistics.median(v), 3)
+                                   for k, v in cpu_ms.items()},
+            "cpu_overhead_pct": {k: round(100 * (statistics.median(v) - 1), 1)
+                                 for k, v in ratios.items() if v},
+            "cpu_overhead_pct_rounds": {k: [round(100 * (x - 1), 1) for x in v]
+                                        for k, v in ratios.items()}}
 
 
 def _asgi_app(pooled: bool = False) -> tuple[Any, Callable[[], None]]:
