@@ -22,8 +22,15 @@ _BOUND = 1 << 64
 _HEX = frozenset("0123456789abcdef")
 
 
-def new_trace_id() -> str:
-    return f"{random.getrandbits(128):032x}"
+def new_low_bits() -> int:
+    """The low 64 bits of a new trace id: all the sampling decision needs."""
+    return random.getrandbits(64)
+
+
+def new_trace_id(low: int | None = None) -> str:
+    """A new trace id, ending in `low` when the low half was drawn already."""
+    high = random.getrandbits(64) or 1  # never the invalid all-zero id
+    return f"{high:016x}{random.getrandbits(64) if low is None else low:016x}"
 
 
 def new_span_id() -> str:
@@ -56,6 +63,11 @@ def sampled(trace_id: str, rate: float) -> bool:
     if rate <= 0.0:
         return False
     return int(trace_id[16:32], 16) < rate * _BOUND
+
+
+def sampled_low(low: int, rate: float) -> bool:
+    """`sampled` for a trace id whose low 64 bits are `low`."""
+    return rate >= 1.0 or low < rate * _BOUND
 
 
 def traceparent(trace_id: str, is_sampled: bool) -> str:

@@ -94,27 +94,41 @@ def install(rec: Recorder, patches: Patches) -> bool:
         if not probe.enabled or scope.get("type") != "http" or context.CURRENT.get() is not None:
             return await original_call(self, scope, receive, send)
         try:
-            token = context.begin(_header(scope, b"traceparent"), cfg.sample_rate)
+            parent = taint = None
+            for key, value in scope.get("headers") or ():  # one scan, inline: every request
+                if key == b"traceparent":
+                    parent = value
+                elif key == b"x-lineage-taint":
+                    taint = value
+            trace = context.new_trace(parent, cfg.sample_rate)
+            token = context.CURRENT.set(trace)
         except Exception as exc:
             probe.fail(exc)
             return await original_call(self, scope, receive, send)
-        trace = context.CURRENT.get()
-        if trace is not None and rec.enforcer is not None:  # no header scan without enforcement
-            rec.inherit(trace, _header(scope, b"x-lineage-taint"))
+        if taint is not None and rec.enforcer is not None:
+            rec.inherit(trace, taint)
         try:
             return await original_call(self, scope, receive, send)
         finally:
-            context.end(token)
+            context.CURRENT.reset(token)
 
-    async def handle(self: Any, scope: Any, receive: Any, send: Any) -> None:
+    def handle(self: Any, scope: Any, receive: Any, send: Any) -> Any:
+        # A plain function: an unsampled request without enforcement gets the
+        # original coroutine itself, not one more coroutine around it.
         current = context.CURRENT.get()
-        if current is not None and rec.enforcer is not None and probe.enabled \
-                and scope.get("type") == "http":
+        if current is None or not probe.enabled or (not current.sampled
+                                                    and rec.enforcer is None):
+            return original_handle(self, scope, receive, send)
+        return probed_handle(self, scope, receive, send, current)
+
+    async def probed_handle(self: Any, scope: Any, receive: Any, send: Any,
+                            current: context.Trace) -> None:
+        if rec.enforcer is not None and scope.get("type") == "http":
             try:  # every request: inputs of a zone route taint it
                 rec.read(current, _route_asset(self, scope, rec.cfg.service))
             except Exception as exc:
                 probe.fail(exc)
-        trace = context.sampled_trace()
+        trace = current if current.sampled else None
         if trace is None or not probe.enabled or scope.get("type") != "http":
             return await original_handle(self, scope, receive, send)
         try:

@@ -51,7 +51,11 @@ def install(rec: Recorder, patches: Patches) -> bool:
     original = logging.Logger.handle
 
     def handle(self: logging.Logger, record: logging.LogRecord) -> Any:
-        if rec.enforcer is not None and not self.name.startswith("lineage_probes"):
+        if rec.enforcer is None:
+            current = context.CURRENT.get()
+            if current is None or not current.sampled:  # the unsampled path
+                return original(self, record)
+        elif not self.name.startswith("lineage_probes"):
             current = context.CURRENT.get()
             if current is not None and current.taint:
                 rec.guard(current, naming.log(rec.cfg.service, self.name), "log",

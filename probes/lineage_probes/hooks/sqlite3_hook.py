@@ -55,7 +55,10 @@ def install(rec: Recorder, patches: Patches) -> bool:
                     probe.fail(exc)
 
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
-            # the unsampled path without enforcement: no guard, no attribute written
+            if rec.enforcer is None and self._lp_read is None:
+                trace = context.CURRENT.get()
+                if trace is None or not trace.sampled:  # the unsampled path: nothing to do
+                    return super().execute(sql, parameters)
             read = None if rec.enforcer is None else guard.before(sql, self._lp_asset,
                                                                   (parameters,))
             result = super().execute(sql, parameters)
@@ -107,6 +110,12 @@ def install(rec: Recorder, patches: Patches) -> bool:
             return super().cursor(ProbedCursor if factory is None else factory)
 
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
+            if rec.enforcer is None:
+                trace = context.CURRENT.get()
+                if trace is None or not trace.sampled:
+                    # unsampled, no enforcement: sqlite3's own C path (a plain
+                    # cursor: its rows are never captured or guarded anyway)
+                    return sqlite3.Connection.execute(self, sql, parameters)
             return self.cursor().execute(sql, parameters)
 
         def executemany(self, sql: Any, parameters: Any, /) -> Any:

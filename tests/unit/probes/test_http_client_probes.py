@@ -113,3 +113,25 @@ def test_no_trace_no_header(probes: Any, server: str) -> None:
     cap = probes()
     assert requests.get(f"{server}/x", timeout=5).json()["traceparent"] is None
     assert cap.events == []
+
+
+def test_an_unsampled_request_sends_one_trace_id_on_every_call(probes: Any, server: str) -> None:
+    # the probes make a new trace's id lazily; the calls of one request must
+    # still all carry the same id, with the unsampled flag
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    def fan_out(request: Request) -> JSONResponse:
+        return JSONResponse([requests.get(f"{server}/a", timeout=5).json()["traceparent"],
+                             httpx.get(f"{server}/b", timeout=5).json()["traceparent"]])
+
+    cap = probes(sample_rate=0.0)
+    client = TestClient(Starlette(routes=[Route("/fan", fan_out)]))
+    first, second = client.get("/fan").json()
+    other, _ = client.get("/fan").json()
+    assert first.split("-")[1] == second.split("-")[1] != other.split("-")[1]
+    assert first.endswith("-00") and second.endswith("-00")
+    assert cap.events == []

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import lineage_probes
 import pytest
-from lineage_probes import sqlplan, tracecontext
+from lineage_probes import context, sqlplan, tracecontext
 from lineage_probes.config import ProbeConfig, ProbeConfigError
 from lineage_probes.sanitize import clean
 
@@ -17,6 +18,47 @@ def test_sampling_is_a_function_of_the_trace_id() -> None:
     assert 120 < len(at_10) < 280
     # a higher rate samples a superset: downstream services at a higher rate see every trace
     assert at_10 <= {t for t in IDS if tracecontext.sampled(t, 0.3)}
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.01, 0.3, 0.5, 0.99, 1.0])
+def test_a_new_trace_keeps_its_sampling_decision_in_its_id(rate: float) -> None:
+    # the id of a trace the probes start is made only when needed; the decision
+    # taken at creation must be the one every other service takes from that id
+    traces = [context.new_trace(None, rate) for _ in range(400)]
+    for trace in traces:
+        trace_id = trace.trace_id
+        assert tracecontext.parse_traceparent(f"00-{trace_id}-{'1' * 16}-01") == trace_id
+        assert tracecontext.sampled(trace_id, rate) is trace.sampled
+        assert trace.trace_id == trace_id  # made once
+    if rate == 0.5:  # the decision follows the rate
+        assert 140 < sum(t.sampled for t in traces) < 260
+    assert len({t.trace_id for t in traces}) == len(traces)
+
+
+def test_threads_sharing_a_new_trace_see_one_id() -> None:
+    for _ in range(50):
+        trace = context.new_trace(None, 0.5)
+        seen: list[str] = []
+        start = threading.Barrier(8)
+
+        def read(trace: context.Trace = trace, seen: list[str] = seen,
+                 start: threading.Barrier = start) -> None:
+            start.wait()
+            seen.append(trace.trace_id)
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(seen)) == 1
+
+
+def test_an_inbound_trace_id_is_kept() -> None:
+    header = tracecontext.traceparent(IDS[3], True)
+    trace = context.new_trace(header, 0.1)
+    assert trace.trace_id == IDS[3] and trace.sampled is tracecontext.sampled(IDS[3], 0.1)
+    assert IDS[3] not in repr(context.new_trace(None, 0.1)) and "taint" not in repr(trace)
 
 
 def test_traceparent_round_trip() -> None:

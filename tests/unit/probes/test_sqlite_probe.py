@@ -7,8 +7,8 @@ from typing import Any
 from lineage_probes import context
 
 
-def _traced(fn: Any) -> Any:
-    token = context.begin(None, 1.0)
+def _traced(fn: Any, rate: float = 1.0) -> Any:
+    token = context.begin(None, rate)
     try:
         return fn()
     finally:
@@ -82,3 +82,29 @@ def test_an_app_factory_is_left_alone(probes: Any) -> None:
     class Mine(sqlite3.Connection):
         pass
     assert type(sqlite3.connect(":memory:", factory=Mine)) is Mine
+
+
+def _unsampled(fn: Any) -> Any:
+    return _traced(fn, rate=0.0)
+
+
+def test_unsampled_requests_get_the_same_results_and_capture_nothing(
+        probes: Any, tmp_path: Path) -> None:
+    without = _unsampled(lambda: _work(tmp_path / "plain.db"))
+    cap = probes()
+    assert _unsampled(lambda: _work(tmp_path / "probed.db")) == without
+    assert cap.events == []
+
+
+def test_a_cursor_read_in_a_sampled_request_is_not_captured_in_an_unsampled_one(
+        probes: Any) -> None:
+    cap = probes()
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (name TEXT)")
+    conn.execute("INSERT INTO t (name) VALUES ('Ada Lovelace')")
+    cur = conn.cursor()
+    _traced(lambda: cur.execute("SELECT name FROM t").fetchall())
+    assert len(cap.of("sqlite://memory/t", "source")) == 1
+    # the same cursor again, unsampled: the earlier read must not capture these rows
+    assert _unsampled(lambda: cur.execute("SELECT name FROM t").fetchall()) == [("Ada Lovelace",)]
+    assert len(cap.of("sqlite://memory/t", "source")) == 1
