@@ -9,6 +9,7 @@ asyncio tasks and (hooks/threads_hook.py) the threads started for it.
 
 from __future__ import annotations
 
+import random
 import threading
 from contextvars import ContextVar, Token
 
@@ -57,6 +58,7 @@ class Trace:
 
 
 _ID_LOCK = threading.Lock()
+_low_bits = random.getrandbits  # the module instance: reseeded in a forked child
 
 
 CURRENT: ContextVar[Trace | None] = ContextVar("lineage_probes_trace", default=None)
@@ -75,8 +77,8 @@ def new_trace(traceparent: str | bytes | None, rate: float) -> Trace:
         return Trace(None, False)
     if rate >= 1.0:
         return Trace(None, True)
-    low = tracecontext.new_low_bits()
-    return Trace(None, tracecontext.sampled_low(low, rate), low)
+    low = _low_bits(64)
+    return Trace(None, low < tracecontext.threshold(rate), low)
 
 
 def begin(traceparent: str | bytes | None, rate: float) -> Token[Trace | None]:

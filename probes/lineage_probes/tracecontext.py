@@ -16,15 +16,12 @@ True
 
 from __future__ import annotations
 
+import functools
+import math
 import random  # the module instance is reseeded in a forked child
 
 _BOUND = 1 << 64
 _HEX = frozenset("0123456789abcdef")
-
-
-def new_low_bits() -> int:
-    """The low 64 bits of a new trace id: all the sampling decision needs."""
-    return random.getrandbits(64)
 
 
 def new_trace_id(low: int | None = None) -> str:
@@ -65,9 +62,10 @@ def sampled(trace_id: str, rate: float) -> bool:
     return int(trace_id[16:32], 16) < rate * _BOUND
 
 
-def sampled_low(low: int, rate: float) -> bool:
-    """`sampled` for a trace id whose low 64 bits are `low`."""
-    return rate >= 1.0 or low < rate * _BOUND
+@functools.cache
+def threshold(rate: float) -> int:
+    """A trace id is sampled at `rate` when its low 64 bits are below this."""
+    return _BOUND if rate >= 1.0 else max(0, math.ceil(rate * _BOUND))  # low < x iff low < ceil(x)
 
 
 def traceparent(trace_id: str, is_sampled: bool) -> str:

@@ -35,6 +35,15 @@ def test_a_new_trace_keeps_its_sampling_decision_in_its_id(rate: float) -> None:
     assert len({t.trace_id for t in traces}) == len(traces)
 
 
+@pytest.mark.parametrize("rate", [0.0, 1e-20, 2.0**-64 * 3.5, 0.01, 0.3, 0.999999, 1.0])
+def test_the_threshold_agrees_with_the_decision_from_the_id(rate: float) -> None:
+    bound = tracecontext.threshold(rate)
+    for low in {0, 1, 2, 3, 4, bound - 1, bound, bound + 1, (1 << 64) - 1}:
+        if 0 <= low < 1 << 64:  # a valid low half
+            trace_id = f"{7:016x}{low:016x}"
+            assert (low < bound) is tracecontext.sampled(trace_id, rate), (rate, low)
+
+
 def test_threads_sharing_a_new_trace_see_one_id() -> None:
     for _ in range(50):
         trace = context.new_trace(None, 0.5)
