@@ -53,6 +53,10 @@ class Enforcer:
         self._warned = False
 
     # -- taint ---------------------------------------------------------------
+
+    def zones_hold_anything(self) -> bool:
+        """Whether any asset is in a zone now: else no read can taint a request."""
+        return bool(self.source.index.by_table)
     def on_read(self, trace: Trace, table: str, fields: Any = None, *,
                 rows_follow: bool = False) -> ValuePlan | None:
         """`trace` read `fields` (None: unknown) of `table`: taint it with the zones of them.

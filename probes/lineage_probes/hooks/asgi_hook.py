@@ -113,12 +113,15 @@ def install(rec: Recorder, patches: Patches) -> bool:
             context.CURRENT.reset(token)
 
     def handle(self: Any, scope: Any, receive: Any, send: Any) -> Any:
-        # A plain function: an unsampled request without enforcement gets the
-        # original coroutine itself, not one more coroutine around it.
+        # A plain function: an unsampled request that no zone can taint gets
+        # the original coroutine itself, not one more coroutine around it.
         current = context.CURRENT.get()
-        if current is None or not probe.enabled or (not current.sampled
-                                                    and rec.enforcer is None):
+        if current is None or not probe.enabled:
             return original_handle(self, scope, receive, send)
+        if not current.sampled:  # only a zone route's inputs could matter (taint)
+            enforcer = rec.enforcer
+            if enforcer is None or not enforcer.zones_hold_anything():
+                return original_handle(self, scope, receive, send)
         return probed_handle(self, scope, receive, send, current)
 
     async def probed_handle(self: Any, scope: Any, receive: Any, send: Any,

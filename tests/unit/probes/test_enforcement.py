@@ -286,3 +286,29 @@ def test_precise_mode_blocks_only_writes_that_carry_a_value_read(
     with pytest.raises(lineage_probes.FlowBlocked):
         _request(lambda: call({"segment": CITY.lower()}))
     assert len(Ads.received) == 1
+
+
+def test_the_inputs_of_a_zone_route_taint_an_unsampled_asgi_request(probes: Any,
+                                                                     ads: str) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    def forward(request: Request) -> JSONResponse:
+        try:
+            httpx.post(f"{ads}/ads/segments", json={"n": 1}, timeout=5)
+        except lineage_probes.FlowBlocked:
+            return JSONResponse({"blocked": True})
+        return JSONResponse({"blocked": False})
+
+    state = _state("enforce")
+    state.apply_member(b"loc|web://svc/where/{uid}", b'{"state":"root"}')
+    cap = probes(sample_rate=0.0, zones=StaticZones(state))
+    app = Starlette(routes=[Route("/where/{uid}", forward), Route("/other/{uid}", forward)])
+    client = TestClient(app)
+    assert client.get("/other/7").json() == {"blocked": False}  # no zone input read
+    assert client.get("/where/7").json() == {"blocked": True}
+    assert len(Ads.received) == 1
+    assert [e["source"] for e in _events(cap)] == ["web://svc/where/{uid}"]
