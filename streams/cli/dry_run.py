@@ -4,14 +4,17 @@ The evidence (`probe-events`) comes from the pipeline's topic (`read_kafka`)
 or from an archive directory (`read_archive`: opened before anything else is
 done, read one file at a time with a progress bar on a terminal); either is
 replayed against the policy's current zone by
-`analyzers.policy.simulate.simulate_enforcement`. Nothing here prints a
-payload value: the evidence keeps only field names.
+`analyzers.policy.simulate.simulate_enforcement`. Both keep the same records
+(`analyzers.policy.simulate.evidence`: probe captures from `since_ms` on, by
+their event `ts`, payloads reduced to their field names), so a dry run over
+an archive of the topic reports what one over the topic does. Nothing here
+prints a payload value.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -22,15 +25,54 @@ from rich.console import Console
 from rich.table import Table
 
 from analyzers.policy.model import Policy
-from analyzers.policy.simulate import simulate_enforcement
+from analyzers.policy.simulate import evidence, simulate_enforcement
 from streams.archive.manifest import ArchiveError
 from streams.archive.reader import ArchiveReader, Skipped
 from streams.cli.common import fail, progress_bar, render
-from streams.policy import evidence
+from streams.kafka.topic_reader import read_all
 from streams.settings import Settings
 
-__all__ = ["open_archive", "parse_since", "read_archive", "read_kafka", "simulation_table",
-           "skipped_failure"]
+__all__ = ["from_archive", "from_kafka", "open_archive", "parse_since", "read_archive",
+           "read_kafka", "simulation_table", "skipped_failure"]
+
+TOPIC = "probe-events"
+#: records between two progress reports
+PROGRESS_EVERY = 2000
+
+
+async def from_kafka(settings: Settings, since_ms: int | None) -> list[dict[str, Any]]:
+    """The captures on `probe-events` up to its end as of now."""
+    return [e for v in await read_all(settings, TOPIC) if (e := evidence(v, since_ms))]
+
+
+def archived_records(reader: ArchiveReader) -> int:
+    """How many `probe-events` records the archive holds; ArchiveError when none."""
+    if TOPIC not in reader.manifest.topics:
+        held = ", ".join(reader.topics()) or "no topics"
+        raise ArchiveError(f"{reader.archive} holds no {TOPIC} (it holds {held}); "
+                           f"archive them with `lineage archive`")
+    return reader.count([TOPIC])
+
+
+def from_archive(reader: ArchiveReader, since_ms: int | None,
+                 on_records: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """The archived captures, partition by partition in offset order.
+
+    `on_records(n)`: n more records read (every `PROGRESS_EVERY` and at the end).
+    """
+    archived_records(reader)
+    pending = 0
+    for partition in reader.partitions(TOPIC):
+        for record in reader.records(TOPIC, partition):
+            pending += 1
+            if on_records is not None and pending >= PROGRESS_EVERY:
+                on_records(pending)
+                pending = 0
+            capture = evidence(record.value, since_ms)
+            if capture is not None:
+                yield capture
+    if pending and on_records is not None:
+        on_records(pending)
 
 
 def parse_since(text: str | None, now_ms: int) -> int | None:
@@ -62,9 +104,9 @@ def read_kafka(settings: Settings, policy: Policy, zone: set[str], since_ms: int
                ) -> dict[str, Any]:
     """The dry run over `probe-events` as the pipeline holds it now."""
     try:
-        captures = asyncio.run(evidence.from_kafka(settings, since_ms))
+        captures = asyncio.run(from_kafka(settings, since_ms))
     except KafkaError as exc:
-        raise fail(f"cannot read {settings.topic(evidence.TOPIC)}: {exc}") from exc
+        raise fail(f"cannot read {settings.topic(TOPIC)}: {exc}") from exc
     return simulate_enforcement(policy, zone, captures)
 
 
@@ -76,7 +118,7 @@ def open_archive(archive: Path) -> ArchiveReader:
     """The archive, checked to hold `probe-events`; a one-line failure otherwise."""
     try:
         reader = ArchiveReader.open(archive, on_skip=_warn)
-        evidence.archived_records(reader)
+        archived_records(reader)
     except ArchiveError as exc:
         raise fail(str(exc)) from exc
     return reader
@@ -87,14 +129,14 @@ def read_archive(reader: ArchiveReader, policy: Policy, zone: set[str], since_ms
     """The dry run over the archived `probe-events`; unreadable files are warned and skipped
     (the caller fails after the report when `reader.skipped`)."""
     with progress_bar(Console(stderr=True)) as progress:
-        task = progress.add_task("reading probe-events", total=evidence.archived_records(reader))
+        task = progress.add_task("reading probe-events", total=archived_records(reader))
 
         def skip(skipped: Skipped) -> None:
             _warn(skipped)
             progress.advance(task, skipped.records)
 
         reader.on_skip = skip
-        captures = evidence.from_archive(reader, since_ms,
+        captures = from_archive(reader, since_ms,
                                          on_records=lambda n: progress.advance(task, n))
         return simulate_enforcement(policy, zone, captures)
 

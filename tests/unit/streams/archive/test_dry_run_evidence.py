@@ -17,9 +17,8 @@ from analyzers.policy.simulate import evidence, simulate_enforcement
 from streams.archive.manifest import ArchiveError
 from streams.archive.reader import ArchiveReader
 from streams.archive.records import Record
-from streams.cli.dry_run import open_archive, read_archive, skipped_failure
+from streams.cli.dry_run import from_archive, open_archive, read_archive, skipped_failure
 from streams.cli.policy_cmd import zone_command
-from streams.policy.evidence import from_archive
 
 SECRET = "Valparaiso-4711"
 POLICY = Policy.from_event({"policy_id": "loc", "protects": ["L"], "deny": ["http://ads/**"],
