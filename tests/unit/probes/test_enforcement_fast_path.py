@@ -101,3 +101,30 @@ def test_a_known_untainted_write_is_checked_once_the_zones_go_stale(probes: Any,
         _request(conn, read=False)  # fail_closed: cannot prove the request clean
     assert blocked.value.reason == "fail_closed"
     assert _rows(conn) == 4
+
+
+def test_a_quiet_statement_on_a_reused_cursor_drops_the_last_reads_row_plan(
+        probes: Any, tmp_path: Path) -> None:
+    """Precise mode: a zone read executed but never fetched taints nothing; the rows of
+    the quiet statement run next on the same cursor are not taken for its rows."""
+    db = _database(tmp_path / "app.db")
+    with sqlite3.connect(db) as setup:
+        setup.executescript("CREATE TABLE notes (n TEXT, v TEXT);"
+                            "INSERT INTO notes VALUES ('a', 'Zvalue');")
+    probes(zones=StaticZones(_state(["sqlite://app.db/ads_log"], match="value")))
+    conn = sqlite3.connect(db, isolation_level=None)
+    cursor = conn.cursor()
+
+    def request() -> None:
+        cursor.execute("SELECT n, v FROM notes").fetchall()  # quiet from the second time
+        cursor.execute(READ)  # a zone read, never fetched
+        rows = cursor.execute("SELECT n, v FROM notes").fetchall()
+        conn.execute(WRITE, (rows[0][1],))
+
+    for _ in range(2):
+        token = context.CURRENT.set(context.Trace("ab" * 16, False))
+        try:
+            request()
+        finally:
+            context.end(token)
+    assert _rows(conn) == 2
