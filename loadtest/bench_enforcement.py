@@ -10,7 +10,10 @@ read the ratios, not the absolute numbers):
    and its `enforcement-events` record each call: one request per call), and
    a precise (`match: value`) policy checking a 1 KB write that carries no
    value read (against enforcement off writing the same 1 KB); the modes
-   interleaved over `--rounds` rounds, the p50 and p99 of every call;
+   interleaved over `--rounds` rounds (in a shuffled order each round), the
+   p50 and p99 of every call. An A/A row, the baseline measured again as if
+   it were another mode, gives the noise floor: `untainted_vs_noise` sets
+   the untainted request's p50 delta against it, round by round;
 2. with `--kafka`: mode change to effect, the time from producing a
    `policies` record that flips the mode to the probes' zone feed (its own
    thread, the real broker) using it, `--flips` times.
@@ -21,7 +24,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import sqlite3
+import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -36,7 +41,9 @@ from lineage_probes.enforcement.values import needles_of
 
 POLICY = {"policy_id": "loc", "mode": "log", "deny": ["sqlite://memory/ads_log"]}
 MODES = ("enforcement off", "untainted", "tainted, sink allowed", "tainted, sink denied (log)",
-         "enforcement off, 1 KB written", "precise, 1 KB written, no value read in it")
+         "enforcement off, 1 KB written", "precise, 1 KB written, no value read in it",
+         "enforcement off again (A/A)", "untainted, sink denied")
+BASE, UNTAINTED, AA, UNTAINTED_DENIED = MODES[0], MODES[1], MODES[-2], MODES[-1]
 
 
 def _p(values: list[float], q: float) -> float:
@@ -59,7 +66,7 @@ def _sink_calls(mode: str, calls: int) -> list[float]:
     conn.executescript("CREATE TABLE ads_log (segment TEXT); CREATE TABLE other_log "
                        "(segment TEXT);")
     precise = mode.startswith("precise")
-    table = "ads_log" if mode.endswith("(log)") or precise else "other_log"
+    table = "ads_log" if "sink denied" in mode or precise else "other_log"
     tainted = mode.startswith("tainted") or precise
     segment = "s" * 1024 if "1 KB" in mode else "s"
     needles = needles_of(["Valparaiso-4711"])
@@ -83,27 +90,57 @@ def _sink_calls(mode: str, calls: int) -> list[float]:
     return times
 
 
-def per_sink_call(calls: int, rounds: int) -> dict[str, Any]:
+def _round(mode: str, calls: int) -> list[float]:
+    off = mode.startswith("enforcement off")
+    lineage_probes.instrument(service="bench", sample_rate=0.0, emitter=MemoryEmitter(),
+                              probes=["sqlite3"], enforce=not off,
+                              zones=None if off else _zones(mode.startswith("precise")))
+    try:
+        _sink_calls(mode, 200)  # warm up (statement plans cached)
+        return _sink_calls(mode, calls)
+    finally:
+        lineage_probes.uninstrument()
+
+
+def _versus_noise(per_round: dict[str, list[float]]) -> dict[str, Any]:
+    """The untainted p50 delta of each round against the A/A delta of the same round."""
+    base = per_round[BASE]
+
+    def added(mode: str) -> list[float]:
+        return [round(m - b, 3) for m, b in zip(per_round[mode], base, strict=True)]
+
+    aa = added(AA)
+    floor = max(abs(d) for d in aa)
+    out: dict[str, Any] = {"aa_p50_added_us_per_round": aa, "noise_floor_us": round(floor, 3)}
+    for name, mode in (("untainted", UNTAINTED), ("untainted_sink_denied", UNTAINTED_DENIED)):
+        deltas = added(mode)
+        median = statistics.median(deltas)
+        out[name] = {"p50_added_us_per_round": deltas, "p50_added_us_median": round(median, 3),
+                     "rounds_above_zero": sum(d > 0 for d in deltas),
+                     "measurable": median > floor}
+    return out
+
+
+def per_sink_call(calls: int, rounds: int, seed: int = 0) -> dict[str, Any]:
     samples: dict[str, list[float]] = {m: [] for m in MODES}
+    per_round: dict[str, list[float]] = {m: [] for m in MODES}
+    shuffle = random.Random(seed).shuffle
     for _ in range(rounds):
-        for mode in MODES:
-            off = mode.startswith("enforcement off")
-            lineage_probes.instrument(service="bench", sample_rate=0.0, emitter=MemoryEmitter(),
-                                      probes=["sqlite3"], enforce=not off,
-                                      zones=None if off else _zones(mode.startswith("precise")))
-            try:
-                _sink_calls(mode, 200)  # warm up (statement plans cached)
-                samples[mode] += _sink_calls(mode, calls)
-            finally:
-                lineage_probes.uninstrument()
-    out = {}
+        order = list(MODES)
+        shuffle(order)
+        for mode in order:
+            times = _round(mode, calls)
+            samples[mode] += times
+            per_round[mode].append(_p(times, 0.5))
+    out: dict[str, Any] = {}
     for mode, v in samples.items():
-        base = samples[MODES[4] if "1 KB" in mode else MODES[0]]  # same payload size
+        base = samples[MODES[4] if "1 KB" in mode else BASE]  # same payload size
         base50, base99 = _p(base, 0.5), _p(base, 0.99)
         out[mode] = {"p50_us": round(_p(v, 0.5), 2), "p99_us": round(_p(v, 0.99), 2),
                      "p50_added_us": round(_p(v, 0.5) - base50, 2),
                      "p99_added_us": round(_p(v, 0.99) - base99, 2),
                      "p50_ratio": round(_p(v, 0.5) / base50, 3) if base50 else None}
+    out["untainted_vs_noise"] = _versus_noise(per_round)
     return out
 
 
@@ -158,13 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.bench_enforcement",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=3000, help="sink calls per mode and round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, modes interleaved")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds, modes interleaved in a shuffled order each round")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the modes' order")
     parser.add_argument("--kafka", action="store_true",
                         help="also measure mode change to effect on the real broker")
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
     parser.add_argument("--flips", type=int, default=20, help="mode changes measured")
     args = parser.parse_args(argv)
-    out: dict[str, Any] = {"per_sink_call": per_sink_call(args.calls, args.rounds)}
+    out: dict[str, Any] = {"per_sink_call": per_sink_call(args.calls, args.rounds, args.seed)}
     if args.kafka:
         out["mode_change"] = mode_change(args.bootstrap_servers, args.flips)
     print(json.dumps(out, indent=2))

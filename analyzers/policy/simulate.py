@@ -24,9 +24,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from analyzers.policy.model import Policy
 
-__all__ = ["simulate_enforcement", "sink_kind"]
+__all__ = ["evidence", "simulate_enforcement", "sink_kind"]
+
+#: What the dry run reads of a capture (its payload: only the field names)
+_KEPT = ("trace_id", "role", "asset", "ts", "service", "code_location", "sample_rate")
 
 _KINDS = {"sqlite": "db", "postgres": "db", "mysql": "db", "http": "http", "https": "http",
           "kafka": "kafka", "redis": "cache", "log": "log"}
@@ -39,6 +44,37 @@ def sink_kind(asset: str) -> str:
     ('db', 'response')
     """
     return _KINDS.get(asset.partition("://")[0], "response")
+
+
+def evidence(value: bytes | None, since_ms: int | None = None) -> dict[str, Any] | None:
+    """One `probe-events` record as the dry run replays it, or None.
+
+    None for anything but a probe capture, and for a capture whose `ts` is
+    before `since_ms`. The payload's values are dropped: only its top-level
+    field names are kept (all the taint rule looks at), so replaying an
+    archive holds no captured value in memory.
+
+    >>> evidence(b'{"type":"probe","trace_id":"t","ts":5,"role":"source","asset":"a",'
+    ...          b'"payload":{"city":"x"}}')
+    {'trace_id': 't', 'role': 'source', 'asset': 'a', 'ts': 5, 'payload': {'city': None}}
+    >>> evidence(b'{"type":"probe","trace_id":"t","ts":5}', since_ms=6), evidence(b'{')
+    (None, None)
+    """
+    if value is None:
+        return None
+    try:
+        event = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(event, dict) or event.get("type") != "probe":
+        return None
+    ts = event.get("ts")
+    if since_ms is not None and not (isinstance(ts, int) and ts >= since_ms):
+        return None
+    out = {k: event[k] for k in _KEPT if k in event}
+    payload = event.get("payload")
+    out["payload"] = dict.fromkeys(payload) if isinstance(payload, dict) else None
+    return out
 
 
 def _tainting(asset: str, payload: Any, zone: set[str]) -> str | None:
@@ -62,7 +98,9 @@ def simulate_enforcement(policy: Policy, zone: set[str],
     tainted_traces = 0
     blocking = set(policy.enforcement.enforce_on)
     for trace in traces.values():
-        trace.sort(key=lambda c: (c.get("ts") or 0, c.get("role") != "source"))
+        # a total order, so the report does not depend on the order the captures came in
+        trace.sort(key=lambda c: (c.get("ts") or 0, c.get("role") != "source",
+                                  str(c.get("asset")), str(c.get("code_location"))))
         source: str | None = None
         seen: set[tuple[str, str, str, str]] = set()
         for capture in trace:
@@ -87,7 +125,8 @@ def simulate_enforcement(policy: Policy, zone: set[str],
             row["estimated"] += weight
             row["sources"].add(source)
         tainted_traces += source is not None
-    out = sorted(rows.values(), key=lambda r: (-r["traces"], r["service"], r["sink"]))
+    out = sorted(rows.values(), key=lambda r: (-r["traces"], r["service"], r["sink"],
+                                               r["code_location"], r["kind"]))
     for row in out:
         row["sources"] = sorted(row["sources"])
         row["estimated"] = round(row["estimated"], 1)

@@ -14,6 +14,7 @@ from typing import Any
 from lineage_probes import context, sqlplan
 from lineage_probes.capture import Recorder
 from lineage_probes.enforcement.enforcer import UNKNOWN, ValuePlan
+from lineage_probes.enforcement.index import ZoneIndex
 from lineage_probes.probe import Probe
 
 AssetOf = Callable[[sqlplan.Plan], str]
@@ -42,11 +43,15 @@ class Guard:
         self.rec, self.probe, self.dialect = rec, probe, dialect
         self.collects_rows, self.adapt = collects_rows, adapt
 
-    def before(self, sql: Any, asset_of: AssetOf, param_sets: Any = UNKNOWN
-               ) -> tuple[context.Trace, str] | None:
+    def before(self, sql: Any, asset_of: AssetOf, param_sets: Any = UNKNOWN,
+               key: object = None) -> tuple[context.Trace, str] | None:
         """Raises `FlowBlocked` for a forbidden write; for a read, what `after` needs.
 
         `param_sets` (a list or tuple of parameter sets) is what a write writes.
+        `key` (hashable: names the database and `sql`): once the zones were
+        read, the statement's verdict under the current index is kept under it
+        (`ZoneIndex.judged`): the hook skips the guard of a `quiet` one, and an
+        untainted request's write to a denied sink returns here without a plan.
         """
         enforcer = self.rec.enforcer
         if enforcer is None or not isinstance(sql, str):
@@ -55,19 +60,27 @@ class Guard:
         if trace is None or not self.probe.enabled:
             return None
         source = enforcer.source
-        if not trace.taint and not source.index.by_table and source.available():
-            return None  # nothing to taint with, nothing to check: no statement plan
+        index = source.index
+        if not trace.taint and (not index.by_table or key in index.writes) \
+                and source.available():
+            return None  # nothing to taint with, or an untainted write: no statement plan
         try:
             plan = sqlplan.plan(sql, self.dialect)
-            if plan.kind == "write" and not trace.taint and source.available():
+            if key is not None and key not in index.loud and source.ready.is_set():
+                asset = asset_of(plan) if plan.kind != "other" else None
+                index.judged(key, _verdict(index, plan.kind, asset))
+            elif plan.kind == "write" and not trace.taint and source.available():
                 return None  # an untainted write is never checked (Enforcer.check_sink)
-            asset = asset_of(plan) if plan.kind != "other" else None
+            else:
+                asset = asset_of(plan) if plan.kind != "other" else None
         except Exception as exc:
             self.probe.fail(exc)
             return None
         if asset is None:
             return None
         if plan.kind == "write":
+            if not trace.taint and source.available():
+                return None  # an untainted write is never checked (Enforcer.check_sink)
             payload = UNKNOWN
             if trace.values and isinstance(param_sets, list | tuple):  # a precise policy
                 try:
@@ -98,6 +111,18 @@ class Guard:
             self.probe.fail(exc)
             return
         self.rec.rows(values[0], values[1], fetched)
+
+
+def _verdict(index: ZoneIndex, kind: str, asset: str | None) -> str:
+    """`quiet` when the guard of a statement would do nothing under `index` whatever the
+    request's taint and whether the zones are still fresh: not a read of a zone table,
+    not a write to a sink a policy denies (such a sink is never blocked, even
+    fail-closed, once the zones were read); else `write` (to a denied sink) or `loud`."""
+    if asset is None:
+        return "quiet"  # not a statement the guard looks at
+    if kind == "read":
+        return "quiet" if asset not in index.by_table else "loud"
+    return "quiet" if not index.denying(asset) else "write"
 
 
 def on_execute(rec: Recorder, trace: context.Trace, sql: Any, dialect: str,

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from streams.archive.manifest import ArchiveError, load_manifest
 from streams.archive.reader import ArchiveReader, Skipped
@@ -24,7 +23,7 @@ from streams.archive.replay import (
 from streams.archive.source import KafkaHistory
 from streams.archive.timeparse import parse_time
 from streams.archive.writer import ArchiveReport, archive_topics
-from streams.cli.common import common_options, fail, kafka_failure
+from streams.cli.common import common_options, fail, kafka_failure, progress_bar
 from streams.cli.dead_letter_replay import echo_report, resend
 from streams.kafka.producer import make_producer
 from streams.kafka.topics import ensure_topics
@@ -38,12 +37,6 @@ OUTPUT_TOPICS = ("lineage-graph", "policy-violations", "policy-zones", "enforcem
 INPUT_TOPICS = tuple(t for t in CONTRACT_TOPICS if t not in OUTPUT_TOPICS)
 
 T = TypeVar("T")
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=True,
-                    disable=not console.is_terminal)
 
 
 def _run(settings: Settings, coro: Coroutine[Any, Any, T]) -> T:
@@ -82,7 +75,7 @@ def archive_command(settings: Settings, out: Path, include_outputs: bool) -> Non
     """
     topics = INPUT_TOPICS + (OUTPUT_TOPICS if include_outputs else ())
     err = Console(stderr=True)
-    with _progress(err) as progress:
+    with progress_bar(err) as progress:
         task = progress.add_task("archiving", total=None)
         report: ArchiveReport = _run(settings, archive_topics(
             settings, settings.topic_prefix, out, topics,
@@ -166,7 +159,7 @@ def _replay_dead_letters(settings: Settings, reason_like: str | None, since: str
         since_ms = parse_time(since) if since is not None else None
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    with _progress(Console(stderr=True)) as progress:
+    with progress_bar(Console(stderr=True)) as progress:
         report = _run(settings, resend(settings, since_ms=since_ms, like=reason_like, rate=rate,
                                        keep_timestamps=timestamps == "original",
                                        progress=progress))
@@ -230,7 +223,7 @@ def replay_command(settings: Settings, dead_letters: bool, reason_like: str | No
         raise fail(str(exc)) from exc
 
     err = Console(stderr=True)
-    with _progress(err) as progress:
+    with progress_bar(err) as progress:
         task = progress.add_task("replaying", total=None)
 
         async def make_replayer() -> Replayer:

@@ -1,8 +1,9 @@
-"""Options every command takes, and the one-line error convention."""
+"""Options every command takes, the one-line error convention, tables and the progress bar."""
 
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import os
 from collections.abc import Callable
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from streams.kafka.security import KafkaSecurityError, connection_error
 from streams.kafka.security import check as check_security
@@ -131,3 +135,17 @@ def kafka_failure(settings: Settings, exc: BaseException) -> click.ClickExceptio
 def fail(message: str) -> click.ClickException:
     """A one-line error that makes the command exit non-zero."""
     return click.ClickException(message)
+
+
+def progress_bar(console: Console) -> Progress:
+    """A progress bar on `console` (stderr), shown only when it is a terminal."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
+
+
+def render(table: Table) -> str:
+    """`table` as plain text (no colour codes), 220 columns wide."""
+    buffer = io.StringIO()
+    Console(file=buffer, width=220, force_terminal=False).print(table)
+    return buffer.getvalue()

@@ -4,7 +4,9 @@
 - `review` records a reviewer's decision on the `reviews` topic;
 - `zone` computes a policy's zone offline, from the CLI's own graph replica
   (caught up to `lineage-graph`'s end, as `lineage graph` does) and the
-  current labels, policies and reviews, and says why each asset is in it.
+  current labels, policies and reviews, and says why each asset is in it;
+  with `--simulate-enforce`, the dry run of an enforce mode over the probe
+  evidence in Kafka or an archive (`streams.cli.dry_run`).
 """
 
 from __future__ import annotations
@@ -12,26 +14,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
-import io
 import sys
 import time
 from collections.abc import Iterable
-from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import click
 import orjson
 from aiokafka.errors import KafkaError
-from rich.console import Console
 from rich.table import Table
 
 from analyzers.events import InvalidEvent, validate_event
 from analyzers.policy import PolicyZones
-from analyzers.policy.simulate import simulate_enforcement
-from streams.cli.common import common_options, fail, kafka_failure
+from streams.cli.common import common_options, fail, kafka_failure, render
+from streams.cli.dry_run import (
+    open_archive,
+    parse_since,
+    read_archive,
+    read_kafka,
+    simulation_table,
+    skipped_failure,
+)
 from streams.cli.graph_cmd import synced_graph
 from streams.kafka.producer import make_producer
-from streams.kafka.topic_reader import read_all, read_latest
+from streams.kafka.topic_reader import read_latest
 from streams.policy.enforcement import TOPIC as ENFORCEMENT_TOPIC
 from streams.policy.enforcement import enforcement_decisions
 from streams.policy.inputs import (
@@ -49,12 +56,6 @@ FORMAT = click.Choice(["json", "table"])
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _render(table: Table) -> str:
-    buffer = io.StringIO()
-    Console(file=buffer, width=220, force_terminal=False).print(table)
-    return buffer.getvalue()
 
 
 def _write(data: str | bytes) -> None:
@@ -89,7 +90,7 @@ def violations_table(events: Iterable[dict[str, Any]]) -> str:
                       str(e.get("confidence")) + (" (confirmed)" if e.get("confirmed") else ""),
                       str(e.get("label")), " -> ".join(e.get("path") or ()),
                       str(e.get("detected_at")))
-    return _render(table)
+    return render(table)
 
 
 def _line(event: dict[str, Any]) -> str:
@@ -131,7 +132,7 @@ def enforcement_table(rows: Iterable[dict[str, Any]]) -> str:
                       str(r["sink_kind"]), str(r["count"]), ", ".join(r["services"]),
                       ", ".join(r["sources"]), ", ".join(r["code_locations"]),
                       str(r["last_ts"]))
-    return _render(table)
+    return render(table)
 
 
 def _enforcement(settings: Settings, fmt: str, policy: str | None) -> None:
@@ -302,62 +303,7 @@ def zone_table(data: dict[str, Any]) -> str:
         else:
             via, edge = "-", f"protected root ({a['label']})"
         table.add_row(str(len(a["path"]) - 1), asset, a["confidence"], via, edge)
-    return _render(table)
-
-
-def parse_since(text: str | None, now_ms: int) -> int | None:
-    """`--since`: epoch ms, an ISO 8601 time, or an age (`30m`, `2h`, `7d`).
-
-    >>> parse_since("2h", 10_000_000), parse_since("1737540600000", 0)
-    (2800000, 1737540600000)
-    """
-    if text is None:
-        return None
-    text = text.strip()
-    units = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-    if text[-1:] in units and text[:-1].isdigit():
-        return now_ms - int(text[:-1]) * units[text[-1]]
-    if text.isdigit():
-        return int(text)
-    from datetime import datetime
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--since: {text[:40]!r} is not epoch ms, an ISO time or an age like 2h") \
-            from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
-
-
-def _captures(settings: Settings, since_ms: int | None) -> list[dict[str, Any]]:
-    try:
-        values = asyncio.run(read_all(settings, "probe-events"))
-    except KafkaError as exc:
-        raise fail(f"cannot read {settings.topic('probe-events')}: {exc}") from exc
-    captures = []
-    for value in values:
-        with contextlib.suppress(orjson.JSONDecodeError):
-            event = orjson.loads(value)
-            if isinstance(event, dict) and event.get("type") == "probe" and (
-                    since_ms is None or (isinstance(event.get("ts"), int)
-                                         and event["ts"] >= since_ms)):
-                captures.append(event)
-    return captures
-
-
-def simulation_table(data: dict[str, Any]) -> str:
-    rows = data["would_block"] + data["would_log"]
-    table = Table(title=f"{data['policy_id']} in enforce mode: {len(data['would_block'])} sinks "
-                        f"blocked, {len(data['would_log'])} logged; {data['tainted_traces']} of "
-                        f"{data['traces']} recorded traces tainted")
-    for column in ("decision", "service", "sink", "kind", "code location", "traces",
-                   "estimated", "sources"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["decision"], r["service"], r["sink"], r["kind"], r["code_location"],
-                      str(r["traces"]), str(r["estimated"]), ", ".join(r["sources"]))
-    return _render(table)
+    return render(table)
 
 
 @click.command("zone")
@@ -370,11 +316,22 @@ def simulation_table(data: dict[str, Any]) -> str:
                    "enforce mode would have blocked, and how often.")
 @click.option("--since", default=None,
               help="With --simulate-enforce: only evidence from this time on (epoch ms, ISO "
-                   "8601, or an age such as 2h).")
+                   "8601, or an age such as 2h), by the captures' own ts.")
+@click.option("--archive", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None,
+              help="With --simulate-enforce: read the probe evidence from this archive "
+                   "directory (`lineage archive`) instead of Kafka.")
 def zone_command(settings: Settings, policy_id: str, fmt: str, simulate_enforce: bool,
-                 since: str | None) -> None:
-    """The current zone of POLICY_ID: every asset, its path from a protected root, and why."""
+                 since: str | None, archive: Path | None) -> None:
+    """The current zone of POLICY_ID: every asset, its path from a protected root, and why.
+
+    With --simulate-enforce, the dry run of an enforce mode over the recorded
+    probe evidence (probe-events, or an archive of it with --archive DIR).
+    """
+    if (since is not None or archive is not None) and not simulate_enforce:
+        raise fail("--since and --archive need --simulate-enforce")
     since_ms = parse_since(since, _now_ms())
+    reader = open_archive(archive) if archive is not None else None
     with synced_graph(settings) as graph:
         try:
             inputs, bad = asyncio.run(_read_inputs(settings))
@@ -389,13 +346,15 @@ def zone_command(settings: Settings, policy_id: str, fmt: str, simulate_enforce:
     if bad:
         click.echo(f"{bad} unusable label/policy/review records skipped", err=True)
     if simulate_enforce:
-        zone = {a["asset"] for a in data["assets"]}
-        data = simulate_enforcement(zones.policies()[policy_id], zone,
-                                    _captures(settings, since_ms))
+        policy, zone = zones.policies()[policy_id], {a["asset"] for a in data["assets"]}
+        data = (read_kafka(settings, policy, zone, since_ms) if reader is None
+                else read_archive(reader, policy, zone, since_ms))
         if fmt == "json":
             _write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
         else:
             _write(simulation_table(data))
+        if reader is not None and reader.skipped:
+            raise skipped_failure(reader)
         return
     if fmt == "json":
         _write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")

@@ -77,6 +77,9 @@ class KafkaZoneFeed:
         self.index: ZoneIndex = EMPTY
         self.ready = threading.Event()
         self._last_ok = 0.0
+        # monotonic time until which the zones count as available: the last answer
+        # plus `stale_after_s` once read to the end, 0 before (one compare per check)
+        self._fresh_until = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warned = False
@@ -84,7 +87,13 @@ class KafkaZoneFeed:
             os.register_at_fork(after_in_child=self._restart_in_child)
 
     def available(self) -> bool:
-        return self.ready.is_set() and time.monotonic() - self._last_ok < self.stale_after_s
+        return time.monotonic() < self._fresh_until
+
+    def _answered(self) -> None:
+        """The broker answered: the zones are fresh for `stale_after_s` more (once read)."""
+        self._last_ok = time.monotonic()
+        if self.ready.is_set():
+            self._fresh_until = self._last_ok + self.stale_after_s
 
     def start(self) -> None:
         self._stop = threading.Event()
@@ -157,7 +166,7 @@ class KafkaZoneFeed:
             low, high = consumer.get_watermark_offsets(tp, timeout=5)
             if high > low:
                 at_end.discard((tp.topic, tp.partition))
-        self._last_ok = time.monotonic()
+        self._answered()
         next_health = next_topics = time.monotonic() + self.health_s
         while not self._stop.is_set():
             messages = consumer.consume(500, timeout=0.5)
@@ -178,6 +187,7 @@ class KafkaZoneFeed:
             if reached and (changed or not self.ready.is_set()):
                 self.index = state.snapshot()
                 if not self.ready.is_set():
+                    self._fresh_until = self._last_ok + self.stale_after_s
                     self.ready.set()
                     log.info("lineage-probes: enforcing %d policies", len(self.index.rules))
             now = time.monotonic()
@@ -187,7 +197,7 @@ class KafkaZoneFeed:
                     consumer.get_watermark_offsets(parts[0], timeout=self.health_s)
                 else:
                     consumer.list_topics(timeout=self.health_s)
-                self._last_ok = time.monotonic()
+                self._answered()
                 self._warned = False
             if len(parts) < 2 and now >= next_topics:  # a topic made after we started
                 next_topics = now + 5 * self.health_s

@@ -30,6 +30,7 @@ DEFAULT_ENFORCE_ON = frozenset({"db", "http", "kafka", "cache"})
 #: Member states that carry the policy's protected data.
 IN_ZONE = frozenset({"root", "reached", "included", "denied"})
 _DENY_CACHE_MAX = 10_000
+_QUIET_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,16 @@ class ZoneIndex:
         # table -> policy -> its fields in the zone (None: the table itself is)
         self.by_table = by_table
         self._deny: dict[str, tuple[str, ...]] = {}
+        # DB statements (a hook's key: the database and the statement text) this
+        # index has nothing to do with: neither a read of a zone table nor a write
+        # to a sink a policy denies. Filled by `dbcapture.Guard` once the zones
+        # were read; a hook finding its statement here skips every other check.
+        # `writes`: writes to a sink a policy denies (checked only for a tainted
+        # request while the zones are fresh); `loud`: every statement found not
+        # quiet (not judged again).
+        self.quiet: set[object] = set()
+        self.writes: set[object] = set()
+        self.loud: set[object] = set()
 
     def taints(self, table: str, fields: Iterable[str] | None) -> list[tuple[str, str]]:
         """The policies whose zone holds what a read of `table` (these fields) returns.
@@ -101,6 +112,18 @@ class ZoneIndex:
             if len(self._deny) < _DENY_CACHE_MAX:
                 self._deny[asset] = found
         return found
+
+    def judged(self, key: object, verdict: str) -> None:
+        """Remember a statement's verdict, `quiet`, `write` (to a denied sink) or `loud`;
+        never in `EMPTY`, the stand-in before any read."""
+        if self is EMPTY or len(self.loud) + len(self.quiet) >= _QUIET_MAX:
+            return
+        if verdict == "quiet":
+            self.quiet.add(key)
+            return
+        if verdict == "write":
+            self.writes.add(key)
+        self.loud.add(key)
 
 
 EMPTY = ZoneIndex({}, {})

@@ -10,6 +10,7 @@ opened with the application's own `factory` is left alone. Assets are
 from __future__ import annotations
 
 import sqlite3
+import threading
 from typing import Any
 
 from lineage_probes import context, dbcapture, naming, sqlplan
@@ -25,6 +26,27 @@ def install(rec: Recorder, patches: Patches) -> bool:
     probe = Probe("sqlite3")
 
     guard = dbcapture.Guard(rec, probe, "sqlite")
+    databases = _Databases()
+    # the zones of this instrument() call (None: enforcement off), read by every statement
+    zones = None if rec.enforcer is None else rec.enforcer.source
+
+    def key_of(conn: Any, sql: Any) -> Any:
+        """What names a statement in `ZoneIndex.quiet`/`writes` (see `_Databases`)."""
+        return sql if databases.single else (conn._lp_database, sql)
+
+    def unguarded(conn: Any, sql: Any, trace: context.Trace | None) -> bool:
+        """Enforcement has nothing to do with `sql` on `conn` in this request: off, no
+        request, a statement judged quiet under the current zones, or an untainted
+        request's write while the zones are fresh (`dbcapture.Guard.before`)."""
+        if zones is None or trace is None:
+            return True
+        try:
+            key = sql if databases.single else (conn._lp_database, sql)  # key_of, inlined
+            index = zones.index
+            return key in index.quiet or (
+                key in index.writes and not trace.taint and zones.available())
+        except (AttributeError, TypeError):  # an unhashable statement: the guard decides
+            return False
 
     class ProbedCursor(sqlite3.Cursor):
         _lp_read: dbcapture.ReadState | None = None
@@ -55,12 +77,13 @@ def install(rec: Recorder, patches: Patches) -> bool:
                     probe.fail(exc)
 
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
-            if rec.enforcer is None and self._lp_read is None:
+            if self._lp_read is None and self._lp_vals is None:
                 trace = context.CURRENT.get()
-                if trace is None or not trace.sampled:  # the unsampled path: nothing to do
-                    return super().execute(sql, parameters)
-            read = None if rec.enforcer is None else guard.before(sql, self._lp_asset,
-                                                                  (parameters,))
+                if (trace is None or not trace.sampled) and (
+                        zones is None or unguarded(self.connection, sql, trace)):
+                    return super().execute(sql, parameters)  # unsampled: nothing to do
+            read = None if zones is None else guard.before(
+                sql, self._lp_asset, (parameters,), key_of(self.connection, sql))
             result = super().execute(sql, parameters)
             if read is not None or self._lp_vals is not None:
                 self._lp_vals = None if read is None else guard.after(read, self.description)
@@ -110,12 +133,11 @@ def install(rec: Recorder, patches: Patches) -> bool:
             return super().cursor(ProbedCursor if factory is None else factory)
 
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
-            if rec.enforcer is None:
-                trace = context.CURRENT.get()
-                if trace is None or not trace.sampled:
-                    # unsampled, no enforcement: sqlite3's own C path (a plain
-                    # cursor: its rows are never captured or guarded anyway)
-                    return sqlite3.Connection.execute(self, sql, parameters)
+            trace = context.CURRENT.get()
+            if (trace is None or not trace.sampled) and unguarded(self, sql, trace):
+                # unsampled, nothing for enforcement to do: sqlite3's own C path (a
+                # plain cursor: its rows are never captured or guarded anyway)
+                return sqlite3.Connection.execute(self, sql, parameters)
             return self.cursor().execute(sql, parameters)
 
         def executemany(self, sql: Any, parameters: Any, /) -> Any:
@@ -131,11 +153,36 @@ def install(rec: Recorder, patches: Patches) -> bool:
             conn._lp_database = str(database)
         except Exception as exc:
             probe.fail(exc)
+        databases.seen(conn._lp_database)
         return conn
 
     patches.patch(sqlite3, "connect", connect)
     patches.patch(sqlite3.dbapi2, "connect", connect)
     return True
+
+
+class _Databases:
+    """The database names this process's probed connections opened.
+
+    While there is only one, a statement's text alone names what it reads or
+    writes, so it alone keys the statement in `ZoneIndex.quiet` (the cheapest
+    lookup); from a second one on, the key is (database, text). The switch is
+    one-way, so a text-only key is never looked up for another database.
+    """
+
+    __slots__ = ("_lock", "first", "single")
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self.single = True
+        self._lock = threading.Lock()
+
+    def seen(self, name: str) -> None:
+        with self._lock:
+            if self.first is None:
+                self.first = name
+            elif name != self.first:
+                self.single = False
 
 
 __all__ = ["install", "sqlplan"]

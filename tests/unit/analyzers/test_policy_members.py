@@ -93,7 +93,7 @@ def test_decisions_are_summed_per_policy_sink_and_decision() -> None:
 
 def test_simulated_enforcement_counts_what_would_be_blocked() -> None:
     from analyzers.policy.simulate import simulate_enforcement
-    from streams.cli.policy_cmd import simulation_table
+    from streams.cli.dry_run import simulation_table
 
     policy = Policy.from_event({**POLICY, "deny": ["http://ads-service/**", "log://**"]})
 
@@ -122,7 +122,7 @@ def test_simulated_enforcement_counts_what_would_be_blocked() -> None:
 def test_since_takes_epoch_ms_iso_times_and_ages() -> None:
     import click
 
-    from streams.cli.policy_cmd import parse_since
+    from streams.cli.dry_run import parse_since
 
     assert parse_since("2025-01-22T10:10:00Z", 0) == 1737540600000
     assert parse_since("30m", 3_600_000) == 1_800_000
