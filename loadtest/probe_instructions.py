@@ -30,16 +30,18 @@ _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
 def run_requests(mode: str, calls: int, pooled: bool) -> None:
-    """The measured child: `mode` is off, or a sample rate and the hooks (`0.0:asgi,sqlite3`)."""
+    """The measured child: `mode` is off, or a sample rate and the hooks
+    (`0.0:asgi,sqlite3`), with `:enforce` for enforcement on (`bench_probes.unrelated_zones`)."""
     import lineage_probes
     from lineage_probes.emitter import MemoryEmitter
 
-    from loadtest.bench_probes import _asgi_app, _call
+    from loadtest.bench_probes import _asgi_app, _call, unrelated_zones
 
     if mode != "off":
-        rate, hooks = mode.split(":", 1)
+        rate, hooks, *enforce = mode.split(":")
         lineage_probes.instrument(service="bench", sample_rate=float(rate),
-                                  emitter=MemoryEmitter(), probes=hooks.split(","))
+                                  emitter=MemoryEmitter(), probes=hooks.split(","),
+                                  zones=unrelated_zones() if enforce else None)
     app, close = _asgi_app(pooled)
     asyncio.run(_call(app, 300))  # warm up: imports, statement plans, caches
     if calls:
@@ -51,7 +53,8 @@ def _instructions(mode: str, calls: int, pooled: bool) -> int:
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
            "--cachegrind-out-file=/dev/null", sys.executable, "-m",
            "loadtest.probe_instructions", "--child", mode, str(calls), str(int(pooled))]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # same dict layouts run to run: counts within ~20
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     found = _IREFS.search(out.stderr)
     if found is None:
         raise RuntimeError(f"no instruction count in valgrind's output for {mode}")
@@ -79,6 +82,7 @@ def measure(calls: int, progress: bool = True) -> dict[str, Any]:
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed (Debian package `valgrind`)")
     modes = {"off": "off", "unsampled": "0.0:" + ",".join(HOOKS),
+             "unsampled_enforcement_on": "0.0:" + ",".join(HOOKS) + ":enforce",
              "unsampled_at_0.01": "0.01:" + ",".join(HOOKS),
              **{f"unsampled_{hook}_only": f"0.0:{hook}" for hook in HOOKS}}
     report: dict[str, Any] = {}

@@ -57,6 +57,10 @@ class Enforcer:
     def zones_hold_anything(self) -> bool:
         """Whether any asset is in a zone now: else no read can taint a request."""
         return bool(self.source.index.by_table)
+
+    def in_a_zone(self, asset: str) -> bool:
+        """Whether reading `asset` (or some field of it) would taint a request now."""
+        return asset in self.source.index.by_table
     def on_read(self, trace: Trace, table: str, fields: Any = None, *,
                 rows_follow: bool = False) -> ValuePlan | None:
         """`trace` read `fields` (None: unknown) of `table`: taint it with the zones of them.

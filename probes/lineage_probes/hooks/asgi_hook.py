@@ -122,13 +122,31 @@ def install(rec: Recorder, patches: Patches) -> bool:
             enforcer = rec.enforcer
             if enforcer is None or not enforcer.zones_hold_anything():
                 return original_handle(self, scope, receive, send)
+            try:
+                if not enforcer.in_a_zone(route_asset(self, scope)):
+                    return original_handle(self, scope, receive, send)
+            except Exception as exc:
+                probe.fail(exc)
+                return original_handle(self, scope, receive, send)
         return probed_handle(self, scope, receive, send, current)
+
+    assets: dict[tuple[str, str], str] = {}
+
+    def route_asset(route: Any, scope: dict[str, Any]) -> str:
+        """The route's asset, made once per route template and mount point."""
+        key = (getattr(route, "path_format", route.path), _mount(scope))
+        asset = assets.get(key)
+        if asset is None:
+            if len(assets) >= _MAX_ROUTES:
+                assets.clear()
+            asset = assets[key] = naming.web(rec.cfg.service, key[1] + key[0])
+        return asset
 
     async def probed_handle(self: Any, scope: Any, receive: Any, send: Any,
                             current: context.Trace) -> None:
         if rec.enforcer is not None and scope.get("type") == "http":
             try:  # every request: inputs of a zone route taint it
-                rec.read(current, _route_asset(self, scope, rec.cfg.service))
+                rec.read(current, route_asset(self, scope))
             except Exception as exc:
                 probe.fail(exc)
         trace = current if current.sampled else None
@@ -174,10 +192,16 @@ def install(rec: Recorder, patches: Patches) -> bool:
     return True
 
 
-def _route_asset(route: Any, scope: dict[str, Any], service: str) -> str:
-    mount = scope.get("root_path", "")[len(scope.get("app_root_path", "")):] \
+_MAX_ROUTES = 4096  # (route, mount) assets kept; an app has far fewer
+
+
+def _mount(scope: dict[str, Any]) -> str:
+    return scope.get("root_path", "")[len(scope.get("app_root_path", "")):] \
         if "app_root_path" in scope else ""
-    return naming.web(service, mount + getattr(route, "path_format", route.path))
+
+
+def _route_asset(route: Any, scope: dict[str, Any], service: str) -> str:
+    return naming.web(service, _mount(scope) + getattr(route, "path_format", route.path))
 
 
 def _exchange(route: Any, scope: dict[str, Any], rec: Recorder,

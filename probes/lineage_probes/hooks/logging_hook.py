@@ -51,19 +51,16 @@ def install(rec: Recorder, patches: Patches) -> bool:
     original = logging.Logger.handle
 
     def handle(self: logging.Logger, record: logging.LogRecord) -> Any:
-        if rec.enforcer is None:
-            current = context.CURRENT.get()
-            if current is None or not current.sampled:  # the unsampled path
-                return original(self, record)
-        elif not self.name.startswith("lineage_probes"):
-            current = context.CURRENT.get()
-            if current is not None and current.taint:
-                rec.guard(current, naming.log(rec.cfg.service, self.name), "log",
-                          code_location=_where(record), payload=payload_of(record))
-        trace = context.sampled_trace()
-        if trace is not None and probe.enabled and not self.name.startswith("lineage_probes"):
+        current = context.CURRENT.get()
+        if current is None:
+            return original(self, record)
+        if current.taint and rec.enforcer is not None \
+                and not self.name.startswith("lineage_probes"):
+            rec.guard(current, naming.log(rec.cfg.service, self.name), "log",
+                      code_location=_where(record), payload=payload_of(record))
+        if current.sampled and probe.enabled and not self.name.startswith("lineage_probes"):
             try:
-                rec.sink(trace, naming.log(rec.cfg.service, self.name), payload_of(record),
+                rec.sink(current, naming.log(rec.cfg.service, self.name), payload_of(record),
                          kind="log", code_location=_where(record))
             except Exception as exc:
                 probe.fail(exc)
