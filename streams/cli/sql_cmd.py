@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 import orjson
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlglot.dialects.dialect import Dialect
 
 from analyzers.sql import AnalysisResult, SqlAnalyzer, dialect_for
@@ -64,11 +64,12 @@ def _table(result: AnalysisResult) -> str:
 
 def _log_lines(
     analyzer: SqlAnalyzer, text: str, namespace: str | None, engine: str | None
-) -> Iterator[bytes]:
-    """One JSON line (UTF-8) per entry of the log; each entry through the cache.
+) -> Iterator[tuple[bytes, bytes]]:
+    """Per entry of the log, its JSON line (UTF-8) in two parts: ``{"line":N,`` and the
+    rest, newline included; each entry through the cache.
 
     Entries are independent, so a repeated entry (same query and context) gets
-    the JSON body already written for it (bounded), after one cache lookup.
+    the bytes already written for it (bounded), after one dictionary lookup.
     """
     bodies: dict[tuple[str | None, ...], bytes] = {}
     for entry in log_entries(text):
@@ -78,23 +79,24 @@ def _log_lines(
             body = _entry_body(analyzer, entry, namespace, engine)
             if len(bodies) < 100_000:
                 bodies[key] = body
-        yield b'{"line":%d,%b' % (entry.line, body)
+        yield b'{"line":%d,' % entry.line, body
 
 
 def _entry_body(
     analyzer: SqlAnalyzer, entry: LogEntry, namespace: str | None, engine: str | None
 ) -> bytes:
-    """The JSON of one entry's result, without its opening brace."""
+    """The JSON of one entry's result without its opening brace, with a newline."""
     problem = entry.error or (None if entry.engine or engine else "no engine (--engine)")
     if problem is not None:
-        body = orjson.dumps({"statements": [], "errors": [{"index": 0, "message": problem}]})
+        result: dict[str, Any] = {
+            "statements": [], "errors": [{"index": 0, "message": problem}]
+        }  # fmt: skip
     else:
         eng = str(entry.engine or engine)
         ns = entry.namespace or namespace or f"{eng.lower()}://default"
         result = analyzer.analyze(entry.query, engine=eng, namespace=ns,
-                                  default_schema=entry.default_schema)  # fmt: skip
-        body = orjson.dumps(result.to_json())
-    return body[1:]
+                                  default_schema=entry.default_schema).to_json()  # fmt: skip
+    return orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE)[1:]
 
 
 def _run_log(
@@ -107,23 +109,62 @@ def _run_log(
     text = _read_text(log)
     analyzer = SqlAnalyzer(engine=engine or "spark", default_schema=default_schema,
                            schema=schema, maxsize=50_000)  # fmt: skip
-    err = Console(stderr=True)
-    out = sys.stdout.buffer
-    buffer: list[bytes] = []
+    lines = _log_lines(analyzer, text, namespace, engine)
+    if not sys.stderr.isatty():
+        _write_lines(sys.stdout.buffer, lines)
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("analyze-sql"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        console=Console(stderr=True), transient=True,
     ) as progress:  # fmt: skip
         task = progress.add_task("", total=None)
-        for line in _log_lines(analyzer, text, namespace, engine):
-            buffer.append(line)
-            if len(buffer) >= 1000:
-                out.write(b"\n".join(buffer) + b"\n")
-                buffer.clear()
-                progress.advance(task, 1000)
-        if buffer:
-            out.write(b"\n".join(buffer) + b"\n")
+        _write_lines(sys.stdout.buffer, lines, lambda n: progress.advance(task, n))
+
+
+_BATCH = 500  # lines per os.writev call: two parts each, within every system's IOV_MAX (1024)
+
+
+def _write_lines(
+    out: IO[bytes],
+    lines: Iterable[tuple[bytes, bytes]],
+    advance: Callable[[int], None] | None = None,
+) -> None:
+    """Write each line's parts in order. To a file descriptor with ``os.writev``: a
+    repeated entry's bytes (most of a log's output) are never copied into a buffer."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        fd = -1
     out.flush()
+    batch: list[bytes] = []
+    for head, body in lines:
+        batch += (head, body)
+        if len(batch) >= 2 * _BATCH:
+            _write_all(out, fd, batch)
+            batch = []
+            if advance is not None:
+                advance(_BATCH)
+    _write_all(out, fd, batch)
+    out.flush()
+
+
+def _write_all(out: IO[bytes], fd: int, parts: list[bytes]) -> None:
+    if fd < 0:
+        out.write(b"".join(parts))
+        return
+    pending: list[bytes | memoryview] = list(parts)
+    while pending:
+        n = os.writev(fd, pending)
+        i = 0
+        while i < len(pending) and n >= len(pending[i]):
+            n -= len(pending[i])
+            i += 1
+        pending = pending[i:]
+        if n:  # a part written in part
+            pending[0] = memoryview(pending[0])[n:]
 
 
 @click.command("analyze-sql")
