@@ -2,24 +2,30 @@
 
 Two forms, told apart by the first non-blank character of the text:
 
-- JSON lines (``{``): one object per line, ``{"query": ..., "engine": ...,
-  "default_schema": ..., "namespace": ...}``; only ``query`` is required, the
-  others default to the command's options. A line that is not such an object
-  is an entry with an ``error`` (and no query), never a crash.
+- JSON lines (``{``): one object per line (lines end at ``\\n``, as JSON Lines
+  says: a U+2028 inside a query does not end one), ``{"query": ..., "engine":
+  ..., "default_schema": ..., "namespace": ...}``; only ``query`` is required,
+  the others default to the command's options. A line that is not such an
+  object is an entry with an ``error`` (and no query), never a crash.
 - plain SQL: statements separated by ``;`` at the end of a line (a ``;`` then
   a newline); a statement may span lines. A ``;`` followed by a newline inside
   a string literal would split it: logs hold one statement per line.
 
->>> [(e.line, e.query) for e in log_entries("SELECT a FROM t;\\n\\nSELECT b\\nFROM u;\\n")]
+Logs repeat lines verbatim: each distinct JSON line is decoded once, and its
+repeats yield the same :class:`LogEntry` (equal entries are the same logged
+statement in the same context, whatever their line).
+
+>>> [(n, e.query) for n, e in log_entries("SELECT a FROM t;\\n\\nSELECT b\\nFROM u;\\n")]
 [(1, 'SELECT a FROM t'), (3, 'SELECT b\\nFROM u')]
->>> e = log_entries('{"query": "SELECT 1", "engine": "trino"}\\n[1]\\n')
->>> (e[0].query, e[0].engine), (e[1].line, e[1].error)
+>>> e = list(log_entries('{"query": "SELECT 1", "engine": "trino"}\\n[1]\\n'))
+>>> (e[0][1].query, e[0][1].engine), (e[1][0], e[1][1].error)
 (('SELECT 1', 'trino'), (2, 'not a JSON object with a string "query"'))
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -31,7 +37,6 @@ _SEPARATOR = re.compile(r";[ \t]*\r?\n")
 class LogEntry:
     """One logged statement (or the reason its line cannot be read)."""
 
-    line: int
     query: str = ""
     engine: str | None = None
     namespace: str | None = None
@@ -39,15 +44,15 @@ class LogEntry:
     error: str | None = None
 
 
-def log_entries(text: str) -> list[LogEntry]:
-    """The entries of a query log, in order (see the module docstring)."""
+def log_entries(text: str) -> Iterator[tuple[int, LogEntry]]:
+    """(line number, entry) of each entry of a query log, in order (see the module
+    docstring)."""
     if text.lstrip()[:1] == "{":
         return _json_lines(text)
     return _plain(text)
 
 
-def _plain(text: str) -> list[LogEntry]:
-    entries = []
+def _plain(text: str) -> Iterator[tuple[int, LogEntry]]:
     line = 1
     pos = 0
     for m in [*_SEPARATOR.finditer(text), None]:
@@ -58,49 +63,41 @@ def _plain(text: str) -> list[LogEntry]:
             query = query[:-1].rstrip()
         if query:
             lead = len(chunk) - len(chunk.lstrip())
-            entries.append(LogEntry(line + chunk.count("\n", 0, lead), query))
+            yield line + chunk.count("\n", 0, lead), LogEntry(query)
         if m is None:
             break
         line += text.count("\n", pos, m.end())
         pos = m.end()
-    return entries
 
 
 _FIELDS = ("engine", "namespace", "default_schema")
-
-
-def _json_lines(text: str) -> list[LogEntry]:
-    entries = []
-    # Logs repeat lines verbatim: each distinct line is decoded once.
-    seen: dict[str, tuple[str | None, ...]] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        fields = seen.get(raw)
-        if fields is None:
-            if not raw.strip():
-                continue
-            fields = _decode(raw)
-            if len(seen) < _SEEN_CAP:
-                seen[raw] = fields
-        query, error = fields[0], fields[-1]
-        if error is not None or query is None:
-            entries.append(LogEntry(number, error=error))
-        else:
-            entries.append(LogEntry(number, query, fields[1], fields[2], fields[3]))
-    return entries
-
-
 _SEEN_CAP = 100_000
 
 
-def _decode(raw: str) -> tuple[str | None, ...]:
-    """(query, engine, namespace, default_schema, error) of one JSON line."""
+def _json_lines(text: str) -> Iterator[tuple[int, LogEntry]]:
+    seen: dict[str, LogEntry | None] = {}  # each distinct line decoded once (None: blank)
+    for number, raw in enumerate(text.split("\n"), 1):
+        entry = seen.get(raw)
+        if entry is None:
+            if raw in seen:
+                continue
+            entry = _decode(raw) if raw.strip() else None
+            if len(seen) < _SEEN_CAP:
+                seen[raw] = entry
+            if entry is None:
+                continue
+        yield number, entry
+
+
+def _decode(raw: str) -> LogEntry:
+    """The entry of one JSON line."""
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         obj = None
     if not isinstance(obj, dict) or not isinstance(obj.get("query"), str):
-        return (None, None, None, None, 'not a JSON object with a string "query"')
+        return LogEntry(error='not a JSON object with a string "query"')
     extra = [obj.get(k) for k in _FIELDS]
     if not all(v is None or isinstance(v, str) for v in extra):
-        return (None, None, None, None, f"{', '.join(_FIELDS)} must be strings")
-    return (obj["query"], *extra, None)
+        return LogEntry(error=f"{', '.join(_FIELDS)} must be strings")
+    return LogEntry(obj["query"], *extra)
