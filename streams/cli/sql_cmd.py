@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 import orjson
 from sqlglot.dialects.dialect import Dialect
 
 from analyzers.sql import AnalysisResult, SqlAnalyzer, dialect_for
-from analyzers.sql.querylog import LogEntry, log_entries
 from analyzers.sql.stepwise import analyze_stepwise
 from streams.cli.common import common_options, fail
+from streams.cli.sql_log import log_lines, write_lines
 
 
 def _read_text(path: str) -> str:
@@ -66,108 +64,31 @@ def _table(result: AnalysisResult) -> str:
     return "\n".join(lines)
 
 
-def _log_lines(
-    analyzer: SqlAnalyzer, text: str, namespace: str | None, engine: str | None
-) -> Iterator[tuple[bytes, bytes]]:
-    """Per entry of the log, its JSON line (UTF-8) in two parts: ``{"line":N,`` and the
-    rest, newline included; each entry through the cache.
-
-    Entries are independent, so a repeated entry (same query and context) gets
-    the bytes already written for it (bounded), after one dictionary lookup.
-    """
-    bodies: dict[LogEntry, bytes] = {}
-    for line, entry in log_entries(text):
-        body = bodies.get(entry)
-        if body is None:
-            body = _entry_body(analyzer, entry, namespace, engine)
-            if len(bodies) < 100_000:
-                bodies[entry] = body
-        yield b'{"line":%d,' % line, body
-
-
-def _entry_body(
-    analyzer: SqlAnalyzer, entry: LogEntry, namespace: str | None, engine: str | None
-) -> bytes:
-    """The JSON of one entry's result without its opening brace, with a newline."""
-    problem = entry.error or (None if entry.engine or engine else "no engine (--engine)")
-    if problem is not None:
-        result: dict[str, Any] = {
-            "statements": [], "errors": [{"index": 0, "message": problem}]
-        }  # fmt: skip
-    else:
-        eng = str(entry.engine or engine)
-        ns = entry.namespace or namespace or f"{eng.lower()}://default"
-        result = analyzer.analyze(entry.query, engine=eng, namespace=ns,
-                                  default_schema=entry.default_schema).to_json()  # fmt: skip
-    return orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE)[1:]
-
-
 def _run_log(
     log: str,
     engine: str | None,
     namespace: str | None,
     default_schema: str | None,
     schema: dict[str, list[str]] | None,
+    jobs: int,
 ) -> None:
     text = _read_text(log)
     analyzer = SqlAnalyzer(engine=engine or "spark", default_schema=default_schema,
                            schema=schema, maxsize=50_000)  # fmt: skip
-    lines = _log_lines(analyzer, text, namespace, engine)
     if not sys.stderr.isatty():
-        _write_lines(sys.stdout.buffer, lines)
+        write_lines(sys.stdout.buffer, log_lines(analyzer, text, namespace, engine, jobs))
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # the worker processes are forked before the bar's refresh thread starts
+    lines = list(log_lines(analyzer, text, namespace, engine, jobs))
     with Progress(
         TextColumn("analyze-sql"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     ) as progress:  # fmt: skip
-        task = progress.add_task("", total=None)
-        _write_lines(sys.stdout.buffer, lines, lambda n: progress.advance(task, n))
-
-
-_BATCH = 500  # lines per os.writev call: two parts each, within every system's IOV_MAX (1024)
-
-
-def _write_lines(
-    out: IO[bytes],
-    lines: Iterable[tuple[bytes, bytes]],
-    advance: Callable[[int], None] | None = None,
-) -> None:
-    """Write each line's parts in order. To a file descriptor with ``os.writev``: a
-    repeated entry's bytes (most of a log's output) are never copied into a buffer."""
-    try:
-        fd = out.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        fd = -1
-    out.flush()
-    batch: list[bytes] = []
-    for head, body in lines:
-        batch += (head, body)
-        if len(batch) >= 2 * _BATCH:
-            _write_all(out, fd, batch)
-            batch = []
-            if advance is not None:
-                advance(_BATCH)
-    _write_all(out, fd, batch)
-    out.flush()
-
-
-def _write_all(out: IO[bytes], fd: int, parts: list[bytes]) -> None:
-    if fd < 0:
-        out.write(b"".join(parts))
-        return
-    pending: list[bytes | memoryview] = list(parts)
-    while pending:
-        n = os.writev(fd, pending)
-        i = 0
-        while i < len(pending) and n >= len(pending[i]):
-            n -= len(pending[i])
-            i += 1
-        pending = pending[i:]
-        if n:  # a part written in part
-            pending[0] = memoryview(pending[0])[n:]
+        task = progress.add_task("", total=len(lines))
+        write_lines(sys.stdout.buffer, lines, lambda n: progress.advance(task, n))
 
 
 @click.command("analyze-sql")
@@ -185,6 +106,11 @@ def _write_all(out: IO[bytes], fd: int, parts: list[bytes]) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True
 )
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None,
+    help="--log: processes for the first analysis of its distinct statements (the output "
+    "is the same) [default: the usable cores, at most 4].",
+)  # fmt: skip
 @common_options
 def analyze_sql_command(
     file: str | None,
@@ -194,6 +120,7 @@ def analyze_sql_command(
     default_schema: str | None,
     schema_file: str | None,
     fmt: str,
+    jobs: int | None,
     **_: Any,
 ) -> None:
     """SQL lineage of the script FILE ('-' for stdin), or of each entry of a --log.
@@ -209,7 +136,7 @@ def analyze_sql_command(
             raise fail("--log writes JSON lines; --format table is for a script")
         if engine is not None:
             _check_engine(engine)
-        _run_log(log, engine, namespace, default_schema, schema)
+        _run_log(log, engine, namespace, default_schema, schema, jobs or _cores())
         return
     if engine is None:
         raise fail("--engine is required for a script")
@@ -244,6 +171,14 @@ def _script_json(result: AnalysisResult) -> bytes:
         parts.append(b'{"index":%d,%b' % (st.index, body[1:]))
     errors = orjson.dumps([e.to_json() for e in result.errors])
     return b'{"statements":[%b],"errors":%b}' % (b",".join(parts), errors)
+
+
+def _cores() -> int:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    return min(usable, 4) if hasattr(os, "fork") else 1
 
 
 def _check_engine(engine: str) -> None:
