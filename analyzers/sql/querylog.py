@@ -27,8 +27,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
+
+if TYPE_CHECKING:
+    from mmap import mmap
 
 _SEPARATOR = re.compile(r";[ \t]*\r?\n")
 
@@ -44,12 +48,31 @@ class LogEntry:
     error: str | None = None
 
 
-def log_entries(text: str) -> Iterator[tuple[int, LogEntry]]:
+def log_entries(log: str | bytes | mmap) -> Iterator[tuple[int, LogEntry]]:
     """(line number, entry) of each entry of a query log, in order (see the module
-    docstring)."""
+    docstring).
+
+    ``log`` is the text, or its UTF-8 bytes as a file holds them (bytes or an mmap),
+    read as a text-mode read would: each ``\\r\\n`` and ``\\r`` is a newline, and
+    :class:`UnicodeDecodeError` when it is not UTF-8. A JSON-lines buffer is read
+    without decoding it whole: only its distinct lines are (each is checked).
+    """
+    if isinstance(log, str):
+        text = log
+    else:
+        if _JSON_START.match(log) and log.find(b"\r") < 0:
+            return _json_buffer(log)
+        text = str(log, "utf-8")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.lstrip()[:1] == "{":
         return _json_lines(text)
     return _plain(text)
+
+
+# JSON lines: "{" after ASCII white space only (a text's other white space, e.g. U+00A0,
+# is left to the text path, which strips it as `str.lstrip` does).
+_JSON_START = re.compile(rb"[ \t\n\x0b\x0c]*\{")
 
 
 def _plain(text: str) -> Iterator[tuple[int, LogEntry]]:
@@ -84,6 +107,36 @@ def _json_lines(text: str) -> Iterator[tuple[int, LogEntry]]:
             entry = _decode(raw) if raw.strip() else None
             if len(seen) < _SEEN_CAP:
                 seen[raw] = entry
+            if entry is None:
+                continue
+        yield number, entry
+
+
+def _json_buffer(log: bytes | mmap) -> Iterator[tuple[int, LogEntry]]:
+    """:func:`_json_lines` over UTF-8 bytes: a line is looked up as a slice of the
+    buffer (no copy); a new one is copied, checked and decoded."""
+    seen: dict[bytes | memoryview, LogEntry | None] = {}
+    view = memoryview(log)
+    find = log.find
+    size = len(view)
+    pos = 0
+    number = 0
+    while pos < size:
+        end = find(b"\n", pos)
+        if end < 0:
+            end = size
+        number += 1
+        raw = view[pos:end]
+        pos = end + 1
+        entry = seen.get(raw)
+        if entry is None:
+            if raw in seen:
+                continue
+            line = bytes(raw)
+            text = line.decode("utf-8")  # as a text-mode read: not UTF-8 is an error
+            entry = _decode(text) if text.strip() else None
+            if len(seen) < _SEEN_CAP:
+                seen[line] = entry
             if entry is None:
                 continue
         yield number, entry

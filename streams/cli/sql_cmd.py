@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import mmap
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import orjson
 from sqlglot.dialects.dialect import Dialect
 
 from analyzers.sql import AnalysisResult, SqlAnalyzer, dialect_for
+from analyzers.sql.querylog import log_entries
 from analyzers.sql.stepwise import analyze_stepwise
 from streams.cli.common import common_options, fail
 from streams.cli.sql_log import log_lines, write_lines
@@ -29,6 +32,20 @@ def _read_text(path: str) -> str:
     if "\r" in text:  # as a text-mode read: each \r\n and \r is a \n
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def _read_log(path: str) -> str | bytes | mmap.mmap:
+    """The log's text (stdin) or bytes: a file mapped, not copied (read once, in parts)."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > 0:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            return f.read()
+    except OSError as e:
+        raise fail(f"cannot read {path}: {e.__class__.__name__}") from None
 
 
 def _read_schema(path: str | None) -> dict[str, list[str]] | None:
@@ -72,17 +89,20 @@ def _run_log(
     schema: dict[str, list[str]] | None,
     jobs: int,
 ) -> None:
-    text = _read_text(log)
+    try:
+        entries = list(log_entries(_read_log(log)))
+    except UnicodeDecodeError as e:
+        raise fail(f"cannot read {log}: {e.__class__.__name__}") from None
     analyzer = SqlAnalyzer(engine=engine or "spark", default_schema=default_schema,
                            schema=schema, maxsize=50_000)  # fmt: skip
     if not sys.stderr.isatty():
-        write_lines(sys.stdout.buffer, log_lines(analyzer, text, namespace, engine, jobs))
+        write_lines(sys.stdout.buffer, log_lines(analyzer, entries, namespace, engine, jobs))
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     # the worker processes are forked before the bar's refresh thread starts
-    lines = list(log_lines(analyzer, text, namespace, engine, jobs))
+    lines = list(log_lines(analyzer, entries, namespace, engine, jobs))
     with Progress(
         TextColumn("analyze-sql"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,

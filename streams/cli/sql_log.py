@@ -23,7 +23,7 @@ from typing import IO
 import orjson
 
 from analyzers.sql import AnalysisResult, SqlAnalyzer, StatementError
-from analyzers.sql.querylog import LogEntry, log_entries
+from analyzers.sql.querylog import LogEntry
 
 #: Distinct entries whose bodies are kept; beyond it the log is analysed in one process.
 MAX_BODIES = 50_000
@@ -34,14 +34,13 @@ _BATCH = 500  # lines per os.writev call: two parts each, within every system's 
 
 def log_lines(
     analyzer: SqlAnalyzer,
-    text: str,
+    entries: list[tuple[int, LogEntry]],
     namespace: str | None,
     engine: str | None,
     jobs: int = 1,
 ) -> Iterator[tuple[bytes, bytes]]:
-    """Per entry of the log, its JSON line (UTF-8) in two parts: ``{"line":N,`` and the
-    rest, newline included."""
-    entries = list(log_entries(text))
+    """Per entry of the log (:func:`~analyzers.sql.querylog.log_entries`), its JSON line
+    (UTF-8) in two parts: ``{"line":N,`` and the rest, newline included."""
     distinct = list(dict.fromkeys(entry for _, entry in entries))
     if jobs > 1 and len(distinct) <= min(MAX_BODIES, analyzer.maxsize) and not analyzer.learn_ddl:
         bodies = _bodies(analyzer, distinct, namespace, engine, jobs)

@@ -67,7 +67,8 @@ def _bench_log(size: int) -> tuple[str, dict[str, list[str]]]:
 def _run(text: str, schema: dict[str, list[str]], jobs: int, engine: str) -> bytes:
     analyzer = SqlAnalyzer(engine="spark", default_schema="default", schema=schema)
     out = io.BytesIO()
-    sql_log.write_lines(out, sql_log.log_lines(analyzer, text, "hive://w", engine, jobs))
+    entries = list(log_entries(text))
+    sql_log.write_lines(out, sql_log.log_lines(analyzer, entries, "hive://w", engine, jobs))
     return out.getvalue()
 
 
