@@ -25,7 +25,7 @@ statement in the same context, whatever their line).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,12 +61,12 @@ def log_entries(log: str | bytes | mmap) -> Iterator[tuple[int, LogEntry]]:
         text = log
     else:
         if _JSON_START.match(log) and log.find(b"\r") < 0:
-            return _json_buffer(log)
+            return _json_lines(_buffer_lines(log))
         text = str(log, "utf-8")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.lstrip()[:1] == "{":
-        return _json_lines(text)
+        return _json_lines(text.split("\n"))
     return _plain(text)
 
 
@@ -97,49 +97,36 @@ _FIELDS = ("engine", "namespace", "default_schema")
 _SEEN_CAP = 100_000
 
 
-def _json_lines(text: str) -> Iterator[tuple[int, LogEntry]]:
-    seen: dict[str, LogEntry | None] = {}  # each distinct line decoded once (None: blank)
-    for number, raw in enumerate(text.split("\n"), 1):
-        entry = seen.get(raw)
+def _json_lines(lines: Iterable[str | memoryview]) -> Iterator[tuple[int, LogEntry]]:
+    """The entries of JSON lines given as text or as slices of a UTF-8 buffer."""
+    seen: dict[str | bytes | memoryview, LogEntry | None] = {}  # None: a blank line
+    for number, raw in enumerate(lines, 1):
+        entry = seen.get(raw)  # a slice is looked up as it is, without a copy
         if entry is None:
             if raw in seen:
                 continue
-            entry = _decode(raw) if raw.strip() else None
+            key: str | bytes = raw if isinstance(raw, str) else bytes(raw)
+            # as a text-mode read: not UTF-8 is an error
+            text = key if isinstance(key, str) else key.decode("utf-8")
+            entry = _decode(text) if text.strip() else None
             if len(seen) < _SEEN_CAP:
-                seen[raw] = entry
+                seen[key] = entry
             if entry is None:
                 continue
         yield number, entry
 
 
-def _json_buffer(log: bytes | mmap) -> Iterator[tuple[int, LogEntry]]:
-    """:func:`_json_lines` over UTF-8 bytes: a line is looked up as a slice of the
-    buffer (no copy); a new one is copied, checked and decoded."""
-    seen: dict[bytes | memoryview, LogEntry | None] = {}
+def _buffer_lines(log: bytes | mmap) -> Iterator[memoryview]:
     view = memoryview(log)
     find = log.find
     size = len(view)
     pos = 0
-    number = 0
     while pos < size:
         end = find(b"\n", pos)
         if end < 0:
             end = size
-        number += 1
-        raw = view[pos:end]
+        yield view[pos:end]
         pos = end + 1
-        entry = seen.get(raw)
-        if entry is None:
-            if raw in seen:
-                continue
-            line = bytes(raw)
-            text = line.decode("utf-8")  # as a text-mode read: not UTF-8 is an error
-            entry = _decode(text) if text.strip() else None
-            if len(seen) < _SEEN_CAP:
-                seen[line] = entry
-            if entry is None:
-                continue
-        yield number, entry
 
 
 def _decode(raw: str) -> LogEntry:
