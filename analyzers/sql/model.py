@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 DIRECT = "DIRECT"
 INDIRECT = "INDIRECT"
 
@@ -105,23 +103,6 @@ class StatementLineage:
             out["table_level"] = [t.to_json() for t in self.table_level]
         return out
 
-    def _for_orjson(self) -> dict[str, Any]:
-        """:meth:`to_json` with its tuples and dataclasses left for orjson to encode."""
-        out: dict[str, Any] = {
-            "index": self.index,
-            "kind": self.kind,
-            "inputs": self.inputs,
-            "outputs": self.outputs,
-            "columns": self.columns,
-        }
-        if self.unresolved:
-            out["unresolved"] = self.unresolved
-        if self.dataset:
-            out["dataset"] = self.dataset
-        if self.table_level:
-            out["table_level"] = self.table_level
-        return out
-
 
 @dataclass(frozen=True, slots=True)
 class StatementError:
@@ -152,11 +133,3 @@ class AnalysisResult:
             "statements": [s.to_json() for s in self.statements],
             "errors": [e.to_json() for e in self.errors],
         }
-
-    def to_json_bytes(self, option: int = 0) -> bytes:
-        """``orjson.dumps(self.to_json(), option=option)``, without building the dicts:
-        orjson encodes a dataclass as its fields in order, which is the ``to_json`` of
-        :class:`SourceField`, :class:`ColumnLineage`, :class:`DatasetLineage`,
-        :class:`TableFlow` and :class:`StatementError` (a test holds them equal)."""
-        statements = [s._for_orjson() for s in self.statements]
-        return orjson.dumps({"statements": statements, "errors": self.errors}, option=option)

@@ -18,11 +18,11 @@ import io
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
-from analyzers.sql import AnalysisResult, SqlAnalyzer, StatementError
+from analyzers.sql import SqlAnalyzer
 from analyzers.sql.querylog import LogEntry
 
 #: Distinct entries whose bodies are kept; beyond it the log is analysed in one process.
@@ -63,11 +63,11 @@ def entry_body(
     """The JSON of one entry's result without its opening brace, with a newline."""
     call = _call(entry, namespace, engine)
     if isinstance(call, str):
-        result = AnalysisResult(errors=(StatementError(0, call),))
+        result: dict[str, Any] = {"statements": [], "errors": [{"index": 0, "message": call}]}
     else:
         sql, eng, ns, ds = call
-        result = analyzer.analyze(sql, engine=eng, namespace=ns, default_schema=ds)
-    return result.to_json_bytes(orjson.OPT_APPEND_NEWLINE)[1:]
+        result = analyzer.analyze(sql, engine=eng, namespace=ns, default_schema=ds).to_json()
+    return orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE)[1:]
 
 
 def _call(
