@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import orjson
 
-from analyzers.sql import SqlAnalyzer
+from analyzers.sql import AnalysisResult, SqlAnalyzer
 from analyzers.sql.querylog import LogEntry
 
 #: Distinct entries whose bodies are kept; beyond it the log is analysed in one process.
@@ -48,26 +48,41 @@ def log_lines(
             yield b'{"line":%d,' % line, bodies[entry]
         return
     cache: dict[LogEntry, bytes] = {}
+    encoded: dict[int, tuple[AnalysisResult, bytes]] = {}
     for line, entry in entries:
         body = cache.get(entry)
         if body is None:
-            body = entry_body(analyzer, entry, namespace, engine)
+            body = entry_body(analyzer, entry, namespace, engine, encoded)
             if len(cache) < MAX_BODIES:
                 cache[entry] = body
         yield b'{"line":%d,' % line, body
 
 
 def entry_body(
-    analyzer: SqlAnalyzer, entry: LogEntry, namespace: str | None, engine: str | None
+    analyzer: SqlAnalyzer,
+    entry: LogEntry,
+    namespace: str | None,
+    engine: str | None,
+    encoded: dict[int, tuple[AnalysisResult, bytes]] | None = None,
 ) -> bytes:
-    """The JSON of one entry's result without its opening brace, with a newline."""
+    """The JSON of one entry's result without its opening brace, with a newline.
+
+    ``encoded`` keeps each result's bytes: the cache gives one result object to every
+    text of a fingerprint, which is then encoded once.
+    """
     call = _call(entry, namespace, engine)
     if isinstance(call, str):
-        result: dict[str, Any] = {"statements": [], "errors": [{"index": 0, "message": call}]}
-    else:
-        sql, eng, ns, ds = call
-        result = analyzer.analyze(sql, engine=eng, namespace=ns, default_schema=ds).to_json()
-    return orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE)[1:]
+        json: dict[str, Any] = {"statements": [], "errors": [{"index": 0, "message": call}]}
+        return orjson.dumps(json, option=orjson.OPT_APPEND_NEWLINE)[1:]
+    sql, eng, ns, ds = call
+    result = analyzer.analyze(sql, engine=eng, namespace=ns, default_schema=ds)
+    known = encoded.get(id(result)) if encoded is not None else None
+    if known is not None and known[0] is result:
+        return known[1]
+    body = orjson.dumps(result.to_json(), option=orjson.OPT_APPEND_NEWLINE)[1:]
+    if encoded is not None and len(encoded) < MAX_BODIES:
+        encoded[id(result)] = (result, body)  # the result kept alive: its id is not reused
+    return body
 
 
 def _call(
@@ -102,12 +117,18 @@ def _bodies(
     shares = _shares(list(groups.values()), distinct, max(jobs, 1))
     children = [_fork(analyzer, [distinct[i] for i in share], namespace, engine)
                 for share in shares[1:]]  # fmt: skip
-    bodies = {distinct[i]: entry_body(analyzer, distinct[i], namespace, engine) for i in shares[0]}
+    encoded: dict[int, tuple[AnalysisResult, bytes]] = {}
+    bodies = {
+        distinct[i]: entry_body(analyzer, distinct[i], namespace, engine, encoded)
+        for i in shares[0]
+    }
     for (pid, fd), share in zip(children, shares[1:], strict=True):
         found = _collect(pid, fd, len(share))
         for n, i in enumerate(share):  # a worker that failed: its share is analysed here
             entry = distinct[i]
-            bodies[entry] = found[n] if found else entry_body(analyzer, entry, namespace, engine)
+            bodies[entry] = (
+                found[n] if found else entry_body(analyzer, entry, namespace, engine, encoded)
+            )
     return bodies
 
 
@@ -138,7 +159,8 @@ def _fork(
     status = 1
     try:  # the worker: never returns
         os.close(read)
-        bodies = [entry_body(analyzer, entry, namespace, engine) for entry in entries]
+        encoded: dict[int, tuple[AnalysisResult, bytes]] = {}
+        bodies = [entry_body(analyzer, e, namespace, engine, encoded) for e in entries]
         _write_all(None, write, [struct.pack(f"<{len(bodies)}Q", *map(len, bodies))])
         for start in range(0, len(bodies), 2 * _BATCH):
             _write_all(None, write, bodies[start : start + 2 * _BATCH])
