@@ -129,7 +129,7 @@ def _run_log(
 @click.option(
     "--jobs", type=click.IntRange(min=1), default=None,
     help="--log: processes for the first analysis of its distinct statements (the output "
-    "is the same) [default: the usable cores, at most 4].",
+    "is the same) [default: the idle cores (usable cores less the load average), 1 to 4].",
 )  # fmt: skip
 @common_options
 def analyze_sql_command(
@@ -194,11 +194,19 @@ def _script_json(result: AnalysisResult) -> bytes:
 
 
 def _cores() -> int:
+    """The usable cores that are idle: their number less the load average, rounded; 1 to
+    4 (on a busy shared machine a second process only waits for a core)."""
+    if not hasattr(os, "fork"):
+        return 1
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         usable = os.cpu_count() or 1
-    return min(usable, 4) if hasattr(os, "fork") else 1
+    try:
+        idle = usable - os.getloadavg()[0]
+    except OSError:
+        idle = usable
+    return max(1, min(4, usable, round(idle)))
 
 
 def _check_engine(engine: str) -> None:
