@@ -127,9 +127,9 @@ def _run_log(
     "--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True
 )
 @click.option(
-    "--jobs", type=click.IntRange(min=1), default=None,
-    help="--log: processes for the first analysis of its distinct statements (the output "
-    "is the same) [default: the idle cores (usable cores less the load average), 1 to 4].",
+    "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+    help="--log: processes for the first analysis of its distinct statements (forked; the "
+    "output is the same). More than 1 pays only with idle cores.",
 )  # fmt: skip
 @common_options
 def analyze_sql_command(
@@ -140,7 +140,7 @@ def analyze_sql_command(
     default_schema: str | None,
     schema_file: str | None,
     fmt: str,
-    jobs: int | None,
+    jobs: int,
     **_: Any,
 ) -> None:
     """SQL lineage of the script FILE ('-' for stdin), or of each entry of a --log.
@@ -156,7 +156,7 @@ def analyze_sql_command(
             raise fail("--log writes JSON lines; --format table is for a script")
         if engine is not None:
             _check_engine(engine)
-        _run_log(log, engine, namespace, default_schema, schema, jobs or _cores())
+        _run_log(log, engine, namespace, default_schema, schema, jobs)
         return
     if engine is None:
         raise fail("--engine is required for a script")
@@ -191,22 +191,6 @@ def _script_json(result: AnalysisResult) -> bytes:
         parts.append(b'{"index":%d,%b' % (st.index, body[1:]))
     errors = orjson.dumps([e.to_json() for e in result.errors])
     return b'{"statements":[%b],"errors":%b}' % (b",".join(parts), errors)
-
-
-def _cores() -> int:
-    """The usable cores that are idle: their number less the load average, rounded; 1 to
-    4 (on a busy shared machine a second process only waits for a core)."""
-    if not hasattr(os, "fork"):
-        return 1
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 1
-    try:
-        idle = usable - os.getloadavg()[0]
-    except OSError:
-        idle = usable
-    return max(1, min(4, usable, round(idle)))
 
 
 def _check_engine(engine: str) -> None:
