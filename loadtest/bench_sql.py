@@ -24,7 +24,9 @@ Run: ``python -m loadtest.bench_sql --json`` (peers need the ``bench`` extra).
     the command line, ``lineage analyze-sql --log FILE`` in a subprocess (its
     wall time includes starting Python and importing the CLI; an empty log is
     timed too, for that fixed cost), against openlineage-sql parsing every
-    statement of the same file in this process, in the same run.
+    statement of the same file in this process, in the same run. The CLI runs
+    with its default (one process) and with ``--jobs 2``, alternated; its CPU
+    seconds count every process of a run.
 
 Times are wall clock; the ``*_cpu_*`` figures are the process's CPU time, which
 other jobs on a shared machine disturb much less (compare those across runs).
@@ -36,6 +38,7 @@ import argparse
 import json
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -264,22 +267,31 @@ def run(
     return out
 
 
-def _cli_seconds(log: Path, schema: Path, *, script: bool = False) -> float:
-    """Wall seconds of ``lineage analyze-sql --log LOG`` (``script``: ``analyze-sql LOG``,
-    the script path) in a subprocess, output discarded."""
+def _cli_run(log: Path, schema: Path, *options: str, script: bool = False) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``lineage analyze-sql --log LOG`` (``script``:
+    ``analyze-sql LOG``, the script path) in a subprocess, output discarded. The CPU is
+    user + system time of the command and of the worker processes it forks."""
     cli = Path(sys.executable).with_name("lineage")
     source = [str(log)] if script else ["--log", str(log)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
         [str(cli), "analyze-sql", *source, "--engine", ENGINE, "--namespace", NS,
-         "--default-schema", "default", "--schema", str(schema)],
+         "--default-schema", "default", "--schema", str(schema), *options],
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def run_log_file(log_size: int, runs: int = 3) -> dict[str, Any]:
-    """(c): the query log through the CLI against openlineage-sql on the same file."""
+    """(c): the query log through the CLI against openlineage-sql on the same file.
+
+    The CLI runs with its default (one process) and with ``--jobs 2`` (the first
+    analyses spread over two processes), alternated; the ``*_cpu_*`` figures count the
+    CPU of every process of a run, so they compare the work done whatever the number
+    of processes."""
     queries = tpcds_queries()
     stream, _ = make_stream(log_size, queries)
     out: dict[str, Any] = {"log_statements": len(stream), "log_distinct_texts": len(set(stream))}
@@ -288,32 +300,49 @@ def run_log_file(log_size: int, runs: int = 3) -> dict[str, Any]:
         log.write_text("".join(json.dumps({"query": q}) + "\n" for q in stream))
         empty.write_text("")
         schema.write_text(json.dumps(tpcds_schema(queries)))
-        startup = [_cli_seconds(empty, schema) for _ in range(runs)]
-        total = [_cli_seconds(log, schema) for _ in range(runs)]
-        out["log_cli_seconds_runs"] = [round(t, 3) for t in total]
-        out["log_cli_startup_seconds"] = round(statistics.median(startup), 3)
-        secs = statistics.median(total)
+        startup = [_cli_run(empty, schema) for _ in range(runs)]
+        total, two = [], []
+        for _ in range(runs):
+            total.append(_cli_run(log, schema))
+            two.append(_cli_run(log, schema, "--jobs", "2"))
+        out["log_cli_seconds_runs"] = [round(t, 3) for t, _ in total]
+        out["log_cli_startup_seconds"] = round(statistics.median(t for t, _ in startup), 3)
+        out["log_cli_startup_cpu_seconds"] = round(statistics.median(c for _, c in startup), 3)
+        secs = statistics.median(t for t, _ in total)
         out["log_cli_statements_per_s"] = round(len(stream) / secs)
         work = max(secs - out["log_cli_startup_seconds"], 1e-9)
         out["log_cli_statements_per_s_after_startup"] = round(len(stream) / work)
+        out["log_cli_cpu_seconds"] = round(statistics.median(c for _, c in total), 3)
+        out["log_cli_jobs2_seconds_runs"] = [round(t, 3) for t, _ in two]
+        out["log_cli_jobs2_statements_per_s"] = round(
+            len(stream) / statistics.median(t for t, _ in two)
+        )
+        out["log_cli_jobs2_cpu_seconds"] = round(statistics.median(c for _, c in two), 3)
         script = Path(tmp, "script.sql")  # the same statements as one script, the script path
         script.write_text("".join(q.strip().rstrip(";") + ";\n" for q in stream))
         out["script_cli_statements_per_s"] = round(
-            len(stream) / _cli_seconds(script, schema, script=True)
+            len(stream) / _cli_run(script, schema, script=True)[0]
         )
         peers = _peers()
         if "openlineage_sql" in peers:
             entries = [json.loads(line)["query"] for line in log.read_text().splitlines()]
-            ol, _, fails = _time(peers["openlineage_sql"], entries)
+            ol, ol_cpu, fails = _time(peers["openlineage_sql"], entries)
             out["openlineage_sql_log_statements_per_s"] = round(len(entries) / ol)
+            out["openlineage_sql_log_cpu_seconds"] = round(ol_cpu, 3)
             out["openlineage_sql_log_failures"] = fails
-            out["log_speedup_vs_openlineage_sql"] = round(
-                out["log_cli_statements_per_s"] / out["openlineage_sql_log_statements_per_s"], 1
-            )
+            rate = out["openlineage_sql_log_statements_per_s"]
+            out["log_speedup_vs_openlineage_sql"] = round(out["log_cli_statements_per_s"] / rate, 1)
             out["log_speedup_vs_openlineage_sql_after_startup"] = round(
-                out["log_cli_statements_per_s_after_startup"]
-                / out["openlineage_sql_log_statements_per_s"], 1
-            )  # fmt: skip
+                out["log_cli_statements_per_s_after_startup"] / rate, 1
+            )
+            out["log_jobs2_speedup_vs_openlineage_sql"] = round(
+                out["log_cli_jobs2_statements_per_s"] / rate, 1
+            )
+            for key, cpu in (
+                ("log", "log_cli_cpu_seconds"),
+                ("log_jobs2", "log_cli_jobs2_cpu_seconds"),
+            ):
+                out[f"{key}_cpu_speedup_vs_openlineage_sql"] = round(ol_cpu / out[cpu], 1)
     return out
 
 

@@ -93,6 +93,7 @@ class SqlAnalyzer:
         self.catalog = catalog if catalog is not None else SchemaCatalog(schema)
         self.learn_ddl = learn_ddl
         self._generation = self.catalog.generation
+        self.maxsize = maxsize
         self.time_cap_s = time_cap_s
         self.max_tokens = max_tokens
         self._by_text: _Lru[AnalysisResult] = _Lru(maxsize)
@@ -101,6 +102,8 @@ class SqlAnalyzer:
         # (engine, namespace, default_schema) as passed -> the normalised context,
         # with the catalog's version of the namespace (cleared when the catalog changes).
         self._contexts: dict[tuple[str | None, ...], Context] = {}
+        # keys computed by `group` for a text not yet analysed (see there)
+        self._prepared: dict[tuple[Context, str], tuple[str, tuple[str, ...]]] = {}
         self.hits = 0
         self.misses = 0
         self.template_hits = 0
@@ -142,15 +145,37 @@ class SqlAnalyzer:
             return result
         return self._miss(key)
 
+    def group(
+        self,
+        sql: str,
+        *,
+        engine: str | None = None,
+        namespace: str | None = None,
+        default_schema: str | None = None,
+    ) -> tuple[Context, str]:
+        """The cache group of ``sql``: its context and fingerprint or template key.
+
+        Texts of one group may be answered from each other's analysis (the text,
+        fingerprint and template levels); texts of different groups never are.
+        So a log's groups can be analysed apart, each by its own analyzer (in
+        another process), with the answers one analyzer gives them in order, as
+        long as no analyzer evicts an entry (at most ``maxsize`` texts each) and
+        none learns from DDL (``learn_ddl``), which links the groups of a
+        namespace. The keys computed here are kept for the text's analysis.
+        """
+        context = self._context(engine, namespace, default_schema)
+        keys = self._prepared.get((context, sql))
+        if keys is None:
+            keys = _keys(sql, context[0])
+            if len(self._prepared) < self._by_text.maxsize:
+                self._prepared[(context, sql)] = keys
+        return context, keys[0]
+
     def _miss(self, key: tuple[Context, str]) -> AnalysisResult:
         context, sql = key
         engine, namespace, ds, _ = context
-        reserved = reserved_words(engine)
-        words: tuple[str, ...] = ()
-        if reserved is None:
-            print_key = fingerprint(sql)
-        else:
-            print_key, words = template_key(sql, reserved)
+        keys = self._prepared.pop(key, None)
+        print_key, words = keys if keys is not None else _keys(sql, engine)
         exact = (context, print_key, words)
         result = self._by_print.get(exact)
         if result is not None:
@@ -205,3 +230,12 @@ class SqlAnalyzer:
             "template_hits": self.template_hits,
             "size": self.size,
         }
+
+
+def _keys(sql: str, engine: str) -> tuple[str, tuple[str, ...]]:
+    """The fingerprint and template words of ``sql``; the fingerprint alone (no words)
+    for an engine whose words are unknown (no templates)."""
+    reserved = reserved_words(engine)
+    if reserved is None:
+        return fingerprint(sql), ()
+    return template_key(sql, reserved)

@@ -217,7 +217,7 @@ class Probe:
         positions = self.positions
         words = self.words
         default_schema = self.default_schema
-        for node in stmt.walk():
+        for node in stmt.find_all(exp.Identifier, exp.Table):  # walk order, filtered in C
             if isinstance(node, exp.Identifier):
                 name = node.this
                 n = index.get(name.lower()) if isinstance(name, str) else None

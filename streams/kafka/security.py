@@ -23,11 +23,15 @@ certificate the CA does not vouch for, refused credentials.
 
 from __future__ import annotations
 
-import asyncio
-import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.settings import SASL_MECHANISMS, SECURITY_PROTOCOLS, KafkaSecurity, Settings
+
+if TYPE_CHECKING:
+    import ssl
+
+# asyncio and ssl are imported where a connection is made: every command checks its
+# settings with `check`, and the offline ones (analyze-sql) start faster without them.
 
 
 class KafkaSecurityError(ValueError):
@@ -69,6 +73,8 @@ def ssl_context(security: KafkaSecurity) -> ssl.SSLContext | None:
     """The TLS context of a TLS protocol (the system CAs unless --ssl-cafile), else None."""
     if not security.uses_tls:
         return None
+    import ssl
+
     from aiokafka.helpers import create_ssl_context  # aiokafka only when a client needs TLS
 
     try:
@@ -130,6 +136,9 @@ def _first_broker(bootstrap: str) -> tuple[str, int]:
 
 async def _speaks_tls(host: str, port: int, timeout: float) -> bool:
     """Whether the listener completes a TLS handshake (certificate not checked)."""
+    import asyncio
+    import ssl
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -148,6 +157,9 @@ async def diagnose(settings: Settings, timeout: float = 10.0) -> str:
     Connects to the first bootstrap server the way every client does: TCP,
     then TLS with the configured CA, then the SASL login.
     """
+    import asyncio
+    import ssl
+
     from aiokafka.conn import create_conn
     from aiokafka.errors import KafkaError
     from aiokafka.protocol.metadata import MetadataRequest
@@ -200,6 +212,8 @@ async def diagnose(settings: Settings, timeout: float = 10.0) -> str:
 
 def connection_error(settings: Settings, exc: BaseException) -> str:
     """The one-line reason a command reports when Kafka could not be used."""
+    import asyncio
+
     cause = asyncio.run(diagnose(settings)) or str(exc).split("\n")[0]
     return f"cannot use Kafka at {settings.bootstrap_servers}: {cause}"
 

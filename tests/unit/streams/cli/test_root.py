@@ -34,13 +34,16 @@ def test_an_unknown_command_is_a_usage_error() -> None:
 
 
 def test_running_analyze_sql_imports_no_kafka_client_pyarrow_or_faust() -> None:
-    probe = (
+    probe = (  # nor what only a connection (asyncio, ssl) or a terminal (rich) needs
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from streams.cli.root import main\n"
         "r = CliRunner().invoke(main, ['analyze-sql', '--help'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "heavy = ('pyarrow', 'faust', 'aiohttp', 'aiokafka')\n"
+        "r = CliRunner().invoke(main, ['analyze-sql', '--log', '-', '--engine', 'spark'],\n"
+        "                       input='SELECT a FROM t;\\n')\n"
+        "assert r.exit_code == 0 and r.output.startswith('{\"line\":1,'), r.output\n"
+        "heavy = ('pyarrow', 'faust', 'aiohttp', 'aiokafka', 'asyncio', 'ssl', 'rich.progress')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
