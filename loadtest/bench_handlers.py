@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import time
 
 from loadtest.bench_pipeline import _handlers_offline
@@ -29,7 +30,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="print a pyinstrument profile (needs the bench extra)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--gc-thresholds", default=None, metavar="A,B,C",
+                        help="the cyclic GC's thresholds for the run (default: Python's; "
+                             "the worker's are streams.pipeline.gc_policy.THRESHOLDS)")
     args = parser.parse_args()
+    if args.gc_thresholds:
+        gc.set_threshold(*(int(n) for n in args.gc_thresholds.split(",")))
     events = list(stream(generate(7), 1_700_000_000_000, args.requests))
     probes = [e for e in events if e["type"] == "probe"]
     profiler = None
