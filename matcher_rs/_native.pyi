@@ -18,6 +18,7 @@ __all__ = [
     "decode_probe_events",
     "default_stop_list",
     "flatten",
+    "join_traces",
     "match_requests",
     "transform_names",
     "version",
