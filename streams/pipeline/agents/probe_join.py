@@ -2,10 +2,12 @@
 
 Each capture is stored in its trace's window and matched against the
 counterparts already there (a source against earlier sinks, a sink against
-earlier sources), so arrival order does not change the result. All requests
-of a batch go to the Rust matcher in one call. The batch's record values
-are decoded and validated in Rust too (`analyzers.probe_events`): the join
-sees each event as a tuple of the fields it uses, never as a dict.
+earlier sources), so arrival order does not change the result. The batch's
+record values are decoded and validated in Rust (`analyzers.probe_events`),
+and the per-event join (windows, pairing, matching, the runtime fold) is one
+Rust call too (`matcher_rs.join_traces`) between `TraceWindows.load` and
+`TraceWindows.apply`; `native=False` runs the same join event by event in
+Python, the reference the differential tests hold the Rust path to.
 """
 
 from __future__ import annotations
