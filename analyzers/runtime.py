@@ -69,9 +69,22 @@ class RuntimeFold:
                 self._see((sources[si], sinks[ki], "NO_MATCH", None), ts)
 
     def signals(self) -> list[FlowSignal]:
-        return [
-            FlowSignal(src=src, dst=dst, kind=kind, origin="runtime", ts=latest,
-                       transform=transform, count=count,
-                       earliest=None if count == 1 else earliest)
-            for (src, dst, kind, transform), (count, latest, earliest) in self._folded.items()
-        ]
+        return [observed_signal((src, dst, kind, transform, count, latest, earliest))
+                for (src, dst, kind, transform), (count, latest, earliest)
+                in self._folded.items()]
+
+
+#: Folded observations of one flow: (src, dst, kind, transform, count, latest, earliest).
+Observation = tuple[str, str, str, str | None, int, int, int]
+
+
+def observed_signal(observation: Observation) -> FlowSignal:
+    """The runtime signal of `count` folded observations (`matcher_rs.join_traces` folds too).
+
+    >>> observed_signal(("a#x", "b", "CONTAINS", None, 2, 20, 10)).earliest
+    10
+    """
+    src, dst, kind, transform, count, latest, earliest = observation
+    return FlowSignal(src=src, dst=dst, kind=kind, origin="runtime", ts=latest,
+                      transform=transform, count=count,
+                      earliest=None if count == 1 else earliest)

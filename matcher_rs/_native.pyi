@@ -18,6 +18,7 @@ __all__ = [
     "decode_probe_events",
     "default_stop_list",
     "flatten",
+    "join_traces",
     "match_requests",
     "transform_names",
     "version",
@@ -133,6 +134,73 @@ def decode_probe_events(
     >>> decode_probe_events([b'{"v":1,"type":"probe","ts":5,"trace_id":"t","role":"sink",'
     ...                      b'"asset":"db://x","payload":{"a": [1, "x"]}}', b'[]', b'{'])
     [('t', 5, 'sink', 'db://x', b'{"a":[1,"x"]}'), 'event is not a JSON object', None]
+    """
+
+def join_traces(
+    events: Sequence[tuple[str, int, str, str, bytes]],
+    trace_ids: Sequence[str],
+    priors: Sequence[tuple[tuple[int, int, int, int, int], bytes | None] | None],
+    *,
+    watermark: int,
+    size_ms: int,
+    allowed_lateness_ms: int,
+    max_captures: int,
+    max_bytes: int,
+    min_length: int = 4,
+    transforms: Sequence[str] | None = None,
+    max_capture_bytes: int = 1048576,
+) -> tuple[
+    bytes,
+    int,
+    list[tuple[int, bool, int, tuple[int, int, int, int, int], bool, tuple[int, bytes] | None]],
+    list[tuple[str, str, str, str | None, int, int, int]],
+    int,
+    int,
+    int,
+]:
+    """The probe join's per-event work over one decoded batch, in one call.
+
+    ``events`` are ``(trace_id, ts, role, asset, payload)`` as
+    ``decode_probe_events`` gives them; ``trace_ids`` every trace id among
+    them, and ``priors`` each one's window before the batch:
+    ``((first_ts, close_at, count, size, overflow), packed)`` with ``packed``
+    its readable captures as ``state.traces.pack_captures`` packs them (or
+    ``None``), or ``None`` for no window. ``watermark`` is the partition's
+    before the batch; the sizes and caps are the topology's.
+
+    Each event is offered to its trace's window as ``TraceWindows.add``
+    would (the watermark moves to its ``ts``; late, over the caps, or stored);
+    a stored capture is paired with the earlier captures of the other role in
+    its window, the pairs are matched as ``match_requests`` would, and the
+    results folded as ``analyzers.runtime.RuntimeFold`` folds them.
+
+    Returns ``(admissions, watermark, traces, observations, requests,
+    matched_bytes, failed)``: one byte per event (0 stored, 1 late, 2 over
+    the caps); the watermark after the batch; per trace that a non-late event
+    touched, in first-touch order, ``(index into trace_ids, earlier window
+    closed, windows opened and closed within the batch, (first_ts, close_at,
+    count, size, overflow) at the end, earlier captures read, (count, packed)
+    of the window's captures when the batch stored any)``; the folded
+    observations ``(src, dst, kind, transform, count, latest, earliest)`` in
+    first-seen order; how many requests were matched, their payload bytes,
+    and how many failed. The GIL is released while the batch is joined.
+
+    Raises:
+        ValueError: a role other than ``source``/``sink``, an event's trace
+            id not in ``trace_ids``, ``priors`` not as long as
+            ``trace_ids``, a packed record that is not one, or an unknown
+            transform.
+        struct.error: a stored capture's asset (over 65,535 bytes) or payload
+            too long for its record, as ``state.traces.pack_captures`` raises.
+
+    >>> admissions, wm, traces, observations, *_ = join_traces(
+    ...     [("t", 10, "source", "web://s/r", b'{"loc": "Home, 123 Main St"}'),
+    ...      ("t", 11, "sink", "db://x/t", b'"Home, 123 Main St"')], ["t"], [None],
+    ...     watermark=-1, size_ms=100, allowed_lateness_ms=50, max_captures=8, max_bytes=1000)
+    >>> admissions, wm, traces[0][:5]
+    (b'\x00\x00', 11, (0, False, 0, (10, 160, 2, 47, 0), False))
+    >>> observations
+    [('web://s/r#loc', 'db://x/t', 'EXACT_MATCH', None, 1, 11, 11)]
     """
 
 def default_stop_list() -> list[str]:

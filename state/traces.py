@@ -1,11 +1,14 @@
 """Per-trace capture windows for the probe join, sealed per window epoch.
 
 Each capture of a trace is kept (payload included) until the trace window
-closes. The captures a batch adds to a trace are written as one record,
-encrypted with the key of the window's epoch (state/sealing.py): the payload
-bytes on disk are ciphertext whose key is forgotten once the window's epoch
-has closed, so a closed window's values cannot be read back from the data
-directory even before compaction removes the deleted records.
+closes. A trace's captures are one record (`trace|c|` + the trace id),
+encrypted with the key of the window's epoch (state/sealing.py) and written
+again, whole, by each batch that adds to the trace: the payload bytes on
+disk are ciphertext whose key is forgotten once the window's epoch has
+closed, so a closed window's values cannot be read back from the data
+directory even before compaction removes the deleted records. Closing a
+window deletes that one record (format 1 kept a record per batch, numbered
+by its first capture, and deleted a key per capture).
 """
 
 from __future__ import annotations
@@ -63,6 +66,19 @@ def unpack_captures(raw: bytes) -> list[Capture]:
     return captures
 
 
+#: A trace's window before a batch, for a join done outside (`load`): its
+#: (first_ts, close_at, count, size, overflow) and its readable captures packed.
+Prior = tuple[tuple[int, int, int, int, int], bytes | None] | None
+
+#: What a join done outside did to one trace (`apply`): the index of its id,
+#: whether its earlier window closed, how many windows opened and closed within
+#: the batch, the window's (first_ts, close_at, count, size, overflow) at the
+#: end, whether the earlier window's captures were read, and the window's
+#: captures (count, packed) when the batch stored any in it.
+TraceOutcome = tuple[int, bool, int, tuple[int, int, int, int, int], bool,
+                     tuple[int, bytes] | None]
+
+
 @dataclass(frozen=True)
 class TraceCapsSpec:
     max_captures: int
@@ -92,9 +108,13 @@ class TraceWindows:
         self._open: dict[str, tuple[WindowMeta, list[Capture], bytes]] = {}
         # The captures each trace gained in this transaction: one sealed record at commit.
         self._pending: dict[str, list[Capture]] = {}
+        # Or, from a join done outside (`apply`): close time, count and packed captures.
+        self._packed: dict[str, tuple[int, int, bytes]] = {}
+        # `load`: the traces whose record could not be opened, with its capture count.
+        self._unreadable: dict[str, int] = {}
         tx.before_commit(self._seal)
 
-    def _prefix(self, trace_id: str) -> bytes:
+    def _record_key(self, trace_id: str) -> bytes:
         return length_prefixed(b"trace|c|", trace_id)
 
     def captures(self, trace_id: str) -> list[Capture]:
@@ -103,20 +123,37 @@ class TraceWindows:
         A record whose key is gone is deleted here and counted as lost.
         """
         captures: list[Capture] = []
-        unreadable: list[tuple[bytes, int]] = []
-        for key, sealed in self.tx.scan_prefix(self._prefix(trace_id)):
-            plain = self.keys.unseal(sealed, key)
-            if plain is None:
-                unreadable.append((key, sealed_count(sealed)))
-            else:
-                captures.extend(unpack_captures(plain))
-        if unreadable:
-            self.lost_windows += 1
-            for key, count in unreadable:
-                self.lost_captures += count
-                self.tx.delete(key)
+        meta = self.windows.meta(trace_id)
+        if meta is not None and meta.legacy:
+            self._drop_legacy(trace_id, meta)
+        else:
+            key = self._record_key(trace_id)
+            sealed = self.tx.get(key)
+            if sealed is not None:
+                plain = self.keys.unseal(sealed, key)
+                if plain is None:
+                    self._lost(key, [sealed_count(sealed)])
+                else:
+                    captures = unpack_captures(plain)
         captures.extend(self._pending.get(trace_id, ()))
         return captures
+
+    def _lost(self, keys: bytes | list[bytes], counts: list[int]) -> None:
+        self.lost_windows += 1
+        self.lost_captures += sum(counts)
+        for key in [keys] if isinstance(keys, bytes) else keys:
+            self.tx.delete(key)
+
+    def _drop_legacy(self, trace_id: str, meta: WindowMeta) -> None:
+        """A format-1 window's records (one per batch), all counted lost and deleted.
+
+        A format-1 record was sealed by an earlier process (this one writes
+        format 2) and the keys die with their process: none can be read.
+        """
+        records = list(self.tx.scan_prefix(self._record_key(trace_id)))
+        if records:
+            self._lost([key for key, _ in records], [sealed_count(v) for _, v in records])
+        meta.legacy = False
 
     def add(self, trace_id: str, capture: Capture) -> tuple[Admission, list[Capture]]:
         """Store a capture; return how it was admitted and the trace's earlier captures.
@@ -149,6 +186,57 @@ class TraceWindows:
         windows.save(trace_id, meta)
         return Admission.STORED, earlier
 
+    def load(self, trace_ids: list[str]) -> list[Prior]:
+        """Each trace's window and readable captures, for a join of a batch done outside.
+
+        A window the watermark already closed is not read: the batch's first
+        event of its trace closes it. `apply` takes what the join did.
+        """
+        priors: list[Prior] = []
+        meta_of, watermark = self.windows.meta, self.windows.watermark
+        for trace_id in trace_ids:
+            meta = meta_of(trace_id)
+            if meta is None:
+                priors.append(None)
+                continue
+            packed = None
+            if meta.count and not meta.legacy and meta.close_at > watermark:
+                key = self._record_key(trace_id)
+                sealed = self.tx.get(key)
+                if sealed is not None:
+                    packed = self.keys.unseal(sealed, key)
+                    if packed is None:
+                        self._unreadable[trace_id] = sealed_count(sealed)
+            priors.append(((meta.first_ts, meta.close_at, meta.count, meta.size,
+                            meta.overflow), packed))
+        return priors
+
+    def apply(self, trace_ids: list[str], outcomes: list[TraceOutcome],
+              watermark: int) -> None:
+        """Keep what a join done outside did to the traces it touched (see `TraceOutcome`):
+        the same windows, records and counts as `add` event by event."""
+        windows = self.windows
+        windows.advance(watermark)
+        for index, prior_closed, transient, fields, used_prior, captures in outcomes:
+            trace_id = trace_ids[index]
+            if used_prior:
+                prior = windows.meta(trace_id)
+                if prior is not None and prior.legacy:
+                    self._drop_legacy(trace_id, prior)
+                elif trace_id in self._unreadable:
+                    self._lost(self._record_key(trace_id), [self._unreadable[trace_id]])
+            if prior_closed:
+                closed = windows.close_if_expired(trace_id)
+                assert closed is not None, "the join closed a window the watermark did not"
+                self._forget(trace_id, closed)
+            self._closed_early += prior_closed + transient
+            first_ts, _, count, size, overflow = fields
+            meta = windows.open(trace_id, first_ts)
+            meta.count, meta.size, meta.overflow = count, size, overflow
+            windows.save(trace_id, meta)
+            if captures is not None:
+                self._packed[trace_id] = (meta.close_at, *captures)
+
     def _working_set(self, trace_id: str, ts: int) -> tuple[WindowMeta, list[Capture], bytes]:
         """The trace's open window, captures and key prefix, closing an expired window first."""
         closed = self.windows.close_if_expired(trace_id)
@@ -156,26 +244,31 @@ class TraceWindows:
             self._forget(trace_id, closed)
             self._closed_early += 1
         meta = self.windows.open(trace_id, ts)
-        entry = (meta, self.captures(trace_id) if meta.count else [], self._prefix(trace_id))
+        entry = (meta, self.captures(trace_id) if meta.count else [], self._record_key(trace_id))
         self._open[trace_id] = entry
         return entry
 
     def _forget(self, trace_id: str, meta: WindowMeta) -> None:
-        """Delete the closed window's records: a record's key numbers its first capture."""
+        """Delete the closed window's record (a format-1 window: a key per capture)."""
         self._pending.pop(trace_id, None)
-        prefix = self._prefix(trace_id)
-        for number in range(meta.count):
-            self.tx.delete(prefix + b"%06d" % number)
+        self._packed.pop(trace_id, None)
+        key = self._record_key(trace_id)
+        self.tx.delete(key)
+        if meta.legacy:
+            for number in range(meta.count):
+                self.tx.delete(key + b"%06d" % number)
 
     def _seal(self) -> None:
-        """Put each trace's new captures into the transaction as one sealed record."""
+        """Put each trace's captures, earlier and new, into the transaction as one sealed record."""
         seal, put, working = self.keys.seal, self.tx.put, self._open
-        for trace_id, captures in self._pending.items():
-            meta, _, prefix = working[trace_id]
-            # A record's key numbers its first capture.
-            key = prefix + b"%06d" % (meta.count - len(captures))
-            put(key, seal(meta.close_at, pack_captures(captures), len(captures), key))
+        for trace_id in self._pending:
+            meta, stored, key = working[trace_id]
+            put(key, seal(meta.close_at, pack_captures(stored), len(stored), key))
         self._pending.clear()
+        for trace_id, (close_at, count, packed) in self._packed.items():
+            key = self._record_key(trace_id)
+            put(key, seal(close_at, packed, count, key))
+        self._packed.clear()
 
     def expire(self) -> int:
         """Delete every closed trace with its captures, forget the keys of closed epochs.

@@ -16,6 +16,7 @@ mod scratch;
 pub mod search;
 #[cfg(test)]
 mod test_rng;
+pub mod trace_join;
 pub mod transforms;
 pub mod version;
 

@@ -22,6 +22,7 @@ use crate::nomatch::NoMatch;
 use crate::prefetch::prefetch_object;
 
 mod probe_events;
+mod trace_join;
 use crate::transforms::Transform;
 
 /// The version of the native matcher.
@@ -108,6 +109,24 @@ fn parse_transforms(transforms: Option<Vec<String>>) -> PyResult<Vec<Transform>>
             Ok(out)
         }
     }
+}
+
+/// The matching options of a call, from its keyword arguments.
+fn config(
+    min_length: usize,
+    transforms: Option<Vec<String>>,
+    stop_list: Option<Vec<String>>,
+    max_capture_bytes: usize,
+) -> PyResult<Config> {
+    let guards = match stop_list {
+        None => Guards::new(min_length, DEFAULT_STOP_LIST.iter().map(|s| s.as_bytes())),
+        Some(list) => Guards::new(min_length, list.iter().map(|s| s.as_bytes())),
+    };
+    Ok(Config {
+        guards,
+        transforms: parse_transforms(transforms)?,
+        max_capture_bytes,
+    })
 }
 
 type PyRequest<'py> = (Vec<Bound<'py, PyBytes>>, Vec<Bound<'py, PyBytes>>);
@@ -333,15 +352,7 @@ fn match_requests<'py>(
     stop_list: Option<Vec<String>>,
     max_capture_bytes: usize,
 ) -> PyResult<Bound<'py, PyList>> {
-    let guards = match stop_list {
-        None => Guards::new(min_length, DEFAULT_STOP_LIST.iter().map(|s| s.as_bytes())),
-        Some(list) => Guards::new(min_length, list.iter().map(|s| s.as_bytes())),
-    };
-    let config = Config {
-        guards,
-        transforms: parse_transforms(transforms)?,
-        max_capture_bytes,
-    };
+    let config = config(min_length, transforms, stop_list, max_capture_bytes)?;
     let batch =
         Batch::extract(requests).map_err(|e| argument_extraction_error(py, "requests", e))?;
     let mut results = RESULTS
@@ -451,6 +462,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(match_requests, m)?)?;
     m.add_function(wrap_pyfunction!(flatten, m)?)?;
     m.add_function(wrap_pyfunction!(probe_events::decode_probe_events, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_join::join_traces, m)?)?;
     m.add_function(wrap_pyfunction!(default_stop_list, m)?)?;
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
     m.add_class::<RequestResult>()?;

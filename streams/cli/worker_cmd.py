@@ -9,6 +9,7 @@ import click
 
 from streams.cli.common import common_options, fail, kafka_failure
 from streams.kafka.topics import ensure_topics
+from streams.pipeline import gc_policy
 from streams.pipeline.topology import TopologyError, load_topology
 from streams.settings import Settings
 
@@ -71,4 +72,5 @@ def worker_command(settings: Settings, loglevel: str, web_port: int | None,
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(
         loglevel.upper())))
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    gc_policy.tune()  # after start-up: what it made is frozen out of the collector's view
     worker.execute_from_commandline()

@@ -2,10 +2,12 @@
 
 Each capture is stored in its trace's window and matched against the
 counterparts already there (a source against earlier sinks, a sink against
-earlier sources), so arrival order does not change the result. All requests
-of a batch go to the Rust matcher in one call. The batch's record values
-are decoded and validated in Rust too (`analyzers.probe_events`): the join
-sees each event as a tuple of the fields it uses, never as a dict.
+earlier sources), so arrival order does not change the result. The batch's
+record values are decoded and validated in Rust (`analyzers.probe_events`),
+and the per-event join (windows, pairing, matching, the runtime fold) is one
+Rust call too (`matcher_rs.join_traces`) between `TraceWindows.load` and
+`TraceWindows.apply`; `native=False` runs the same join event by event in
+Python, the reference the differential tests hold the Rust path to.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import matcher_rs
 from analyzers.payloads import payload_bytes
 from analyzers.probe_events import PayloadFault, ProbeFields, decode_probe_values
-from analyzers.runtime import RuntimeFold
+from analyzers.runtime import RuntimeFold, observed_signal
 from state.sealing import EpochKeys, Keyrings
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
@@ -46,6 +48,9 @@ class ProbeJoin:
     #: The in-memory capture keys of each partition store (state/sealing.py);
     #: made from the topology unless given.
     keyrings: Keyrings | None = None
+    #: The per-event work in Rust (`matcher_rs.join_traces`); False: the Python
+    #: reference, event by event (the differential tests hold both to the same).
+    native: bool = True
 
     def __post_init__(self) -> None:
         if self.keyrings is None:
@@ -64,19 +69,23 @@ class ProbeJoin:
         With `bounds`, an event too far from its record timestamp is a dead
         letter as well: it never reaches a trace window nor moves its watermark.
         """
-        items: list[ProbeItem] = []
-        dead: list[Output] = []
         now = int(time.time() * 1000)
         verdicts = decode_probe_values([m.value for m in messages])
-        for message, verdict in zip(messages, verdicts, strict=True):
-            if not isinstance(verdict, str) and bounds is not None:
-                ts = verdict.ts if isinstance(verdict, PayloadFault) else verdict[1]
-                verdict = bounds.refusal(ts, record_time_ms(message)) or verdict
-            if isinstance(verdict, str):
-                dead.append(message_dead_letter(message, verdict, now, agent))
-                metrics.incr(f"{agent}.dead_letters")
-            else:
-                items.append((verdict, message))
+        if bounds is not None:
+            verdicts = [verdict if isinstance(verdict, str) else bounds.refusal(
+                verdict.ts if isinstance(verdict, PayloadFault) else verdict[1],
+                record_time_ms(message)) or verdict
+                for message, verdict in zip(messages, verdicts, strict=True)]
+        # Comprehensions: a statement per event costs more than its work here.
+        items: list[ProbeItem] = [(verdict, message) for message, verdict  # type: ignore[misc]
+                                  in zip(messages, verdicts, strict=True)
+                                  if type(verdict) is not str]
+        dead: list[Output] = []
+        if len(items) < len(messages):
+            dead = [message_dead_letter(message, verdict, now, agent)
+                    for message, verdict in zip(messages, verdicts, strict=True)
+                    if type(verdict) is str]
+            metrics.incr(f"{agent}.dead_letters", len(dead))
         return items, dead
 
     def __call__(self, tx: Transaction, events: list[ProbeItem]) -> list[Output]:
@@ -87,20 +96,89 @@ class ProbeJoin:
             caps=TraceCapsSpec(topo.caps.trace.max_captures, topo.caps.trace.max_bytes),
             keys=self.keys(tx.store),
         )
+        join = self._join_native if self.native else self._join_python
+        outputs = join(traces, events)
+        self.metrics.incr(f"{AGENT}.traces_closed", traces.expire())
+        if traces.lost_captures:
+            self.metrics.incr(f"{AGENT}.lost_captures", traces.lost_captures)
+            self.metrics.incr(f"{AGENT}.lost_windows", traces.lost_windows)
+        return outputs
+
+    def _refusal(self, fields: ProbeFields | PayloadFault, message: Message) -> Output | None:
+        """The dead letter of an event no window may see: an unreadable or oversized payload."""
+        if isinstance(fields, PayloadFault):
+            return message_dead_letter(message, fields.reason, fields.ts, AGENT)
+        max_bytes = self.topology.caps.capture_max_bytes
+        if len(fields[4]) > max_bytes:
+            reason = f"probe: payload of {len(fields[4])} bytes is over the cap of {max_bytes}"
+            return message_dead_letter(message, reason, fields[1], AGENT)
+        return None
+
+    def _join_native(self, traces: TraceWindows, events: list[ProbeItem]) -> list[Output]:
+        """The per-event work in one Rust call (`matcher_rs.join_traces`), over the
+        windows `traces` loads; the same outputs, state and counts as `_join_python`."""
+        topo = self.topology
+        cap = topo.caps.capture_max_bytes
+        # What `_refusal` lets through, without a call per event.
+        joined: list[ProbeFields] = [
+            fields for fields, _ in events  # type: ignore[misc]
+            if type(fields) is not PayloadFault and len(fields[4]) <= cap]  # type: ignore[misc]
+        outputs: list[Output] = []
+        if len(joined) < len(events):
+            outputs = [refused for refused in itertools.starmap(self._refusal, events)
+                       if refused is not None]
+        trace_ids = list(dict.fromkeys([fields[0] for fields in joined]))
+        started = time.perf_counter()
+        admissions, watermark, touched, observations, requests, matched_bytes, failed = (
+            matcher_rs.join_traces(
+                joined, trace_ids, traces.load(trace_ids), watermark=traces.windows.watermark,
+                size_ms=topo.windows.trace.size_ms,
+                allowed_lateness_ms=topo.windows.trace.allowed_lateness_ms,
+                max_captures=topo.caps.trace.max_captures, max_bytes=topo.caps.trace.max_bytes,
+                min_length=topo.matcher.min_length, transforms=list(topo.matcher.transforms),
+                max_capture_bytes=topo.caps.capture_max_bytes))
+        if requests:
+            self.metrics.observe(f"{AGENT}.matcher", time.perf_counter() - started)
+            self.metrics.incr(f"{AGENT}.matcher_bytes", matched_bytes)
+            self.metrics.incr(f"{AGENT}.matcher_failed", failed)
+        traces.apply(trace_ids, touched, watermark)
+        for admission in Admission:
+            self.metrics.incr(f"{AGENT}.{admission.value}", admissions.count(_CODES[admission]))
+        if admissions.strip(b"\x00"):  # some refused by their window: dead letters in order
+            outputs = self._in_order(events, admissions)
+        outputs.extend(Output("flow-signals", signal.edge_id.encode(), signal.to_json())
+                       for signal in map(observed_signal, observations))
+        return outputs
+
+    def _in_order(self, events: list[ProbeItem], admissions: bytes) -> list[Output]:
+        """Every dead letter of the batch in event order, the window's refusals included."""
+        outputs: list[Output] = []
+        codes = iter(admissions)
+        for fields, message in events:
+            refused = self._refusal(fields, message)
+            if refused is not None:
+                outputs.append(refused)
+                continue
+            code = next(codes)
+            if code != _CODES[Admission.STORED]:
+                reason = window_refusal("trace", late=code == _CODES[Admission.LATE])
+                outputs.append(message_dead_letter(message, reason, fields[1], AGENT))
+        return outputs
+
+    def _join_python(self, traces: TraceWindows, events: list[ProbeItem]) -> list[Output]:
+        """The reference join, event by event in Python (`native=False`)."""
+        topo = self.topology
         max_bytes = topo.caps.capture_max_bytes
         outputs: list[Output] = []
         requests: list[tuple[list[bytes], list[bytes]]] = []
         assets: list[tuple[list[str], list[str], int]] = []
         admissions: Counter[Admission] = Counter()
         for fields, message in events:
-            if isinstance(fields, PayloadFault):
-                outputs.append(message_dead_letter(message, fields.reason, fields.ts, AGENT))
+            refused = self._refusal(fields, message)
+            if refused is not None:
+                outputs.append(refused)
                 continue
-            trace_id, ts, role, asset, payload = fields
-            if len(payload) > max_bytes:
-                reason = f"probe: payload of {len(payload)} bytes is over the cap of {max_bytes}"
-                outputs.append(message_dead_letter(message, reason, ts, AGENT))
-                continue
+            trace_id, ts, role, asset, payload = fields  # type: ignore[misc]
             capture = Capture(role, asset, ts, payload)
             admission, earlier = traces.add(trace_id, capture)
             admissions[admission] += 1
@@ -136,8 +214,8 @@ class ProbeJoin:
                 fold.add(result, src_assets, sink_assets, ts)
         for signal in fold.signals():
             outputs.append(Output("flow-signals", signal.edge_id.encode(), signal.to_json()))
-        self.metrics.incr(f"{AGENT}.traces_closed", traces.expire())
-        if traces.lost_captures:
-            self.metrics.incr(f"{AGENT}.lost_captures", traces.lost_captures)
-            self.metrics.incr(f"{AGENT}.lost_windows", traces.lost_windows)
         return outputs
+
+
+#: The admission codes of `matcher_rs.join_traces`.
+_CODES = {Admission.STORED: 0, Admission.LATE: 1, Admission.OVERFLOW: 2}

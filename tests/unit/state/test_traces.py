@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import orjson
 import pytest
 
 from state.rocksdb import PartitionStore
-from state.sealing import Keyrings
+from state.sealing import EpochKeys, Keyrings
 from state.traces import Capture, TraceWindows, pack_captures, unpack_captures
 from state.transaction import Transaction
-from state.windows import Admission
+from state.windows import Admission, WindowMeta
 
 MakeTraces = Callable[..., TraceWindows]
 
@@ -253,3 +254,49 @@ def test_batch_boundaries_do_not_change_what_is_stored(
     ]
     traces = make_traces(Transaction(store), size_ms=100, allowed_lateness_ms=50)
     assert [c.ts for c in traces.captures("t")] == [1190, 1195]
+
+
+def _format_1_window(store: PartitionStore, make_traces: MakeTraces, trace_id: str,
+                     records: int) -> tuple[Transaction, TraceWindows]:
+    """A trace window as round 1 of issue 21 stored it (a JSON meta and a sealed
+    record per batch numbered by its first capture, sealed by an earlier
+    process), and a transaction over it with its traces."""
+    prefix = b"trace|c|%d:%s|" % (len(trace_id), trace_id.encode())
+    earlier = EpochKeys(epoch_ms=50)  # the earlier process's keys, gone with it
+    changes: dict[bytes, bytes | None] = {
+        b"trace|m|" + trace_id.encode(): orjson.dumps(
+            {"first_ts": 1000, "close_at": 1150, "count": 2 * records, "size": 20,
+             "overflow": 0}),
+        b"trace|x|%020d|" % 1150 + trace_id.encode(): b"",
+        b"trace|w": b"1000", b"trace|n": b"1"}
+    for number in range(0, 2 * records, 2):
+        key = prefix + b"%06d" % number
+        changes[key] = earlier.seal(1150, pack_captures([cap("source", 1000)] * 2), 2, key)
+    store.write(changes, 0)
+    tx = Transaction(store)
+    return tx, make_traces(tx)
+
+
+def test_a_format_1_window_loses_its_records_and_continues_in_format_2(
+    store: PartitionStore, make_traces: MakeTraces,
+) -> None:
+    tx, traces = _format_1_window(store, make_traces, "t", records=2)
+    assert traces.add("t", cap("sink", 1010)) == (Admission.STORED, [])
+    assert (traces.lost_windows, traces.lost_captures) == (1, 4)
+    tx.commit(1)
+    (key,) = [k for k, _ in store.scan(b"trace|c|", b"trace|c|\xff")]
+    assert key == b"trace|c|1:t|"
+    meta = WindowMeta.from_bytes(store.get(b"trace|m|t") or b"")
+    assert (meta.count, meta.legacy) == (5, False)
+    assert [c.ts for c in make_traces(Transaction(store)).captures("t")] == [1010]
+
+
+def test_closing_a_format_1_window_deletes_its_numbered_records(
+    store: PartitionStore, make_traces: MakeTraces,
+) -> None:
+    tx, traces = _format_1_window(store, make_traces, "t", records=3)
+    traces.add("other", cap("source", 1150))
+    assert traces.expire() == 1
+    tx.commit(1)
+    assert [k for k, _ in store.scan(b"trace|", b"trace|\xff")
+            if b"t|" in k or k.endswith(b"|t")] == []

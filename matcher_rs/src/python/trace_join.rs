@@ -1,0 +1,168 @@
+//! `join_traces`: the probe join's per-event work over a decoded batch (see
+//! [`crate::trace_join`]), with the GIL released; only the outcome becomes
+//! Python objects.
+
+use std::collections::HashMap;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+
+use super::config;
+use crate::trace_join::{self, Capture, Event, Meta, Params, Prior};
+
+type PyEvent<'py> = (
+    Bound<'py, PyString>,
+    i64,
+    Bound<'py, PyString>,
+    Bound<'py, PyString>,
+    Bound<'py, PyBytes>,
+);
+type PyMeta = (i64, i64, i64, i64, i64);
+type PyPrior<'py> = Option<(PyMeta, Option<Bound<'py, PyBytes>>)>;
+
+fn meta((first_ts, close_at, count, size, overflow): PyMeta) -> Meta {
+    Meta {
+        first_ts,
+        close_at,
+        count,
+        size,
+        overflow,
+    }
+}
+
+/// Join a decoded batch with its traces' windows (see the stub).
+#[pyfunction]
+#[pyo3(signature = (events, trace_ids, priors, *, watermark, size_ms, allowed_lateness_ms,
+                    max_captures, max_bytes, min_length=4, transforms=None,
+                    max_capture_bytes=1_048_576))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn join_traces<'py>(
+    py: Python<'py>,
+    events: Vec<PyEvent<'py>>,
+    trace_ids: Vec<Bound<'py, PyString>>,
+    priors: Vec<PyPrior<'py>>,
+    watermark: i64,
+    size_ms: i64,
+    allowed_lateness_ms: i64,
+    max_captures: i64,
+    max_bytes: i64,
+    min_length: usize,
+    transforms: Option<Vec<String>>,
+    max_capture_bytes: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let config = config(min_length, transforms, None, max_capture_bytes)?;
+    if priors.len() != trace_ids.len() {
+        return Err(PyValueError::new_err("one prior per trace id"));
+    }
+    // Every object below is held by `events`, `trace_ids` or `priors` for the call.
+    let mut index: HashMap<&str, u32> = HashMap::with_capacity(trace_ids.len());
+    for (i, id) in trace_ids.iter().enumerate() {
+        index.insert(id.to_str()?, i as u32);
+    }
+    let mut batch = Vec::with_capacity(events.len());
+    for (trace_id, ts, role, asset, payload) in &events {
+        let trace = *index
+            .get(trace_id.to_str()?)
+            .ok_or_else(|| PyValueError::new_err("an event's trace id is not in trace_ids"))?;
+        let sink = match role.to_str()? {
+            "sink" => true,
+            "source" => false,
+            _ => return Err(PyValueError::new_err("role must be 'source' or 'sink'")),
+        };
+        batch.push(Event {
+            trace,
+            capture: Capture {
+                sink,
+                asset: asset.to_str()?,
+                ts: *ts,
+                payload: payload.as_bytes(),
+            },
+        });
+    }
+    let mut known = Vec::with_capacity(priors.len());
+    for prior in &priors {
+        known.push(match prior {
+            None => Prior::default(),
+            Some((m, packed)) => Prior {
+                meta: Some(meta(*m)),
+                captures: match packed {
+                    None => Vec::new(),
+                    Some(raw) => trace_join::unpack(raw.as_bytes()).ok_or_else(|| {
+                        PyValueError::new_err("a prior's captures are not packed")
+                    })?,
+                },
+            },
+        });
+    }
+    let params = Params {
+        size_ms,
+        lateness_ms: allowed_lateness_ms,
+        max_captures,
+        max_bytes,
+    };
+    let (join, packed) = py.detach(|| {
+        let join = trace_join::join(&batch, &mut known, watermark, &params, &config);
+        let packed: Vec<Option<Option<Vec<u8>>>> = join
+            .traces
+            .iter()
+            .map(|t| t.captures.as_deref().map(trace_join::pack))
+            .collect();
+        (join, packed)
+    });
+    if packed.iter().any(|p| matches!(p, Some(None))) {
+        // What `struct.pack` raises in `state.traces.pack_captures` for the same record.
+        let error = py.import("struct")?.getattr("error")?;
+        return Err(PyErr::from_value(error.call1((
+            "a capture's asset or payload is too long for its record",
+        ))?));
+    }
+    let admissions: Vec<u8> = join.admissions.iter().map(|a| *a as u8).collect();
+    let traces = join
+        .traces
+        .iter()
+        .zip(&packed)
+        .map(|(t, record)| {
+            let m = t.meta;
+            (
+                t.trace,
+                t.prior_closed,
+                t.transient,
+                (m.first_ts, m.close_at, m.count, m.size, m.overflow),
+                t.used_prior,
+                record.as_ref().map(|r| {
+                    let r = r.as_deref().expect("packed (checked above)");
+                    let count = t.captures.as_ref().map_or(0, Vec::len);
+                    (count, PyBytes::new(py, r))
+                }),
+            )
+                .into_pyobject(py)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let observations = join
+        .observations
+        .iter()
+        .map(|o| {
+            (
+                o.src.as_str(),
+                o.dst.as_str(),
+                o.kind,
+                o.transform,
+                o.count,
+                o.latest,
+                o.earliest,
+            )
+                .into_pyobject(py)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    (
+        PyBytes::new(py, &admissions),
+        join.watermark,
+        PyList::new(py, traces)?,
+        PyList::new(py, observations)?,
+        join.requests,
+        join.matched_bytes,
+        join.failed,
+    )
+        .into_pyobject(py)
+}
