@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml probes/pyproject.toml matcher_rs/Cargo.toml $(wildcard matcher_rs/src/*.rs)
+$(STAMP): $(BIN)/python pyproject.toml probes/pyproject.toml matcher_rs/Cargo.toml $(wildcard matcher_rs/src/*.rs matcher_rs/src/*/*.rs)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet -e 'probes/[sql]' --config-settings editable_mode=compat
 	command -v redis-server >/dev/null || apt-get install -y -qq redis-server >/dev/null \

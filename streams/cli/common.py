@@ -8,12 +8,9 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from streams.kafka.security import KafkaSecurityError, connection_error
 from streams.kafka.security import check as check_security
@@ -27,6 +24,11 @@ from streams.settings import (
     Settings,
     read_password_file,
 )
+
+if TYPE_CHECKING:  # rich is imported when a bar or a table is made: `analyze-sql` starts fast
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,6 +141,8 @@ def fail(message: str) -> click.ClickException:
 
 def progress_bar(console: Console) -> Progress:
     """A progress bar on `console` (stderr), shown only when it is a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=True,
                     disable=not console.is_terminal)
@@ -146,6 +150,8 @@ def progress_bar(console: Console) -> Progress:
 
 def render(table: Table) -> str:
     """`table` as plain text (no colour codes), 220 columns wide."""
+    from rich.console import Console
+
     buffer = io.StringIO()
     Console(file=buffer, width=220, force_terminal=False).print(table)
     return buffer.getvalue()
