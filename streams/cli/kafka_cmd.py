@@ -9,10 +9,19 @@ from streams.localkafka import LocalKafka, LocalKafkaError
 from streams.localkafka.probe import metadata_ok
 from streams.settings import Settings
 
+_LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
 
 def _local(settings: Settings, secure: bool = False) -> LocalKafka:
+    """The local broker: on the port of --bootstrap-servers when that names this
+    machine (its controller on the next port, its data in `kafka-PORT`), else 9092."""
     data_dir = settings.data_dir.resolve()
-    return LocalKafka.secured(data_dir) if secure else LocalKafka(data_dir=data_dir)
+    if secure:
+        return LocalKafka.secured(data_dir)
+    host, port = _host_port(settings.bootstrap_servers)
+    if host in _LOCAL_HOSTS and port != LocalKafka.port:
+        return LocalKafka(data_dir=data_dir, port=port, controller_port=port + 1)
+    return LocalKafka(data_dir=data_dir)
 
 
 _SECURE = click.option(
@@ -32,7 +41,11 @@ def _host_port(bootstrap: str) -> tuple[str, int]:
 
 @click.group("kafka")
 def kafka_group() -> None:
-    """A local single-node Apache Kafka (KRaft) on 127.0.0.1:9092 (--secure: SASL_SSL on 9094)."""
+    """A local single-node Apache Kafka (KRaft) on 127.0.0.1:9092 (--secure: SASL_SSL on 9094).
+
+    `--bootstrap-servers 127.0.0.1:PORT` runs (and stops) another one on PORT,
+    its controller on PORT+1, next to the default one.
+    """
 
 
 @kafka_group.command("up")

@@ -29,6 +29,16 @@ POM = PROJECT_ROOT / "scripts" / "kafka" / "pom.xml"
 JAR_CACHE = Path(os.environ.get("LINEAGE_KAFKA_JARS", PROJECT_ROOT / ".lineage-kafka" / "jars"))
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id (base64url of a random UUID), never starting with "-": the
+    storage tool would read one that does as an option (Kafka's own `Uuid.randomUuid`
+    skips those too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class LocalKafkaError(RuntimeError):
     """The local broker could not be installed, started or stopped."""
 
@@ -63,7 +73,9 @@ class LocalKafka:
 
     @property
     def home(self) -> Path:
-        return self.data_dir / ("kafka-secure" if self.secure else "kafka")
+        if self.secure:
+            return self.data_dir / "kafka-secure"
+        return self.data_dir / ("kafka" if self.port == 9092 else f"kafka-{self.port}")
 
     @property
     def client_dir(self) -> Path:
@@ -193,7 +205,7 @@ class LocalKafka:
     def _format(self, props: Path) -> None:
         if (self.home / "data" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         cmd = self._java(
             "kafka.tools.StorageTool", "format", "--standalone",
             "-t", cluster_id, "-c", str(props),
