@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from sortedcontainers import SortedDict
@@ -59,6 +59,10 @@ class Transaction:
 
     def delete(self, key: bytes) -> None:
         self._recent[key] = None
+
+    def update(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Puts (a value) and deletes (None) in order; a later change of a key wins."""
+        self._recent.update(changes)
 
     def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Items in [start, end) in key order, with this transaction's changes applied.

@@ -168,6 +168,20 @@ class EventTimeWindows:
             self.open_count += 1
         return meta
 
+    @property
+    def prefixes(self) -> tuple[bytes, bytes]:
+        """The key namespaces of the windows' metadata and of the expiry index."""
+        return self._meta, self._index
+
+    def written_outside(self, watermark: int, open_count: int) -> None:
+        """Take windows a join done outside wrote into the transaction itself: the
+        watermark and open-window count they reached. The metadata read so far
+        is dropped, so later reads see what was written."""
+        assert not self._dirty, "windows written both ways in one transaction"
+        self.advance(watermark)
+        self.open_count = open_count
+        self._metas.clear()
+
     def save(self, key: str, meta: WindowMeta) -> None:
         """Keep `meta` as the key's window; written when the transaction commits."""
         self._metas[key] = meta
