@@ -203,9 +203,8 @@ class TraceWindows:
         event of its trace closes it. `apply` takes what the join did.
         """
         priors: list[Prior] = []
-        meta_of, watermark = self.windows.meta, self.windows.watermark
-        for trace_id in trace_ids:
-            meta = meta_of(trace_id)
+        watermark = self.windows.watermark
+        for trace_id, meta in zip(trace_ids, self.windows.metas(trace_ids), strict=True):
             if meta is None:
                 priors.append(None)
                 continue

@@ -158,6 +158,17 @@ class EventTimeWindows:
         self._metas[key] = meta
         return meta
 
+    def metas(self, keys: list[str]) -> list[WindowMeta | None]:
+        """`meta` of each key, those not read yet in one multi-get."""
+        cached = self._metas
+        missing = [key for key in keys if key not in cached]
+        if missing:
+            prefix, from_bytes = self._meta, WindowMeta.from_bytes
+            raws = self.tx.get_many([prefix + key.encode() for key in missing])
+            cached.update(zip(missing, [None if raw is None else from_bytes(raw) for raw in raws],
+                              strict=True))
+        return [cached[key] for key in keys]
+
     def open(self, key: str, ts: int) -> WindowMeta:
         """The key's open window, opened at `ts` when it has none."""
         meta = self.meta(key)
