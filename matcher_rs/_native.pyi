@@ -146,13 +146,21 @@ def join_traces(
     allowed_lateness_ms: int,
     max_captures: int,
     max_bytes: int,
+    prefixes: tuple[bytes, bytes, bytes],
+    open_windows: int,
     min_length: int = 4,
     transforms: Sequence[str] | None = None,
     max_capture_bytes: int = 1048576,
 ) -> tuple[
     bytes,
     int,
-    list[tuple[int, bool, int, tuple[int, int, int, int, int], bool, tuple[int, bytes] | None]],
+    tuple[
+        list[tuple[bytes, bytes | None]],
+        list[tuple[bytes, tuple[int, int, bytes]]],
+        bytes,
+        list[int],
+        tuple[int, int],
+    ],
     list[tuple[str, str, str, str | None, int, int, int]],
     int,
     int,
@@ -166,7 +174,10 @@ def join_traces(
     ``((first_ts, close_at, count, size, overflow), packed)`` with ``packed``
     its readable captures as ``state.traces.pack_captures`` packs them (or
     ``None``), or ``None`` for no window. ``watermark`` is the partition's
-    before the batch; the sizes and caps are the topology's.
+    before the batch; the sizes and caps are the topology's; ``prefixes``
+    the key namespaces of the window metadata, the expiry index and the
+    capture records (``state.traces.TraceWindows.prefixes``); ``open_windows``
+    the partition's count of open windows before the batch.
 
     Each event is offered to its trace's window as ``TraceWindows.add``
     would (the watermark moves to its ``ts``; late, over the caps, or stored);
@@ -174,13 +185,16 @@ def join_traces(
     its window, the pairs are matched as ``match_requests`` would, and the
     results folded as ``analyzers.runtime.RuntimeFold`` folds them.
 
-    Returns ``(admissions, watermark, traces, observations, requests,
+    Returns ``(admissions, watermark, writes, observations, requests,
     matched_bytes, failed)``: one byte per event (0 stored, 1 late, 2 over
-    the caps); the watermark after the batch; per trace that a non-late event
-    touched, in first-touch order, ``(index into trace_ids, earlier window
-    closed, windows opened and closed within the batch, (first_ts, close_at,
-    count, size, overflow) at the end, earlier captures read, (count, packed)
-    of the window's captures when the batch stored any)``; the folded
+    the caps); the watermark after the batch; the store writes of the traces
+    a non-late event touched (``state.traces.Writes``: the window changes in
+    order as ``(key, value or None)``, the capture records to seal as
+    ``(key, (close_at, count, packed))``, per touched trace in first-touch
+    order its flags (bit 0 earlier captures read, bit 1 earlier window
+    closed, bit 2 window at the end opened in the batch) and its index into
+    ``trace_ids``, and ``(windows closed early, open windows after the
+    batch's events)``, that count never taken below zero); the folded
     observations ``(src, dst, kind, transform, count, latest, earliest)`` in
     first-seen order; how many requests were matched, their payload bytes,
     and how many failed. The GIL is released while the batch is joined.
@@ -193,12 +207,13 @@ def join_traces(
         struct.error: a stored capture's asset (over 65,535 bytes) or payload
             too long for its record, as ``state.traces.pack_captures`` raises.
 
-    >>> admissions, wm, traces, observations, *_ = join_traces(
+    >>> admissions, wm, writes, observations, *_ = join_traces(
     ...     [("t", 10, "source", "web://s/r", b'{"loc": "Home, 123 Main St"}'),
     ...      ("t", 11, "sink", "db://x/t", b'"Home, 123 Main St"')], ["t"], [None],
-    ...     watermark=-1, size_ms=100, allowed_lateness_ms=50, max_captures=8, max_bytes=1000)
-    >>> admissions, wm, traces[0][:5]
-    (b'\x00\x00', 11, (0, False, 0, (10, 160, 2, 47, 0), False))
+    ...     watermark=-1, size_ms=100, allowed_lateness_ms=50, max_captures=8, max_bytes=1000,
+    ...     prefixes=(b"m|", b"x|", b"c|"), open_windows=0)
+    >>> admissions, wm, [key for key, _ in writes[0]], writes[1][0][0], writes[2:]
+    (b'\x00\x00', 11, [b'x|00000000000000000160|t', b'm|t'], b'c|1:t|', (b'\x04', [0], (0, 1)))
     >>> observations
     [('web://s/r#loc', 'db://x/t', 'EXACT_MATCH', None, 1, 11, 11)]
     """

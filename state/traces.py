@@ -70,13 +70,20 @@ def unpack_captures(raw: bytes) -> list[Capture]:
 #: (first_ts, close_at, count, size, overflow) and its readable captures packed.
 Prior = tuple[tuple[int, int, int, int, int], bytes | None] | None
 
-#: What a join done outside did to one trace (`apply`): the index of its id,
-#: whether its earlier window closed, how many windows opened and closed within
-#: the batch, the window's (first_ts, close_at, count, size, overflow) at the
-#: end, whether the earlier window's captures were read, and the window's
-#: captures (count, packed) when the batch stored any in it.
-TraceOutcome = tuple[int, bool, int, tuple[int, int, int, int, int], bool,
-                     tuple[int, bytes] | None]
+#: What a join done outside writes (`matcher_rs.join_traces`, for `apply`): the
+#: window changes in order (key, value or None), the capture records to seal
+#: (key, (close_at, count, packed)), per touched trace in order its flags (bit 0
+#: its earlier window's captures were read, bit 1 that window closed, bit 2 its
+#: window at the end opened in the batch) and its index into the trace ids, and
+#: (windows closed early, open windows of the partition after the batch).
+Writes = tuple[list[tuple[bytes, bytes | None]], list[tuple[bytes, tuple[int, int, bytes]]],
+               bytes, list[int], tuple[int, int]]
+
+#: The key namespaces a join done outside writes in: window metadata, expiry
+#: index, capture records.
+Prefixes = tuple[bytes, bytes, bytes]
+
+_RECORDS = b"trace|c|"
 
 
 @dataclass(frozen=True)
@@ -108,14 +115,17 @@ class TraceWindows:
         self._open: dict[str, tuple[WindowMeta, list[Capture], bytes]] = {}
         # The captures each trace gained in this transaction: one sealed record at commit.
         self._pending: dict[str, list[Capture]] = {}
-        # Or, from a join done outside (`apply`): close time, count and packed captures.
-        self._packed: dict[str, tuple[int, int, bytes]] = {}
-        # `load`: the traces whose record could not be opened, with its capture count.
+        # Or, from a join done outside (`apply`), by record key: close time, count
+        # and packed captures.
+        self._packed: dict[bytes, tuple[int, int, bytes]] = {}
+        # `load`: the traces whose record could not be opened, with its capture
+        # count, and the format-1 windows.
         self._unreadable: dict[str, int] = {}
+        self._legacy: dict[str, WindowMeta] = {}
         tx.before_commit(self._seal)
 
     def _record_key(self, trace_id: str) -> bytes:
-        return length_prefixed(b"trace|c|", trace_id)
+        return length_prefixed(_RECORDS, trace_id)
 
     def captures(self, trace_id: str) -> list[Capture]:
         """The trace's readable captures, this transaction's included.
@@ -193,14 +203,15 @@ class TraceWindows:
         event of its trace closes it. `apply` takes what the join did.
         """
         priors: list[Prior] = []
-        meta_of, watermark = self.windows.meta, self.windows.watermark
-        for trace_id in trace_ids:
-            meta = meta_of(trace_id)
+        watermark = self.windows.watermark
+        for trace_id, meta in zip(trace_ids, self.windows.metas(trace_ids), strict=True):
             if meta is None:
                 priors.append(None)
                 continue
             packed = None
-            if meta.count and not meta.legacy and meta.close_at > watermark:
+            if meta.legacy:
+                self._legacy[trace_id] = meta
+            elif meta.count and meta.close_at > watermark:
                 key = self._record_key(trace_id)
                 sealed = self.tx.get(key)
                 if sealed is not None:
@@ -211,31 +222,36 @@ class TraceWindows:
                             meta.overflow), packed))
         return priors
 
-    def apply(self, trace_ids: list[str], outcomes: list[TraceOutcome],
-              watermark: int) -> None:
-        """Keep what a join done outside did to the traces it touched (see `TraceOutcome`):
-        the same windows, records and counts as `add` event by event."""
-        windows = self.windows
-        windows.advance(watermark)
-        for index, prior_closed, transient, fields, used_prior, captures in outcomes:
-            trace_id = trace_ids[index]
-            if used_prior:
-                prior = windows.meta(trace_id)
-                if prior is not None and prior.legacy:
-                    self._drop_legacy(trace_id, prior)
-                elif trace_id in self._unreadable:
-                    self._lost(self._record_key(trace_id), [self._unreadable[trace_id]])
-            if prior_closed:
-                closed = windows.close_if_expired(trace_id)
-                assert closed is not None, "the join closed a window the watermark did not"
-                self._forget(trace_id, closed)
-            self._closed_early += prior_closed + transient
-            first_ts, _, count, size, overflow = fields
-            meta = windows.open(trace_id, first_ts)
-            meta.count, meta.size, meta.overflow = count, size, overflow
-            windows.save(trace_id, meta)
-            if captures is not None:
-                self._packed[trace_id] = (meta.close_at, *captures)
+    @property
+    def prefixes(self) -> Prefixes:
+        """Where a join done outside writes (see `Prefixes`)."""
+        return (*self.windows.prefixes, _RECORDS)
+
+    def apply(self, trace_ids: list[str], writes: Writes, watermark: int) -> None:
+        """Keep what a join done outside wrote (see `Writes`): the same windows,
+        records and counts as `add` event by event."""
+        changes, records, flags, order, (closed_early, open_count) = writes
+        if self._legacy or self._unreadable:
+            for flag, index in zip(flags, order, strict=True):
+                self._lost_before(trace_ids[index], flag)
+        self.tx.update(changes)
+        self.windows.written_outside(watermark, open_count)
+        self._closed_early += closed_early
+        self._packed.update(records)
+
+    def _lost_before(self, trace_id: str, flag: int) -> None:
+        """What `apply` deletes and counts lost for a trace whose earlier window
+        was unreadable or format 1 (`flag` as in `Writes`)."""
+        legacy = self._legacy.get(trace_id)
+        if flag & 1:
+            if legacy is not None:
+                self._drop_legacy(trace_id, legacy)
+            elif trace_id in self._unreadable:
+                self._lost(self._record_key(trace_id), [self._unreadable[trace_id]])
+        if flag & 2 and legacy is not None and legacy.legacy:
+            key = self._record_key(trace_id)
+            for number in range(legacy.count):
+                self.tx.delete(key + b"%06d" % number)
 
     def _working_set(self, trace_id: str, ts: int) -> tuple[WindowMeta, list[Capture], bytes]:
         """The trace's open window, captures and key prefix, closing an expired window first."""
@@ -251,8 +267,8 @@ class TraceWindows:
     def _forget(self, trace_id: str, meta: WindowMeta) -> None:
         """Delete the closed window's record (a format-1 window: a key per capture)."""
         self._pending.pop(trace_id, None)
-        self._packed.pop(trace_id, None)
         key = self._record_key(trace_id)
+        self._packed.pop(key, None)
         self.tx.delete(key)
         if meta.legacy:
             for number in range(meta.count):
@@ -265,8 +281,7 @@ class TraceWindows:
             meta, stored, key = working[trace_id]
             put(key, seal(meta.close_at, pack_captures(stored), len(stored), key))
         self._pending.clear()
-        for trace_id, (close_at, count, packed) in self._packed.items():
-            key = self._record_key(trace_id)
+        for key, (close_at, count, packed) in self._packed.items():
             put(key, seal(close_at, packed, count, key))
         self._packed.clear()
 

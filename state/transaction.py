@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from sortedcontainers import SortedDict
@@ -10,6 +10,7 @@ from sortedcontainers import SortedDict
 
 class Store(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]: ...
     def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]: ...
     def offset(self) -> int: ...
     def write(self, changes: dict[bytes, bytes | None], offset: int | None = None) -> None: ...
@@ -54,11 +55,24 @@ class Transaction:
             return self.changes[key]
         return self.store.get(key)
 
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """`get` of each key, the store's in one multi-get."""
+        values = self.store.get_many(keys)
+        if not (self._recent or self.changes):
+            return values
+        recent, changes = self._recent, self.changes
+        return [recent[key] if key in recent else changes.get(key, value)
+                for key, value in zip(keys, values, strict=True)]
+
     def put(self, key: bytes, value: bytes) -> None:
         self._recent[key] = value
 
     def delete(self, key: bytes) -> None:
         self._recent[key] = None
+
+    def update(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Puts (a value) and deletes (None) in order; a later change of a key wins."""
+        self._recent.update(changes)
 
     def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Items in [start, end) in key order, with this transaction's changes applied.

@@ -158,6 +158,17 @@ class EventTimeWindows:
         self._metas[key] = meta
         return meta
 
+    def metas(self, keys: list[str]) -> list[WindowMeta | None]:
+        """`meta` of each key, those not read yet in one multi-get."""
+        cached = self._metas
+        missing = [key for key in keys if key not in cached]
+        if missing:
+            prefix, from_bytes = self._meta, WindowMeta.from_bytes
+            raws = self.tx.get_many([prefix + key.encode() for key in missing])
+            cached.update(zip(missing, [None if raw is None else from_bytes(raw) for raw in raws],
+                              strict=True))
+        return [cached[key] for key in keys]
+
     def open(self, key: str, ts: int) -> WindowMeta:
         """The key's open window, opened at `ts` when it has none."""
         meta = self.meta(key)
@@ -167,6 +178,20 @@ class EventTimeWindows:
             self.save(key, meta)
             self.open_count += 1
         return meta
+
+    @property
+    def prefixes(self) -> tuple[bytes, bytes]:
+        """The key namespaces of the windows' metadata and of the expiry index."""
+        return self._meta, self._index
+
+    def written_outside(self, watermark: int, open_count: int) -> None:
+        """Take windows a join done outside wrote into the transaction itself: the
+        watermark and open-window count they reached. The metadata read so far
+        is dropped, so later reads see what was written."""
+        assert not self._dirty, "windows written both ways in one transaction"
+        self.advance(watermark)
+        self.open_count = open_count
+        self._metas.clear()
 
     def save(self, key: str, meta: WindowMeta) -> None:
         """Keep `meta` as the key's window; written when the transaction commits."""

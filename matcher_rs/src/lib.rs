@@ -17,6 +17,7 @@ pub mod search;
 #[cfg(test)]
 mod test_rng;
 pub mod trace_join;
+pub mod trace_writes;
 pub mod transforms;
 pub mod version;
 

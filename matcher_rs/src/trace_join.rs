@@ -120,6 +120,9 @@ pub struct Join<'a> {
     pub requests: u64,
     /// Requests whose matching failed (a panic in the matcher; none expected).
     pub failed: u64,
+    /// The partition's count of open windows after the batch's events, kept
+    /// as `EventTimeWindows` keeps it (a close never takes it below zero).
+    pub open_windows: i64,
 }
 
 /// A request to match: the stored capture and its counterparts.
@@ -147,10 +150,12 @@ fn admit<'a>(
     events: &[Event<'a>],
     priors: &mut [Prior<'a>],
     watermark: i64,
+    open_windows: i64,
     p: &Params,
 ) -> (Join<'a>, Vec<Pairing<'a>>) {
     let span = p.size_ms + p.lateness_ms;
     let mut wm = watermark;
+    let mut open = open_windows;
     let mut states: Vec<Working<'a>> = priors
         .iter()
         .map(|prior| Working {
@@ -184,6 +189,7 @@ fn admit<'a>(
                     t.meta = None;
                     t.stored.clear();
                     t.changed = false;
+                    open = (open - 1).max(0);
                 }
             }
             match t.meta {
@@ -196,6 +202,7 @@ fn admit<'a>(
                         overflow: 0,
                     });
                     t.opened = true;
+                    open += 1;
                 }
                 Some(m) if m.count > 0 => {
                     t.used_prior = true;
@@ -258,6 +265,7 @@ fn admit<'a>(
         admissions,
         watermark: wm,
         traces,
+        open_windows: open,
         ..Join::default()
     };
     (join, pairings)
@@ -322,10 +330,11 @@ pub fn join<'a>(
     events: &[Event<'a>],
     priors: &mut [Prior<'a>],
     watermark: i64,
+    open_windows: i64,
     params: &Params,
     config: &Config,
 ) -> Join<'a> {
-    let (mut out, pairings) = admit(events, priors, watermark, params);
+    let (mut out, pairings) = admit(events, priors, watermark, open_windows, params);
     let mut fold = Fold::default();
     let mut request = Request::default();
     for pairing in &pairings {
@@ -449,7 +458,7 @@ mod tests {
     }
 
     fn run<'a>(events: &[Event<'a>], priors: &mut [Prior<'a>], wm: i64, p: &Params) -> Join<'a> {
-        join(events, priors, wm, p, &Config::default())
+        join(events, priors, wm, 0, p, &Config::default())
     }
 
     #[test]
@@ -511,11 +520,22 @@ mod tests {
             captures: stored.to_vec(),
         }];
         let events = [ev(0, true, 1190, b"\"Home, 123 Main St\"")];
-        let j = run(&events, &mut priors, 1200, &P);
+        let j = run(&events, &mut priors.clone(), 1200, &P);
         assert_eq!(j.requests, 0);
         let t = &j.traces[0];
         assert!(t.prior_closed && t.opened && !t.used_prior);
         assert_eq!((t.meta.first_ts, t.meta.count), (1190, 1));
+        // The open-window count: one closed and one opened; a count that did
+        // not hold the closed window (0) is not taken below zero first.
+        let counted = join(
+            &events,
+            &mut priors.clone(),
+            1200,
+            1,
+            &P,
+            &Config::default(),
+        );
+        assert_eq!((counted.open_windows, j.open_windows), (1, 1));
     }
 
     #[test]

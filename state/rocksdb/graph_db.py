@@ -36,14 +36,8 @@ class GraphDBOptions:
 
 
 class GraphDB(PartitionStore):
-    """The graph replica's store: a `PartitionStore` with the tuned options, plus multi-get."""
+    """The graph replica's store: a `PartitionStore` with the tuned options."""
 
     def __init__(self, path: Path, options: GraphDBOptions | None = None) -> None:
         super().__init__(path, options=(options or GraphDBOptions()).to_options())
 
-    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
-        """The values of `keys` (None when absent), in one multi-get."""
-        wanted: list[str | int | float | bytes | bool] = list(keys)
-        found = self._db.get(wanted)
-        assert isinstance(found, list)
-        return [None if value is None else bytes(value) for value in found]

@@ -47,6 +47,13 @@ class PartitionStore:
         value = self._db.get(key)
         return value if value is None else bytes(value)
 
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """The values of `keys` (None when absent), in one multi-get."""
+        wanted: list[str | int | float | bytes | bool] = list(keys)
+        found = self._db.get(wanted)
+        assert isinstance(found, list)
+        return [None if value is None else bytes(value) for value in found]
+
     def scan(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Items with start <= key < end, in key order."""
         for key, value in self._db.items(from_key=start):

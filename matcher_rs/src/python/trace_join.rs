@@ -10,6 +10,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::config;
 use crate::trace_join::{self, Capture, Event, Meta, Params, Prior};
+use crate::trace_writes::{self, Prefixes};
 
 type PyEvent<'py> = (
     Bound<'py, PyString>,
@@ -34,7 +35,7 @@ fn meta((first_ts, close_at, count, size, overflow): PyMeta) -> Meta {
 /// Join a decoded batch with its traces' windows (see the stub).
 #[pyfunction]
 #[pyo3(signature = (events, trace_ids, priors, *, watermark, size_ms, allowed_lateness_ms,
-                    max_captures, max_bytes, min_length=4, transforms=None,
+                    max_captures, max_bytes, prefixes, open_windows, min_length=4, transforms=None,
                     max_capture_bytes=1_048_576))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn join_traces<'py>(
@@ -47,6 +48,8 @@ pub(crate) fn join_traces<'py>(
     allowed_lateness_ms: i64,
     max_captures: i64,
     max_bytes: i64,
+    prefixes: (Vec<u8>, Vec<u8>, Vec<u8>),
+    open_windows: i64,
     min_length: usize,
     transforms: Option<Vec<String>>,
     max_capture_bytes: usize,
@@ -57,8 +60,11 @@ pub(crate) fn join_traces<'py>(
     }
     // Every object below is held by `events`, `trace_ids` or `priors` for the call.
     let mut index: HashMap<&str, u32> = HashMap::with_capacity(trace_ids.len());
+    let mut ids = Vec::with_capacity(trace_ids.len());
     for (i, id) in trace_ids.iter().enumerate() {
-        index.insert(id.to_str()?, i as u32);
+        let id = id.to_str()?;
+        index.insert(id, i as u32);
+        ids.push(id);
     }
     let mut batch = Vec::with_capacity(events.len());
     for (trace_id, ts, role, asset, payload) in &events {
@@ -101,44 +107,61 @@ pub(crate) fn join_traces<'py>(
         max_captures,
         max_bytes,
     };
-    let (join, packed) = py.detach(|| {
-        let join = trace_join::join(&batch, &mut known, watermark, &params, &config);
+    let metas: Vec<Option<Meta>> = known.iter().map(|p| p.meta).collect();
+    let p = Prefixes {
+        meta: &prefixes.0,
+        index: &prefixes.1,
+        record: &prefixes.2,
+    };
+    let (join, writes) = py.detach(|| {
+        let join = trace_join::join(
+            &batch,
+            &mut known,
+            watermark,
+            open_windows,
+            &params,
+            &config,
+        );
         let packed: Vec<Option<Option<Vec<u8>>>> = join
             .traces
             .iter()
             .map(|t| t.captures.as_deref().map(trace_join::pack))
             .collect();
-        (join, packed)
+        if packed.iter().any(|p| matches!(p, Some(None))) {
+            return (join, None);
+        }
+        let packed = packed.into_iter().map(Option::flatten).collect();
+        let writes = trace_writes::writes(&join, &ids, &metas, packed, &p);
+        (join, Some(writes))
     });
-    if packed.iter().any(|p| matches!(p, Some(None))) {
+    let Some(writes) = writes else {
         // What `struct.pack` raises in `state.traces.pack_captures` for the same record.
         let error = py.import("struct")?.getattr("error")?;
         return Err(PyErr::from_value(error.call1((
             "a capture's asset or payload is too long for its record",
         ))?));
-    }
+    };
     let admissions: Vec<u8> = join.admissions.iter().map(|a| *a as u8).collect();
-    let traces = join
-        .traces
+    let changes = writes
+        .changes
         .iter()
-        .zip(&packed)
-        .map(|(t, record)| {
-            let m = t.meta;
+        .map(|(k, v)| {
             (
-                t.trace,
-                t.prior_closed,
-                t.transient,
-                (m.first_ts, m.close_at, m.count, m.size, m.overflow),
-                t.used_prior,
-                record.as_ref().map(|r| {
-                    let r = r.as_deref().expect("packed (checked above)");
-                    let count = t.captures.as_ref().map_or(0, Vec::len);
-                    (count, PyBytes::new(py, r))
-                }),
+                PyBytes::new(py, k),
+                v.as_deref().map(|v| PyBytes::new(py, v)),
             )
-                .into_pyobject(py)
         })
-        .collect::<PyResult<Vec<_>>>()?;
+        .collect::<Vec<_>>();
+    let records = writes
+        .records
+        .iter()
+        .map(|r| {
+            (
+                PyBytes::new(py, &r.key),
+                (r.close_at, r.count, PyBytes::new(py, &r.packed)),
+            )
+        })
+        .collect::<Vec<_>>();
     let observations = join
         .observations
         .iter()
@@ -158,7 +181,13 @@ pub(crate) fn join_traces<'py>(
     (
         PyBytes::new(py, &admissions),
         join.watermark,
-        PyList::new(py, traces)?,
+        (
+            PyList::new(py, changes)?,
+            PyList::new(py, records)?,
+            PyBytes::new(py, &writes.flags),
+            writes.order,
+            (writes.closed_early, join.open_windows),
+        ),
         PyList::new(py, observations)?,
         join.requests,
         join.matched_bytes,

@@ -129,19 +129,21 @@ class ProbeJoin:
                        if refused is not None]
         trace_ids = list(dict.fromkeys([fields[0] for fields in joined]))
         started = time.perf_counter()
-        admissions, watermark, touched, observations, requests, matched_bytes, failed = (
+        admissions, watermark, writes, observations, requests, matched_bytes, failed = (
             matcher_rs.join_traces(
                 joined, trace_ids, traces.load(trace_ids), watermark=traces.windows.watermark,
                 size_ms=topo.windows.trace.size_ms,
                 allowed_lateness_ms=topo.windows.trace.allowed_lateness_ms,
                 max_captures=topo.caps.trace.max_captures, max_bytes=topo.caps.trace.max_bytes,
-                min_length=topo.matcher.min_length, transforms=list(topo.matcher.transforms),
+                prefixes=traces.prefixes, open_windows=traces.windows.open_count,
+                min_length=topo.matcher.min_length,
+                transforms=list(topo.matcher.transforms),
                 max_capture_bytes=topo.caps.capture_max_bytes))
         if requests:
             self.metrics.observe(f"{AGENT}.matcher", time.perf_counter() - started)
             self.metrics.incr(f"{AGENT}.matcher_bytes", matched_bytes)
             self.metrics.incr(f"{AGENT}.matcher_failed", failed)
-        traces.apply(trace_ids, touched, watermark)
+        traces.apply(trace_ids, writes, watermark)
         for admission in Admission:
             self.metrics.incr(f"{AGENT}.{admission.value}", admissions.count(_CODES[admission]))
         if admissions.strip(b"\x00"):  # some refused by their window: dead letters in order

@@ -22,6 +22,19 @@ def test_reads_see_pending_writes_before_commit(store: PartitionStore, tx: Trans
     assert store.get(b"fresh") is None
 
 
+def test_get_many_reads_as_get_does(store: PartitionStore, tx: Transaction) -> None:
+    store.write({b"a": b"old", b"gone": b"x", b"kept": b"k", b"sorted": b"s"})
+    keys = [b"a", b"gone", b"kept", b"fresh", b"missing", b"sorted"]
+    assert tx.get_many(keys) == [b"old", b"x", b"k", None, None, b"s"]
+    tx.put(b"sorted", b"S")
+    list(tx.scan_prefix(b"s"))  # moves the pending change into the sorted changes
+    tx.put(b"a", b"new")
+    tx.delete(b"gone")
+    tx.update([(b"fresh", b"1"), (b"fresh", b"2")])  # the later change wins
+    assert tx.get_many(keys) == [tx.get(key) for key in keys]
+    assert tx.get_many(keys) == [b"new", None, b"k", b"2", None, b"S"]
+
+
 def test_scan_merges_pending_changes_in_key_order(store: PartitionStore, tx: Transaction) -> None:
     store.write({b"p|1": b"a", b"p|3": b"c", b"p|5": b"e", b"q|1": b"other"})
     tx.put(b"p|2", b"b")
