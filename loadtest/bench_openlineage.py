@@ -101,6 +101,22 @@ async def _wait_up(session: aiohttp.ClientSession, url: str) -> None:
     raise RuntimeError(f"server at {url} never came up")
 
 
+async def _first_accepted(session: aiohttp.ClientSession, url: str, body: bytes,
+                          timeout_s: float = 60.0) -> None:
+    """Wait until one event is answered 201 (not measured): on a broker started a
+    moment ago, the new topics' leaders may not be known yet and the intake refuses."""
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        async with session.post(url, data=body,
+                                headers={"Content-Type": "application/json"}) as r:
+            await r.read()
+            if r.status == 201:
+                return
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{url} answered {r.status}, never 201, for {timeout_s:.0f} s")
+        await asyncio.sleep(0.5)
+
+
 async def _throughput(url: str, bodies: list[bytes], seconds: float,
                       concurrency: int) -> tuple[float, int]:
     """Requests/s with `concurrency` in flight; and how many answers were not 201."""
@@ -109,6 +125,7 @@ async def _throughput(url: str, bodies: list[bytes], seconds: float,
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         await _wait_up(session, url.rsplit("/api", 1)[0] + "/")
+        await _first_accepted(session, url, bodies[0])
 
         async def worker(offset: int) -> None:
             nonlocal done, bad
