@@ -202,7 +202,8 @@ def test_a_consumed_message_blocks_only_writes_carrying_its_zone_values(
         probes: Any, db: Path, closed_port: int) -> None:
     import confluent_kafka
 
-    cap = probes(service="svc", zones=_zones(f"kafka://127.0.0.1:{closed_port}/users#address.city"))
+    topic = f"kafka://127.0.0.1:{closed_port}/users"
+    cap = probes(service="svc", zones=_zones(f"{topic}#address.city", f"{topic}#visited[]"))
     conf = {"bootstrap.servers": f"127.0.0.1:{closed_port}", "group.id": "g"}
     consumer = confluent_kafka.Consumer(conf)
     producer = confluent_kafka.Producer({"bootstrap.servers": f"127.0.0.1:{closed_port}"})
@@ -229,6 +230,11 @@ def test_a_consumed_message_blocks_only_writes_carrying_its_zone_values(
     assert handle("orders", message, "verbatim") == (True, True)  # a topic in no zone
     # a value the hook cannot see as fields (not JSON): the request as a whole
     assert handle("users", b"\x00avro\x01", "none") == (False, False)
+    # more than 256 values read (a list under a zone field): the request as a whole
+    many = json.dumps({"visited": [f"town-{n:04d}" for n in range(257)]}).encode()
+    assert handle("users", many, "none") == (False, False)
+    few = json.dumps({"visited": [f"town-{n:04d}" for n in range(256)]}).encode()
+    assert handle("users", few, "none") == (True, True)
     producer.purge()
     consumer.close()
     _no_value_in_events(cap)
