@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import fastapi
 import lineage_probes
 import pytest
 from lineage_probes import context
@@ -123,7 +124,28 @@ def _flask(db: Path) -> Any:
     return app.test_client()
 
 
-APPS = {"starlette": _starlette, "flask": _flask}
+def _fastapi(db: Path) -> Any:
+    from fastapi.testclient import TestClient
+
+    app = fastapi.FastAPI()
+
+    async def where(uid: str, write: str, request: fastapi.Request,
+                    city: str | None = None) -> Any:
+        if city is None:
+            if request.headers.get("content-type", "").startswith("application/json"):
+                city = (await request.json()).get("city", "")
+            elif request.headers.get("content-type", "").startswith("application/x-www-form"):
+                city = str((await request.form())["city"])
+            else:
+                city = (await request.body()).decode()[:len(CITY)]
+        return {"written": _write(db, WRITES[write](city))}
+
+    for path in ("/where/{uid}", "/other/{uid}"):
+        app.add_api_route(path, where, methods=["GET", "POST"])
+    return TestClient(app)
+
+
+APPS = {"starlette": _starlette, "flask": _flask, "fastapi": _fastapi}
 
 
 def _written(response: Any) -> bool:
