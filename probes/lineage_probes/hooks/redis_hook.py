@@ -3,7 +3,8 @@
 Writes (SET, SETEX, SETNX, GETSET, MSET, HSET) are sinks and reads (GET,
 MGET, HGET, HGETALL) sources of `redis://HOST:PORT/DB`; the payload maps the
 key, id-like parts templated (`session:{id}`), to the value. Pipelines are
-not captured.
+not captured. For enforcement, a write is checked before it is sent and a read
+taints once it ran (a precise policy keeps the values of its zone key spaces).
 """
 
 from __future__ import annotations
