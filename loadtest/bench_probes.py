@@ -153,17 +153,34 @@ async def _call(app: Any, n: int) -> float:
     return (time.process_time() - started) / n * 1e6
 
 
-def unrelated_zones() -> Any:
-    """Enforcement on, its zones holding a policy the bench's request never touches
-    (a zone column of another table, a denied table it never writes): every
-    request is checked and stays untainted."""
-    from lineage_probes.enforcement.feed import StaticZones
+def _zone_state(match: str) -> Any:
+    """A policy the bench's request never touches: a zone column of another table, a
+    denied table it never writes."""
     from lineage_probes.enforcement.index import ZoneState
 
     state = ZoneState()
     state.apply_policy(b"loc", json.dumps({"policy_id": "loc", "mode": "enforce",
+                                           "match": match,
                                            "deny": ["sqlite://memory/ads_log"]}).encode())
     state.apply_member(b"loc|sqlite://memory/users#city", b'{"state":"root"}')
+    return state
+
+
+def unrelated_zones(match: str = "request") -> Any:
+    """Enforcement on, its zones holding a policy the bench's request never touches:
+    every request is checked and stays untainted. `match="value"`: the policy is precise."""
+    from lineage_probes.enforcement.feed import StaticZones
+
+    return StaticZones(_zone_state(match))
+
+
+def route_zones(match: str) -> Any:
+    """The same policy with the bench route's `city` input in its zone: every request is
+    tainted (`match="value"`: with the city it sent) and writes to no denied sink."""
+    from lineage_probes.enforcement.feed import StaticZones
+
+    state = _zone_state(match)
+    state.apply_member(b"loc|web://bench/users/{uid}#city", b'{"state":"root"}')
     return StaticZones(state)
 
 

@@ -31,17 +31,26 @@ _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 def run_requests(mode: str, calls: int, pooled: bool) -> None:
     """The measured child: `mode` is off, or a sample rate and the hooks
-    (`0.0:asgi,sqlite3`), with `:enforce` for enforcement on (`bench_probes.unrelated_zones`)."""
+    (`0.0:asgi,sqlite3`), with `:enforce` for enforcement on (`bench_probes.unrelated_zones`),
+    `:precise` for the same zones under a precise (`match: value`) policy, `:nozones`
+    for enforcement on with zones read and empty, `:route` / `:route-precise` with the
+    route's input in a (precise) policy's zone (`bench_probes.route_zones`)."""
     import lineage_probes
     from lineage_probes.emitter import MemoryEmitter
+    from lineage_probes.enforcement.feed import StaticZones
+    from lineage_probes.enforcement.index import ZoneState
 
-    from loadtest.bench_probes import _asgi_app, _call, unrelated_zones
+    from loadtest.bench_probes import _asgi_app, _call, route_zones, unrelated_zones
 
     if mode != "off":
         rate, hooks, *enforce = mode.split(":")
+        zones = {"enforce": unrelated_zones, "precise": lambda: unrelated_zones("value"),
+                 "nozones": lambda: StaticZones(ZoneState()),
+                 "route": lambda: route_zones("request"),
+                 "route-precise": lambda: route_zones("value")}
         lineage_probes.instrument(service="bench", sample_rate=float(rate),
                                   emitter=MemoryEmitter(), probes=hooks.split(","),
-                                  zones=unrelated_zones() if enforce else None)
+                                  zones=zones[enforce[0]]() if enforce else None)
     app, close = _asgi_app(pooled)
     asyncio.run(_call(app, 300))  # warm up: imports, statement plans, caches
     if calls:
@@ -83,6 +92,10 @@ def measure(calls: int, progress: bool = True) -> dict[str, Any]:
         raise SystemExit("valgrind is needed (Debian package `valgrind`)")
     modes = {"off": "off", "unsampled": "0.0:" + ",".join(HOOKS),
              "unsampled_enforcement_on": "0.0:" + ",".join(HOOKS) + ":enforce",
+             "unsampled_enforcement_no_zones": "0.0:" + ",".join(HOOKS) + ":nozones",
+             "unsampled_enforcement_precise": "0.0:" + ",".join(HOOKS) + ":precise",
+             "unsampled_route_in_zone": "0.0:" + ",".join(HOOKS) + ":route",
+             "unsampled_route_in_precise_zone": "0.0:" + ",".join(HOOKS) + ":route-precise",
              "unsampled_at_0.01": "0.01:" + ",".join(HOOKS),
              **{f"unsampled_{hook}_only": f"0.0:{hook}" for hook in HOOKS}}
     report: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lineage_probes import codeloc, counters, sanitize
@@ -54,6 +55,22 @@ class Recorder:
             except Exception as exc:
                 _enforcement_error(exc)
         return None
+
+    def read_payload(self, trace: Trace, asset: str, payload_of: Callable[[], Any]) -> None:
+        """A read of `asset` that is not rows (route inputs, a consumed message, a cache
+        read): taint with the zones of it; `payload_of()` (called only when a precise
+        policy needs it) gives what was read, or `UNKNOWN`."""
+        enforcer = self.enforcer
+        if enforcer is not None:
+            try:
+                enforcer.on_payload(trace, asset, payload_of)
+            except Exception as exc:
+                _enforcement_error(exc)
+
+    def precise(self, asset: str) -> bool:
+        """Whether a precise policy needs the values of a read of `asset`."""
+        enforcer = self.enforcer
+        return enforcer is not None and enforcer.precise(asset)
 
     def rows(self, trace: Trace, plan: ValuePlan, rows: Any) -> None:
         enforcer = self.enforcer

@@ -61,14 +61,21 @@ def guard_produce(rec: Recorder, probe: Any, trace: context.Trace, asset: str,
     if rec.enforcer is None:
         return headers
     try:
-        value = rec.taint_header(trace)
-        if value:
-            headers = with_header(headers, TAINT_HEADER, value)
+        taint = rec.taint_header(trace)
+        if taint:
+            headers = with_header(headers, TAINT_HEADER, taint)
     except Exception as exc:
         probe.fail(exc)
     rec.guard(trace, asset, "kafka",
               payload=value if isinstance(value, bytes | bytearray | str) else UNKNOWN)
     return headers
+
+
+def read_value(value: Any) -> Any:
+    """A consumed value as precise enforcement reads it: JSON decoded, else one value (text
+    or bytes: a zone of the whole topic takes it as read, a zone of fields cannot see
+    them and taints at request level); a tombstone holds nothing."""
+    return {} if value is None else value_payload(value)
 
 
 def header_value(headers: Any, name: str = "traceparent") -> Any:
@@ -92,6 +99,6 @@ def consumed(rec: Recorder, asset: str, headers: Any, value: Any) -> None:
     context.CURRENT.set(trace)
     if rec.enforcer is not None:
         rec.inherit(trace, header_value(headers, TAINT_HEADER))
-        rec.read(trace, asset)
+        rec.read_payload(trace, asset, lambda: read_value(value))
     if trace.sampled and value is not None:
         rec.source(trace, asset, value_payload(value))

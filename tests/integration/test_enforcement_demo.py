@@ -219,3 +219,47 @@ def test_fail_modes_per_policy_when_the_broker_stops(tmp_path: Path) -> None:
             assert _new_user(services) > user_id
     finally:
         broker.down()
+
+
+def test_precise_mode_on_route_inputs_across_the_demo(settings: Settings,
+                                                      tmp_path: Path) -> None:
+    """`match: value` on a route's inputs, every request unsampled: the mailer's
+    `POST /welcome/{user_id}` receives the new user's city (a labelled input field). Its
+    log line names the user, not the city: a precise policy denying the mailer's logs lets
+    it through where a request-level one blocks it; a precise policy denying `outbox`,
+    which the city is written to, blocks that write. No event holds the city."""
+    welcome_city = "web://mailer/welcome/{user_id}#city"
+    logs, outbox = "city-not-in-mailer-logs", "city-not-in-outbox"
+    prepare_topics(settings)
+    _send(settings, tmp_path,
+          {"v": 1, "type": "label", "asset": welcome_city, "labels": ["PRECISE_LOCATION"],
+           "ts": 1},
+          _policy(logs, ["log://mailer/**"], "enforce", enforce_on=["log"],
+                  match="request"))
+    probes = Probes(settings.bootstrap_servers, settings.topic_prefix, 0.0)
+
+    def signup() -> int:
+        return httpx.post(f"{services.users_url}/users", timeout=30,
+                          json={"name": "Ada Lovelace", "email": "ada@example.org",
+                                "city": "Valparaiso"}).status_code
+
+    with running_worker(settings), demo_services(tmp_path / "services", probes) as services:
+        # request level: the welcome request read the city, so its log line is blocked
+        _until(lambda: signup() == 500 and _decisions(settings, policy_id=logs,
+                                                      decision="blocked"),
+               "the request-level policy blocking the mailer's log line")
+        # precise: the log line carries no city, it goes
+        _send(settings, tmp_path, _policy(logs, ["log://mailer/**"], "enforce",
+                                          enforce_on=["log"], match="value"))
+        _until(lambda: signup() == 200, "the precise policy in effect")
+        assert signup() == 200
+        # precise, on the table the city is written to: blocked
+        _send(settings, tmp_path, _policy(outbox, ["sqlite://demo.db/outbox"], "enforce",
+                                          enforce_on=["db"], match="value"))
+        _until(lambda: signup() == 500 and _decisions(settings, policy_id=outbox,
+                                                      decision="blocked"),
+               "the precise policy blocking the outbox write")
+        (blocked, *_) = _decisions(settings, policy_id=outbox, decision="blocked")
+        assert (blocked["service"], blocked["source"], blocked["sink"]) == (
+            "mailer", welcome_city, "sqlite://demo.db/outbox")
+        assert "valparaiso" not in json.dumps(_events(settings)).lower()  # never a value

@@ -102,3 +102,78 @@ async def test_aiokafka_produce_to_confluent_consume(settings: Settings,
     assert joined is not None and joined.trace_id == TRACE
     roles = [(e["role"], e["payload"]) for e in _events(captured)]
     assert roles == [("sink", "moved to 12 Rose Lane"), ("source", "moved to 12 Rose Lane")]
+
+
+async def test_precise_policy_on_consumed_messages(settings: Settings) -> None:
+    """A consumed message of a zone topic (confluent_kafka `poll`, aiokafka `getone`) blocks
+    only a produce to the denied topic that carries its zone value (verbatim, inside a
+    longer value, hashed); one carrying none goes, and no enforcement event holds a value."""
+    import hashlib
+
+    import aiokafka
+    import confluent_kafka
+    from lineage_probes.enforcement.feed import StaticZones
+    from lineage_probes.enforcement.index import ZoneState
+
+    city = "Valparaiso-4711"
+    users, ads = await _topic(settings, "users"), await _topic(settings, "ads")
+    first = settings.bootstrap_servers.split(",")[0]
+    state = ZoneState()
+    state.apply_policy(b"loc", json.dumps({
+        "policy_id": "loc", "mode": "enforce", "match": "value",
+        "deny": [f"kafka://{first}/{ads}"]}).encode())
+    state.apply_member(f"loc|kafka://{first}/{users}#address.city".encode(), b'{"state":"root"}')
+    emitter = MemoryEmitter()
+    lineage_probes.instrument(service="svc", sample_rate=0.0, emitter=emitter,
+                              probes=["confluent_kafka", "aiokafka"], zones=StaticZones(state))
+    try:
+        seed = confluent_kafka.Producer({"bootstrap.servers": settings.bootstrap_servers})
+        for _ in range(8):  # outside any request: a message per consume below
+            seed.produce(users, value=json.dumps({"id": 7, "address": {"city": city}}).encode())
+        assert seed.flush(15) == 0
+        writes = [lambda c: "generic", lambda c: c, lambda c: f"near {c.upper()}!",
+                  lambda c: hashlib.sha256(c.encode()).hexdigest()]
+        out = confluent_kafka.Producer({"bootstrap.servers": settings.bootstrap_servers})
+
+        def produced(write: Any) -> bool:
+            try:
+                out.produce(ads, value=json.dumps({"segment": write(city)}).encode())
+            except lineage_probes.FlowBlocked:
+                return False
+            return True
+
+        consumer = confluent_kafka.Consumer({
+            "bootstrap.servers": settings.bootstrap_servers, "group.id": settings.topic("g1"),
+            "auto.offset.reset": "earliest"})
+        consumer.subscribe([users])
+        by_poll = []
+        try:
+            for write in writes:
+                message = None
+                for _ in range(60):
+                    message = consumer.poll(0.5)
+                    if message is not None and message.error() is None:
+                        break
+                assert message is not None and message.error() is None
+                by_poll.append(produced(write))
+        finally:
+            consumer.close()
+        aio = aiokafka.AIOKafkaConsumer(users, bootstrap_servers=settings.bootstrap_servers,
+                                        group_id=settings.topic("g2"),
+                                        auto_offset_reset="earliest")
+        await aio.start()
+        by_getone = []
+        try:
+            for write in writes:
+                async with asyncio.timeout(30):  # not wait_for: the trace stays in this task
+                    await aio.getone()
+                by_getone.append(produced(write))
+        finally:
+            await aio.stop()
+        out.flush(15)
+    finally:
+        lineage_probes.uninstrument()
+    assert by_poll == by_getone == [True, False, False, False]
+    events = [v for topic, _, v in emitter.other if topic == "enforcement-events"]
+    assert events and all(json.loads(v)["decision"] == "blocked" for v in events)
+    assert city.lower().encode() not in b"".join(events).lower()

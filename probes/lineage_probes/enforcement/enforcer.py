@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lineage_probes import codeloc, counters
@@ -31,7 +32,13 @@ from lineage_probes.emitter import Emitter
 from lineage_probes.enforcement.blocked import FlowBlocked
 from lineage_probes.enforcement.feed import ZoneSource
 from lineage_probes.enforcement.index import DEFAULT_ENFORCE_ON, PolicyRule
-from lineage_probes.enforcement.values import MAX_VALUES, carries, needles_of, usable
+from lineage_probes.enforcement.values import (
+    MAX_VALUES,
+    carries,
+    needles_of,
+    usable,
+    zone_values,
+)
 
 log = logging.getLogger("lineage_probes.enforcement")
 
@@ -81,26 +88,82 @@ class Enforcer:
                 plan[policy_id] = (asset, [i for i, f in enumerate(names)
                                            if zone_fields is None or f in zone_fields])
                 continue
-            self._taint(trace, policy_id, asset)
+            self._whole(trace, policy_id, asset)
         return plan or None
+
+    def precise(self, asset: str) -> bool:
+        """Whether a precise policy's zone holds `asset` (or a field of it): its reads
+        should hand their payload to `on_payload`."""
+        return asset in self.source.index.precise
 
     def on_rows(self, trace: Trace, plan: ValuePlan, rows: Any) -> None:
         """Rows a precise policy's read returned: keep the forms of their zone values."""
         for policy_id, (asset, positions) in plan.items():
-            values = trace.values
-            if values is None:
-                values = trace.values = {}
-            first = policy_id not in (trace.taint or {})
-            self._taint(trace, policy_id, asset)
-            found = values.get(policy_id)
-            if found is None:
-                if not first:
-                    continue  # already judged at request level
-                found = values[policy_id] = set()
             read = [usable(row[i]) for row in rows for i in positions if i < len(row)]
-            found |= needles_of(v for v in read if v is not None)
-            if len(found) > 7 * MAX_VALUES:
-                del values[policy_id]  # too many to carry: request level from here on
+            self._keep(trace, policy_id, asset, [v for v in read if v is not None])
+
+    def on_payload(self, trace: Trace, table: str, payload_of: Callable[[], Any]) -> None:
+        """A read of `table` that is not rows: a route's inputs, a consumed message, a cache read.
+
+        Request-level policies taint as `on_read` with unknown fields. A precise one
+        keeps the values of its zone fields in the payload (`payload_of()`, made only
+        then: a JSON-like object; `UNKNOWN` when the hook could not see it, or a scalar
+        where the zone names fields, taints at request level); a payload holding none
+        of its fields taints nothing.
+        """
+        index = self.source.index
+        policies = index.by_table.get(table)
+        if not policies:
+            return
+        payload: Any = None
+        made = False
+        for policy_id, asset in index.taints(table, None):
+            rule = index.rules.get(policy_id)
+            if rule is None or rule.match != "value":
+                self._taint(trace, policy_id, asset)
+                continue
+            if not made:
+                made = True
+                try:
+                    payload = payload_of()
+                except Exception:  # not readable: request level, as a payload not seen
+                    payload = UNKNOWN
+            zone_fields = policies[policy_id]
+            if payload is UNKNOWN or (zone_fields is not None
+                                      and not isinstance(payload, dict | list)):
+                self._whole(trace, policy_id, asset)  # fields the hook cannot see
+                continue
+            hit, found = zone_values(payload, zone_fields)
+            if hit is not None:
+                self._keep(trace, policy_id, f"{table}#{hit}" if hit else table, found)
+
+    def _keep(self, trace: Trace, policy_id: str, asset: str, values_read: list[str]) -> None:
+        """Taint with a precise policy, keeping the forms of the values read (at most
+        `MAX_VALUES`; more, or a request already tainted at request level, stays at
+        request level)."""
+        values = trace.values
+        if values is None:
+            values = trace.values = {}
+        first = policy_id not in (trace.taint or {})
+        self._taint(trace, policy_id, asset)
+        found = values.get(policy_id)
+        if found is None:
+            if not first:
+                return  # already judged at request level
+            found = values[policy_id] = set()
+        read = set(values_read)
+        if len(read) > MAX_VALUES:
+            del values[policy_id]  # too many to carry: request level from here on
+            return
+        found |= needles_of(read)
+        if len(found) > 7 * MAX_VALUES:
+            del values[policy_id]  # too many to carry: request level from here on
+
+    def _whole(self, trace: Trace, policy_id: str, asset: str) -> None:
+        """Taint at request level, even a precise policy that kept values before."""
+        self._taint(trace, policy_id, asset)
+        if trace.values:
+            trace.values.pop(policy_id, None)
 
     @staticmethod
     def _taint(trace: Trace, policy_id: str, asset: str) -> None:

@@ -69,6 +69,10 @@ class ZoneIndex:
         self.rules = rules
         # table -> policy -> its fields in the zone (None: the table itself is)
         self.by_table = by_table
+        # tables in the zone of a precise (`match: value`) policy: their reads keep values
+        self.precise = frozenset(
+            table for table, policies in by_table.items()
+            if any(p in rules and rules[p].match == "value" for p in policies))
         self._deny: dict[str, tuple[str, ...]] = {}
         # DB statements (a hook's key: the database and the statement text) this
         # index has nothing to do with: neither a read of a zone table nor a write

@@ -13,6 +13,16 @@ memory; nothing here is logged or sent.
 >>> import hashlib
 >>> carries(hashlib.sha256(b"Valparaiso").hexdigest(), needles)
 True
+
+A read that is not rows (a route's inputs, a consumed message, a cache read)
+gives a JSON-like payload; `zone_values` takes the leaves under the zone's
+fields, named as the pipeline names them (keys joined with `.`, list
+positions as `[]`):
+
+>>> zone_values({"user": {"city": "Valparaiso", "id": 7}, "tags": ["a"]}, frozenset({"user.city"}))
+('user.city', ['Valparaiso'])
+>>> zone_values({"note": "hi"}, frozenset({"user.city"}))
+(None, [])
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Iterator, Set
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +38,8 @@ MIN_LENGTH = 4
 #: At most this many values are kept per request and policy (the rest taint the
 #: request as a whole: blocked at request level, never let through).
 MAX_VALUES = 256
+#: Deeper than this a payload's leaves are not looked at (the matcher's flattening stops too).
+_MAX_DEPTH = 64
 
 
 def usable(value: Any) -> str | None:
@@ -38,6 +50,50 @@ def usable(value: Any) -> str | None:
         value = value.decode("utf-8", "replace")
     text = str(value) if isinstance(value, str | int | float) else None
     return text if text is not None and len(text) >= MIN_LENGTH else None
+
+
+def leaves(payload: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """(path, scalar) for each leaf of a JSON-like payload."""
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            yield from leaves(value, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(payload, list | tuple):
+        for value in payload:
+            yield from leaves(value, f"{path}[]", depth + 1)
+    else:
+        yield path, payload
+
+
+def _under(path: str, zone_fields: Set[str]) -> str | None:
+    """The zone field `path` is or lies below (`a.b` under `a`, `a[].b` under `a[]`), or None."""
+    if path in zone_fields:
+        return path
+    for cut, char in enumerate(path):
+        if char in ".[" and path[:cut] in zone_fields:
+            return path[:cut]
+    return None
+
+
+def zone_values(payload: Any, zone_fields: Set[str] | None) -> tuple[str | None, list[str]]:
+    """The first zone field `payload` holds (None: none; "" for the whole payload when
+    `zone_fields` is None, the asset itself being in the zone) and the usable values of
+    every leaf under a zone field, at most `MAX_VALUES + 1` (more: too many to keep)."""
+    hit: str | None = None
+    found: list[str] = []
+    for path, value in leaves(payload):
+        field = "" if zone_fields is None else _under(path, zone_fields)
+        if field is None:
+            continue
+        if hit is None:
+            hit = field
+        text = usable(value)
+        if text is not None:
+            found.append(text)
+            if len(found) > MAX_VALUES:
+                break
+    return hit, found
 
 
 def needles_of(values: Iterable[str]) -> frozenset[str]:

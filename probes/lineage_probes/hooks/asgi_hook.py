@@ -14,6 +14,7 @@ from typing import Any
 
 from lineage_probes import codeloc, context, naming, webinputs
 from lineage_probes.capture import Recorder
+from lineage_probes.enforcement.enforcer import UNKNOWN
 from lineage_probes.probe import Patches, Probe
 
 
@@ -80,6 +81,46 @@ class _Exchange:
                                   code_location=self.where)
 
 
+class _Values:
+    """The inputs of a route in a precise policy's zone, for every request, sampled or
+    not: query and path parameters at once, the body once the app has read it whole
+    (within the body cap; a body over it, or neither JSON nor a form, is not seen:
+    request level)."""
+
+    def __init__(self, rec: Recorder, trace: context.Trace, asset: str, scope: dict[str, Any],
+                 cap: int) -> None:
+        self.rec, self.trace, self.asset, self.cap = rec, trace, asset, cap
+        self.content_type = (_header(scope, b"content-type") or b"").decode("latin-1")
+        self.body: bytearray | None = bytearray()
+        self.done = False
+        query = webinputs.query_of(scope.get("query_string", b"").decode("latin-1"))
+        params = dict(scope.get("path_params") or {})
+        rec.read_payload(trace, asset, lambda: webinputs.inputs(query, params, b"", ""))
+
+    def on_receive(self, message: dict[str, Any]) -> None:
+        if self.done or message.get("type") != "http.request":
+            return
+        chunk = message.get("body", b"")
+        if self.body is not None:
+            if len(self.body) + len(chunk) > self.cap:
+                self.body = None
+            elif chunk:
+                self.body += chunk
+        if not message.get("more_body", False):
+            self.done = True
+            self.rec.read_payload(self.trace, self.asset, self._body)
+
+    def _body(self) -> Any:
+        if self.body is None:
+            return UNKNOWN
+        if not self.body:
+            return {}
+        value = webinputs.body_value(bytes(self.body), self.content_type)
+        if value is None:
+            return UNKNOWN
+        return value if isinstance(value, dict) else {"body": value}
+
+
 def install(rec: Recorder, patches: Patches) -> bool:
     try:
         from starlette import applications, routing
@@ -144,14 +185,21 @@ def install(rec: Recorder, patches: Patches) -> bool:
 
     async def probed_handle(self: Any, scope: Any, receive: Any, send: Any,
                             current: context.Trace) -> None:
+        values = None
         if rec.enforcer is not None and scope.get("type") == "http":
             try:  # every request: inputs of a zone route taint it
-                rec.read(current, route_asset(self, scope))
+                asset = route_asset(self, scope)
+                if rec.precise(asset):
+                    values = _Values(rec, current, asset, scope, cfg.max_body_bytes)
+                else:
+                    rec.read(current, asset)
             except Exception as exc:
                 probe.fail(exc)
         trace = current if current.sampled else None
         if trace is None or not probe.enabled or scope.get("type") != "http":
-            return await original_handle(self, scope, receive, send)
+            if values is None:
+                return await original_handle(self, scope, receive, send)
+            return await original_handle(self, scope, _teed(receive, values), send)
         try:
             exchange = _exchange(self, scope, rec, trace)
             if _header(scope, b"content-length") in (None, b"0") \
@@ -163,6 +211,8 @@ def install(rec: Recorder, patches: Patches) -> bool:
 
         async def probed_receive() -> Any:
             message = await receive()
+            if values is not None:
+                values.on_receive(message)
             if probe.enabled:
                 try:
                     exchange.on_receive(message, cfg.max_body_bytes)
@@ -190,6 +240,14 @@ def install(rec: Recorder, patches: Patches) -> bool:
     patches.patch(applications.Starlette, "__call__", __call__)
     patches.patch(routing.Route, "handle", handle)
     return True
+
+
+def _teed(receive: Any, values: _Values) -> Any:
+    async def teed_receive() -> Any:
+        message = await receive()
+        values.on_receive(message)
+        return message
+    return teed_receive
 
 
 _MAX_ROUTES = 4096  # (route, mount) assets kept; an app has far fewer

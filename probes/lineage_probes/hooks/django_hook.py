@@ -39,6 +39,7 @@ from typing import Any
 
 from lineage_probes import codeloc, context, counters, naming, webinputs
 from lineage_probes.capture import Recorder
+from lineage_probes.enforcement.enforcer import UNKNOWN
 from lineage_probes.hooks.flask_hook import rule_template
 from lineage_probes.probe import Patches, Probe
 
@@ -168,7 +169,11 @@ def install(rec: Recorder, patches: Patches) -> bool:
             return match
         if rec.enforcer is not None:
             try:  # every request: inputs of a zone route taint it
-                rec.read(current, _asset(match, cfg.service))
+                asset = _asset(match, cfg.service)
+                if rec.precise(asset):
+                    rec.read_payload(current, asset, lambda: _values(request, match, rec))
+                else:
+                    rec.read(current, asset)
             except Exception as exc:
                 probe.fail(exc)
         if current.sampled and probe.enabled:
@@ -217,14 +222,31 @@ def _body(request: Any, cap: int) -> bytes:
         return b""
 
 
-def _inputs(request: Any, match: Any, rec: Recorder, trace: context.Trace) -> None:
-    body = _body(request, rec.cfg.max_body_bytes)
+def _params(match: Any) -> dict[str, Any]:
     params = dict(getattr(match, "captured_kwargs", match.kwargs))
     for index, value in enumerate(match.args):
         params[f"arg{index}"] = value
+    return params
+
+
+def _values(request: Any, match: Any, rec: Recorder) -> Any:
+    """The inputs a precise policy looks at (`UNKNOWN` with a body it cannot see)."""
     meta = request.META
-    payload = webinputs.inputs(webinputs.query_of(meta.get("QUERY_STRING", "")), params, body,
-                               meta.get("CONTENT_TYPE", ""))
+    ctype = meta.get("CONTENT_TYPE", "")
+    expected = meta.get("CONTENT_LENGTH") not in (None, "", "0") \
+        or "HTTP_TRANSFER_ENCODING" in meta
+    body = _body(request, rec.cfg.max_body_bytes) if expected else b""
+    if expected and (not body or webinputs.body_value(body, ctype) is None):
+        return UNKNOWN
+    return webinputs.inputs(webinputs.query_of(meta.get("QUERY_STRING", "")), _params(match),
+                            body, ctype)
+
+
+def _inputs(request: Any, match: Any, rec: Recorder, trace: context.Trace) -> None:
+    body = _body(request, rec.cfg.max_body_bytes)
+    meta = request.META
+    payload = webinputs.inputs(webinputs.query_of(meta.get("QUERY_STRING", "")), _params(match),
+                               body, meta.get("CONTENT_TYPE", ""))
     rec.source(trace, _asset(match, rec.cfg.service), payload,
                code_location=_where(match, request.method or ""))
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from lineage_probes import codeloc, context, naming, webinputs
 from lineage_probes.capture import Recorder
+from lineage_probes.enforcement.enforcer import UNKNOWN
 from lineage_probes.probe import Patches, Probe
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -62,7 +63,9 @@ def install(rec: Recorder, patches: Patches) -> bool:
         if current is not None and rec.enforcer is not None and probe.enabled:
             try:  # every request: inputs of a zone route taint it
                 asset = _asset(rec)
-                if asset is not None:
+                if asset is not None and rec.precise(asset):
+                    rec.read_payload(current, asset, lambda: _values(rec))
+                elif asset is not None:
                     rec.read(current, asset)
             except Exception as exc:
                 probe.fail(exc)
@@ -97,16 +100,40 @@ def _asset(rec: Recorder) -> str | None:
     return None if rule is None else naming.web(rec.cfg.service, rule_template(rule.rule))
 
 
+def _body(rec: Recorder) -> bytes | None:
+    """The request body when it is captured (JSON or a form within the body cap, read
+    through Werkzeug's cache), b"" when there is none, None when there is one not read."""
+    from flask import request
+
+    length = request.content_length or 0
+    if length <= 0 and request.headers.get("transfer-encoding") is None:
+        return b""
+    if 0 < length <= rec.cfg.max_body_bytes and webinputs.decodable(request.content_type or ""):
+        return bytes(request.get_data(cache=True))
+    return None
+
+
+def _values(rec: Recorder) -> Any:
+    """The inputs a precise policy looks at (`UNKNOWN` with a body it cannot see)."""
+    from flask import request
+
+    body = _body(rec)
+    if body is None:
+        return UNKNOWN
+    ctype = request.content_type or ""
+    if body and webinputs.body_value(body, ctype) is None:
+        return UNKNOWN
+    return webinputs.inputs(request.args.to_dict(flat=False), dict(request.view_args or {}),
+                            body, ctype)
+
+
 def _inputs(app: Any, rec: Recorder, trace: context.Trace) -> None:
     from flask import request
 
     asset = _asset(rec)
     if asset is None:
         return
-    length = request.content_length or 0
-    body = b""
-    if 0 < length <= rec.cfg.max_body_bytes and webinputs.decodable(request.content_type or ""):
-        body = request.get_data(cache=True)
+    body = _body(rec) or b""
     payload = webinputs.inputs(request.args.to_dict(flat=False), dict(request.view_args or {}),
                                body, request.content_type or "")
     view = app.view_functions.get(request.endpoint or "")

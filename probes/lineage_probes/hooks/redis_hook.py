@@ -3,7 +3,8 @@
 Writes (SET, SETEX, SETNX, GETSET, MSET, HSET) are sinks and reads (GET,
 MGET, HGET, HGETALL) sources of `redis://HOST:PORT/DB`; the payload maps the
 key, id-like parts templated (`session:{id}`), to the value. Pipelines are
-not captured.
+not captured. For enforcement, a write is checked before it is sent and a read
+taints once it ran (a precise policy keeps the values of its zone key spaces).
 """
 
 from __future__ import annotations
@@ -76,27 +77,37 @@ def install(rec: Recorder, patches: Patches) -> bool:
     probe = Probe("redis")
     original = redis.Redis.execute_command
 
-    def enforced(self: Any, args: tuple[Any, ...]) -> None:
-        """Every request: a write checked before it runs, a read of a zone cache taints."""
+    def enforced(self: Any, args: tuple[Any, ...]) -> tuple[context.Trace, str, str] | None:
+        """Every request: a write checked before it runs; a read of a zone cache, returned
+        to be given its result (`taint`)."""
         trace = context.CURRENT.get()
         if trace is None or not probe.enabled or not args:
-            return
+            return None
         try:
             command, asset = _target(self, args)
         except Exception as exc:
             probe.fail(exc)
-            return
+            return None
         if asset is not None and command in _WRITES:
             rec.guard(trace, asset, "cache", payload=[_text(a) for a in args[1:]])
         if asset is not None and command in _READS:
-            rec.read(trace, asset)
+            return trace, asset, command
+        return None
+
+    def taint(reading: tuple[context.Trace, str, str], args: tuple[Any, ...],
+              result: Any) -> None:
+        """A read ran: taint with its zones (a precise policy: with the values read)."""
+        trace, asset, command = reading
+        rec.read_payload(trace, asset, lambda: read(command, args[1:], result))
 
     def execute_command(self: Any, *args: Any, **options: Any) -> Any:
-        if rec.enforcer is not None:
-            enforced(self, args)
+        reading = enforced(self, args) if rec.enforcer is not None else None
         trace = context.sampled_trace()
         if trace is None or not probe.enabled or not args:
-            return original(self, *args, **options)
+            result = original(self, *args, **options)
+            if reading is not None:
+                taint(reading, args, result)
+            return result
         asset = command = None
         try:
             command, asset = _target(self, args)
@@ -105,6 +116,8 @@ def install(rec: Recorder, patches: Patches) -> bool:
         except Exception as exc:
             probe.fail(exc)
         result = original(self, *args, **options)
+        if reading is not None:
+            taint(reading, args, result)
         if asset is not None and command in _READS and probe.enabled:
             try:
                 payload = read(str(command), args[1:], result)

@@ -36,15 +36,17 @@ def install(rec: Recorder, patches: Patches) -> bool:
 
     def unguarded(conn: Any, sql: Any, trace: context.Trace | None) -> bool:
         """Enforcement has nothing to do with `sql` on `conn` in this request: off, no
-        request, a statement judged quiet under the current zones, or an untainted
-        request's write while the zones are fresh (`dbcapture.Guard.before`)."""
+        request, a statement judged quiet under the current zones, or, while the zones
+        are fresh, an untainted request's write or any statement of an untainted request
+        when no table is in a zone (`dbcapture.Guard.before`)."""
         if zones is None or trace is None:
             return True
         try:
             key = sql if databases.single else (conn._lp_database, sql)  # key_of, inlined
             index = zones.index
             return key in index.quiet or (
-                key in index.writes and not trace.taint and zones.available())
+                (key in index.writes or not index.by_table) and not trace.taint
+                and zones.available())
         except (AttributeError, TypeError):  # an unhashable statement: the guard decides
             return False
 

@@ -5,7 +5,13 @@ hooks, sanitizer and capture doors; only the Kafka producer is replaced by
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import lineage_probes
@@ -50,3 +56,47 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     yield start
     lineage_probes.uninstrument()
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Path:
+    """An SQLite file `app.db` with the table `ads_log (segment)`, the sink enforcement
+    tests deny (a module may bring its own `db` with more tables)."""
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE ads_log (segment TEXT)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def closed_port() -> int:
+    """A loopback port nothing listens on (a Kafka client there never reaches a broker)."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (make install installs it with apt)")
+    port = free_port()
+    work: Path = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(work)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)

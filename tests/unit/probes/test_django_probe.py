@@ -5,6 +5,7 @@ Django is configured here (`settings.configure`), with this module as the URLcon
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -82,6 +83,20 @@ def store(request: HttpRequest, db: str) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
+def segment(request: HttpRequest, db: str) -> HttpResponse:
+    """Writes what `?write=` makes of the city it was sent (the JSON body or the query)."""
+    city = json.loads(request.body).get("city", "") if request.body else request.GET["city"]
+    segment = {"verbatim": city, "inside": f"near {city.upper()}!",
+               "sha256": hashlib.sha256(city.encode()).hexdigest()}.get(request.GET["write"],
+                                                                       "generic")
+    try:
+        with sqlite3.connect(db) as conn:
+            conn.execute("INSERT INTO ads_log (segment) VALUES (?)", (segment,))
+    except lineage_probes.FlowBlocked:
+        return JsonResponse({"written": False})
+    return JsonResponse({"written": True})
+
+
 urlpatterns = [
     path("orders/<int:order_id>/", order),
     path("async/orders/<int:order_id>/", order_async),
@@ -91,6 +106,8 @@ urlpatterns = [
     path("boom/", boom),
     path("items/<slug:name>/", Item.as_view()),
     path("store/<path:db>", store),
+    path("segment/<path:db>", segment),
+    path("other/<path:db>", segment),
 ]
 
 
@@ -292,20 +309,13 @@ def test_app_behaviour_identical_with_and_without_probes(probes: Any) -> None:
     assert exercise() == without
 
 
-def _zones(mode: str, member: str) -> StaticZones:
+def _zones(mode: str, member: str, **policy: str) -> StaticZones:
     state = ZoneState()
     state.apply_policy(b"loc", json.dumps({"policy_id": "loc", "mode": mode,
-                                           "deny": ["sqlite://app.db/ads_log"]}).encode())
+                                           "deny": ["sqlite://app.db/ads_log"],
+                                           **policy}).encode())
     state.apply_member(f"loc|{member}".encode(), b'{"state":"root"}')
     return StaticZones(state)
-
-
-@pytest.fixture()
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "app.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE ads_log (segment TEXT)")
-    return path
 
 
 def _ads_rows(db: Path) -> int:
@@ -327,3 +337,32 @@ def test_inputs_of_a_zone_route_taint_every_request(probes: Any, db: Path) -> No
     with pytest.raises(lineage_probes.FlowBlocked):
         Client().post(f"/store/{db}")
     assert _ads_rows(db) == 0
+
+
+@pytest.mark.parametrize("sample_rate", [0.0, 1.0])
+def test_precise_policy_blocks_only_writes_carrying_an_input_value(
+        probes: Any, db: Path, sample_rate: float) -> None:
+    city = "Valparaiso-4711"
+    cap = probes(service="shop", sample_rate=sample_rate,
+                 zones=_zones("enforce", "web://shop/segment/{db}#city", match="value"))
+    client = Client()
+
+    def written(path: str, write: str, **body: str) -> bool:
+        if body:
+            response = client.post(f"/{path}/{db}?write={write}", json.dumps(body),
+                                   content_type="application/json")
+        else:
+            response = client.get(f"/{path}/{db}?write={write}&city={city}")
+        assert response.status_code == 200
+        return bool(response.json()["written"])
+
+    assert written("segment", "none", city=city)  # read the city, wrote something else
+    assert written("segment", "none")
+    for write in ("verbatim", "inside", "sha256"):
+        assert not written("segment", write, city=city)
+        assert not written("segment", write)  # the city in the query
+        assert written("other", write, city=city)  # a route in no zone
+    assert written("segment", "verbatim", town=city)  # no zone field sent: clean
+    sent = b"".join(v for topic, _, v in cap.emitter.other if topic == "enforcement-events")
+    assert b'"blocked"' in sent and city.lower().encode() not in sent.lower()
+

@@ -128,3 +128,32 @@ def test_a_quiet_statement_on_a_reused_cursor_drops_the_last_reads_row_plan(
         finally:
             context.end(token)
     assert _rows(conn) == 2
+
+
+def test_with_no_table_in_a_zone_an_untainted_statement_takes_sqlite3s_own_path(
+        probes: Any, tmp_path: Path) -> None:
+    db = _database(tmp_path / "app.db")
+    state = ZoneState()  # a policy denying ads_log, nothing in its zone yet
+    state.apply_policy(b"loc", json.dumps({"policy_id": "loc", "mode": "enforce",
+                                           "deny": ["sqlite://app.db/ads_log"]}).encode())
+    zones = StaticZones(state)
+    probes(sample_rate=0.0, zones=zones)
+    conn = sqlite3.connect(db)
+
+    def cursor_type(taint: bool) -> type:
+        trace = context.Trace("ab" * 16, False)
+        if taint:
+            trace.taint = {"loc": "inherited"}
+        token = context.CURRENT.set(trace)
+        try:
+            return type(conn.execute(WRITE, ("s",)))
+        finally:
+            context.end(token)
+
+    assert cursor_type(taint=False) is sqlite3.Cursor  # the C path: nothing to check
+    with pytest.raises(lineage_probes.FlowBlocked):
+        cursor_type(taint=True)  # the caller's taint: still checked
+    zones.set_available(False)  # stale: the guard decides again (fail_open here)
+    assert cursor_type(taint=False) is not sqlite3.Cursor
+    assert _rows(conn) == 2
+    conn.close()
