@@ -27,7 +27,7 @@ from lineage_probes.config import ProbeConfig
 from lineage_probes.context import Trace
 from lineage_probes.emitter import Emitter
 from lineage_probes.enforcement import Enforcer, FlowBlocked
-from lineage_probes.enforcement.enforcer import UNKNOWN, ValuePlan
+from lineage_probes.enforcement.enforcer import UNKNOWN, Deferred, ValuePlan
 
 log = logging.getLogger("lineage_probes")
 
@@ -81,10 +81,11 @@ class Recorder:
                 _enforcement_error(exc)
 
     def guard(self, trace: Trace, asset: str, kind: str, *,
-              code_location: str | None = None, payload: Any = UNKNOWN) -> None:
+              code_location: str | Deferred | None = None, payload: Any = UNKNOWN) -> None:
         """Before a write of `kind` to `asset`; raises `FlowBlocked` when a policy forbids it.
 
-        `payload` (what is written) lets a precise policy judge by the values.
+        `payload` (what is written) lets a precise policy judge by the values;
+        it and `code_location` may be `Deferred`, built only if a decision needs them.
         """
         enforcer = self.enforcer
         if enforcer is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from lineage_probes import context, sqlplan
 from lineage_probes.capture import Recorder
-from lineage_probes.enforcement.enforcer import UNKNOWN, ValuePlan
+from lineage_probes.enforcement.enforcer import UNKNOWN, Deferred, ValuePlan
 from lineage_probes.enforcement.index import ZoneIndex
 from lineage_probes.probe import Probe
 
@@ -81,16 +81,21 @@ class Guard:
         if plan.kind == "write":
             if not trace.taint and source.available():
                 return None  # an untainted write is never checked (Enforcer.check_sink)
-            payload = UNKNOWN
+            payload: Any = UNKNOWN
             if trace.values and isinstance(param_sets, list | tuple):  # a precise policy
-                try:
-                    adapt = self.adapt
-                    payload = [plan.bind(p if adapt is None else adapt(p)) for p in param_sets]
-                except Exception as exc:
-                    self.probe.fail(exc)
+                payload = Deferred(lambda: self._bound(plan, param_sets))
             self.rec.guard(trace, asset, "db", payload=payload)
             return None
         return trace, asset
+
+    def _bound(self, plan: sqlplan.Plan, param_sets: Any) -> Any:
+        """The columns a write sets, per parameter set (precise policies judge by them)."""
+        try:
+            adapt = self.adapt
+            return [plan.bind(p if adapt is None else adapt(p)) for p in param_sets]
+        except Exception as exc:
+            self.probe.fail(exc)
+            return UNKNOWN
 
     def after(self, read: tuple[context.Trace, str], description: Any
               ) -> tuple[context.Trace, ValuePlan] | None:

@@ -47,6 +47,29 @@ TAINT_HEADER = "x-lineage-taint"
 INHERITED = "inherited"
 #: A sink whose payload the hook could not give: precise policies judge it at request level.
 UNKNOWN: Any = object()
+
+
+class Deferred:
+    """A sink's payload or code location that costs something to build (a log record's
+    fields, a statement's bound parameters, a stack walk): made only when a decision
+    needs it, so a tainted request's write to a sink no policy denies never builds it."""
+
+    __slots__ = ("_made", "_make", "_value")
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made = False
+        self._value: Any = None
+
+    def get(self) -> Any:
+        if not self._made:
+            self._value = self._make()
+            self._made = True
+        return self._value
+
+
+def _given(value: Any) -> Any:
+    return value.get() if isinstance(value, Deferred) else value
 #: What a DB read must collect for precise policies: policy -> (zone asset, column positions).
 ValuePlan = dict[str, tuple[str, list[int]]]
 
@@ -189,7 +212,7 @@ class Enforcer:
 
     # -- the sink door ---------------------------------------------------------
     def check_sink(self, trace: Trace, asset: str, kind: str, *,
-                   code_location: str | None = None, payload: Any = UNKNOWN) -> None:
+                   code_location: str | Deferred | None = None, payload: Any = UNKNOWN) -> None:
         """Decide before a write; raises `FlowBlocked` when a policy in enforce mode forbids it."""
         taint = trace.taint
         source = self.source
@@ -211,10 +234,10 @@ class Enforcer:
                 if not source.available():
                     self._fail(trace, rule, asset, kind, code_location)
                 continue
-            if rule.match == "value" and payload is not UNKNOWN and trace.values \
-                    and policy_id in trace.values \
-                    and not carries(payload, trace.values[policy_id]):
-                continue  # precise: this write carries none of the values read
+            if rule.match == "value" and trace.values and policy_id in trace.values:
+                written = _given(payload)
+                if written is not UNKNOWN and not carries(written, trace.values[policy_id]):
+                    continue  # precise: this write carries none of the values read
             if rule.blocks(kind):
                 self._record(trace, rule, "blocked", asset, kind, found, code_location)
                 counters.incr("enforcement_blocked")
@@ -223,7 +246,7 @@ class Enforcer:
             counters.incr("enforcement_logged")
 
     def _unavailable(self, trace: Trace, asset: str, kind: str,
-                     code_location: str | None) -> None:
+                     code_location: str | Deferred | None) -> None:
         """No zone data (now): per policy denying the sink, or the process default before any."""
         source = self.source
         if source.ready.is_set():
@@ -237,7 +260,7 @@ class Enforcer:
         self._open_warning()
 
     def _fail(self, trace: Trace, rule: PolicyRule, asset: str, kind: str,
-              code_location: str | None) -> None:
+              code_location: str | Deferred | None) -> None:
         if rule.fail_mode == "fail_closed" and rule.blocks(kind):
             self._record(trace, rule, "fail_closed", asset, kind, None, code_location)
             counters.incr("enforcement_fail_closed")
@@ -252,7 +275,7 @@ class Enforcer:
 
     # -- events ----------------------------------------------------------------
     def _record(self, trace: Trace, rule: PolicyRule, decision: str, asset: str, kind: str,
-                source: str | None, code_location: str | None) -> None:
+                source: str | None, code_location: str | Deferred | None) -> None:
         seen = trace.decided
         if seen is None:
             seen = trace.decided = set()
@@ -264,7 +287,8 @@ class Enforcer:
             "v": 1, "type": "enforcement", "policy_id": rule.policy_id, "mode": rule.mode,
             "decision": decision, "sink": asset, "sink_kind": kind, "source": source,
             "service": self.cfg.service, "trace_id": trace.trace_id,
-            "code_location": code_location if code_location is not None else codeloc.here(4),
+            "code_location": _given(code_location) if code_location is not None
+            else codeloc.here(4),
             "ts": int(time.time() * 1000),
         }
         data = json.dumps(event, separators=(",", ":")).encode("utf-8")

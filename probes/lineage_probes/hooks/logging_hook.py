@@ -14,6 +14,7 @@ from typing import Any
 
 from lineage_probes import context, naming
 from lineage_probes.capture import Recorder
+from lineage_probes.enforcement.enforcer import Deferred
 from lineage_probes.probe import Patches, Probe
 
 _STANDARD = frozenset(vars(logging.LogRecord("n", 0, "p", 0, "m", None, None))) | {
@@ -57,7 +58,8 @@ def install(rec: Recorder, patches: Patches) -> bool:
         if current.taint and rec.enforcer is not None \
                 and not self.name.startswith("lineage_probes"):
             rec.guard(current, naming.log(rec.cfg.service, self.name), "log",
-                      code_location=_where(record), payload=payload_of(record))
+                      code_location=Deferred(lambda: _where(record)),
+                      payload=Deferred(lambda: payload_of(record)))
         if current.sampled and probe.enabled and not self.name.startswith("lineage_probes"):
             try:
                 rec.sink(current, naming.log(rec.cfg.service, self.name), payload_of(record),

@@ -157,3 +157,33 @@ def test_with_no_table_in_a_zone_an_untainted_statement_takes_sqlite3s_own_path(
     assert cursor_type(taint=False) is not sqlite3.Cursor
     assert _rows(conn) == 2
     conn.close()
+
+
+def test_a_tainted_request_builds_a_sink_payload_only_when_a_policy_denies_the_sink(
+        probes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from lineage_probes.hooks import logging_hook
+
+    built: list[str] = []
+    real = logging_hook.payload_of
+
+    def counted(record: logging.LogRecord) -> dict[str, Any]:
+        built.append(record.name)
+        return real(record)
+
+    monkeypatch.setattr(logging_hook, "payload_of", counted)
+    probes(sample_rate=0.0, zones=StaticZones(_state(["log://svc/ads"], match="value",
+                                                              enforce_on=["log"])))
+    trace = context.Trace("ab" * 16, False)
+    trace.taint, trace.values = {"loc": "sqlite://app.db/users#city"}, {"loc": {"valparaiso"}}
+    token = context.CURRENT.set(trace)
+    try:
+        logging.getLogger("audit").warning("user moved to %s", "Valparaiso")  # not denied
+        assert built == []
+        logging.getLogger("ads").warning("segment %s", "coastal")  # denied, no value read
+        assert built == ["ads"]
+        with pytest.raises(lineage_probes.FlowBlocked):
+            logging.getLogger("ads").warning("segment %s", "Valparaiso")
+    finally:
+        context.end(token)
