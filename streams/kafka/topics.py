@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from aiokafka.admin import NewTopic
+import asyncio
+import logging
+import time
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from streams.kafka.clients import new_admin
 from streams.pipeline.topology import TopicSpec, Topology
 from streams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def topic_configs(spec: TopicSpec) -> dict[str, str]:
@@ -47,6 +53,29 @@ async def ensure_topics(settings: Settings, topology: Topology) -> list[str]:
                 created.append(topic.name)
             except TopicAlreadyExistsError:
                 pass
+        if wanted:
+            await _until_led(admin, [t.name for t in wanted])
         return created
     finally:
         await admin.close()
+
+
+async def _until_led(admin: AIOKafkaAdminClient, names: list[str],
+                     timeout_s: float = 30.0) -> None:
+    """Wait until every partition of `names` has a leader in the cluster's metadata.
+
+    A consumer that subscribes before then finds the topic missing and (Faust)
+    leaves it out of its subscription for good: on a broker started a moment
+    ago, a worker would miss whole input topics.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = await admin.describe_topics(names)
+        if all(t["error_code"] == 0 and t["partitions"]
+               and all(p["leader"] >= 0 for p in t["partitions"]) for t in described):
+            return
+        if time.monotonic() > deadline:
+            log.warning("topics without a leader after %.0f s: %s", timeout_s,
+                        sorted(t["topic"] for t in described if t["error_code"] != 0))
+            return
+        await asyncio.sleep(0.2)

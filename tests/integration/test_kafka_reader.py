@@ -46,3 +46,24 @@ async def _scenario(settings: Settings) -> None:
 
 def test_read_to_end_latest_per_key(settings: Settings) -> None:
     asyncio.run(_scenario(settings))
+
+
+async def _led_when_created(settings: Settings) -> None:
+    from streams.kafka.clients import new_admin
+
+    created = await ensure_topics(settings, load_topology())
+    assert settings.topic("probe-events") in created
+    admin = new_admin(settings)
+    await admin.start()
+    try:  # no wait here: ensure_topics must have waited for every leader
+        described = await admin.describe_topics(created)
+    finally:
+        await admin.close()
+    assert {t["topic"] for t in described} == set(created)
+    assert all(t["error_code"] == 0 and t["partitions"]
+               and all(p["leader"] >= 0 for p in t["partitions"]) for t in described)
+
+
+def test_topics_are_led_when_ensure_topics_returns(settings: Settings) -> None:
+    # a worker subscribing right after would otherwise miss a topic for good (Faust)
+    asyncio.run(_led_when_created(settings))
