@@ -56,16 +56,12 @@ class Recorder:
                 _enforcement_error(exc)
         return None
 
-    def read_payload(self, trace: Trace, asset: str, payload_of: Callable[[], Any]) -> None:
+    def read_payload(self, trace: Trace, asset: str, read: Any) -> None:
         """A read of `asset` that is not rows (route inputs, a consumed message, a cache
-        read): taint with the zones of it; `payload_of()` (called only when a precise
-        policy needs it) gives what was read, or `UNKNOWN`."""
-        enforcer = self.enforcer
-        if enforcer is not None:
-            try:
-                enforcer.on_payload(trace, asset, payload_of)
-            except Exception as exc:
-                _enforcement_error(exc)
+        read): taint with the zones of it. `read` is what was read, or `UNKNOWN`; it may
+        be `Deferred`, built only when a precise policy needs the values."""
+        if self.enforcer is not None:
+            _quietly(self.enforcer.on_payload, trace, asset, read)
 
     def precise(self, asset: str) -> bool:
         """Whether a precise policy needs the values of a read of `asset`."""
@@ -73,12 +69,8 @@ class Recorder:
         return enforcer is not None and enforcer.precise(asset)
 
     def rows(self, trace: Trace, plan: ValuePlan, rows: Any) -> None:
-        enforcer = self.enforcer
-        if enforcer is not None:
-            try:
-                enforcer.on_rows(trace, plan, rows)
-            except Exception as exc:
-                _enforcement_error(exc)
+        if self.enforcer is not None:
+            _quietly(self.enforcer.on_rows, trace, plan, rows)
 
     def guard(self, trace: Trace, asset: str, kind: str, *,
               code_location: str | Deferred | None = None, payload: Any = UNKNOWN) -> None:
@@ -100,12 +92,8 @@ class Recorder:
 
     def inherit(self, trace: Trace, header: str | bytes | None) -> None:
         """Take an inbound `x-lineage-taint` header."""
-        enforcer = self.enforcer
-        if enforcer is not None and header:
-            try:
-                enforcer.inherit(trace, header)
-            except Exception as exc:
-                _enforcement_error(exc)
+        if self.enforcer is not None and header:
+            _quietly(self.enforcer.inherit, trace, header)
 
     def taint_header(self, trace: Trace) -> str | None:
         """The `x-lineage-taint` value to send with an outbound call or message, if any."""
@@ -151,3 +139,11 @@ def _enforcement_error(exc: BaseException) -> None:
     """An internal error of enforcement: counted and logged by type, the application goes on."""
     counters.incr("probe_errors.enforcement")
     log.warning("lineage-probes: enforcement error (%s)", type(exc).__name__)
+
+
+def _quietly(call: Callable[..., object], *args: Any) -> None:
+    """Run an enforcement step whose failure must not reach the application."""
+    try:
+        call(*args)
+    except Exception as exc:
+        _enforcement_error(exc)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from lineage_probes import naming, webinputs
 from lineage_probes.capture import Recorder
 from lineage_probes.context import Trace
-from lineage_probes.enforcement.enforcer import TAINT_HEADER, UNKNOWN
+from lineage_probes.enforcement.enforcer import TAINT_HEADER, UNKNOWN, Deferred
 from lineage_probes.probe import Probe
 
 
@@ -41,7 +41,8 @@ def guard(rec: Recorder, probe: Probe, trace: Trace, url: str, headers: Any,
         probe.fail(exc)
         return
     payload = UNKNOWN if not isinstance(body, bytes | str | None) else \
-        [url, body if isinstance(body, str) else (body or b"").decode("utf-8", "replace")]
+        Deferred(lambda: [url, body if isinstance(body, str)
+                          else (body or b"").decode("utf-8", "replace")])
     rec.guard(trace, asset, "http", payload=payload)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from lineage_probes import context
 from lineage_probes.capture import Recorder
-from lineage_probes.enforcement.enforcer import TAINT_HEADER, UNKNOWN
+from lineage_probes.enforcement.enforcer import TAINT_HEADER, UNKNOWN, Deferred
 
 
 def value_payload(value: Any) -> Any:
@@ -99,6 +99,6 @@ def consumed(rec: Recorder, asset: str, headers: Any, value: Any) -> None:
     context.CURRENT.set(trace)
     if rec.enforcer is not None:
         rec.inherit(trace, header_value(headers, TAINT_HEADER))
-        rec.read_payload(trace, asset, lambda: read_value(value))
+        rec.read_payload(trace, asset, Deferred(lambda: read_value(value)))
     if trace.sampled and value is not None:
         rec.source(trace, asset, value_payload(value))

@@ -50,9 +50,10 @@ UNKNOWN: Any = object()
 
 
 class Deferred:
-    """A sink's payload or code location that costs something to build (a log record's
-    fields, a statement's bound parameters, a stack walk): made only when a decision
-    needs it, so a tainted request's write to a sink no policy denies never builds it."""
+    """A payload or code location that costs something to build (a log record's fields,
+    a statement's bound parameters, a route's inputs, a stack walk): made only when a
+    decision needs it, so a tainted request's write to a sink no policy denies, or a
+    read no precise policy judges by its values, never builds it."""
 
     __slots__ = ("_made", "_make", "_value")
 
@@ -125,14 +126,14 @@ class Enforcer:
             read = [usable(row[i]) for row in rows for i in positions if i < len(row)]
             self._keep(trace, policy_id, asset, [v for v in read if v is not None])
 
-    def on_payload(self, trace: Trace, table: str, payload_of: Callable[[], Any]) -> None:
+    def on_payload(self, trace: Trace, table: str, read: Any) -> None:
         """A read of `table` that is not rows: a route's inputs, a consumed message, a cache read.
 
         Request-level policies taint as `on_read` with unknown fields. A precise one
-        keeps the values of its zone fields in the payload (`payload_of()`, made only
-        then: a JSON-like object; `UNKNOWN` when the hook could not see it, or a scalar
-        where the zone names fields, taints at request level); a payload holding none
-        of its fields taints nothing.
+        keeps the values of its zone fields in what was `read` (a JSON-like object,
+        usually `Deferred` and made only then; `UNKNOWN` when the hook could not see
+        it, or a scalar where the zone names fields, taints at request level); a
+        payload holding none of its fields taints nothing.
         """
         index = self.source.index
         policies = index.by_table.get(table)
@@ -148,7 +149,7 @@ class Enforcer:
             if not made:
                 made = True
                 try:
-                    payload = payload_of()
+                    payload = _given(read)
                 except Exception:  # not readable: request level, as a payload not seen
                     payload = UNKNOWN
             zone_fields = policies[policy_id]

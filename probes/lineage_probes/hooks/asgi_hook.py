@@ -14,7 +14,7 @@ from typing import Any
 
 from lineage_probes import codeloc, context, naming, webinputs
 from lineage_probes.capture import Recorder
-from lineage_probes.enforcement.enforcer import UNKNOWN
+from lineage_probes.enforcement.enforcer import UNKNOWN, Deferred
 from lineage_probes.probe import Patches, Probe
 
 
@@ -95,7 +95,7 @@ class _Values:
         self.done = False
         query = webinputs.query_of(scope.get("query_string", b"").decode("latin-1"))
         params = dict(scope.get("path_params") or {})
-        rec.read_payload(trace, asset, lambda: webinputs.inputs(query, params, b"", ""))
+        rec.read_payload(trace, asset, Deferred(lambda: webinputs.inputs(query, params, b"", "")))
 
     def on_receive(self, message: dict[str, Any]) -> None:
         if self.done or message.get("type") != "http.request":
@@ -108,7 +108,7 @@ class _Values:
                 self.body += chunk
         if not message.get("more_body", False):
             self.done = True
-            self.rec.read_payload(self.trace, self.asset, self._body)
+            self.rec.read_payload(self.trace, self.asset, Deferred(self._body))
 
     def _body(self) -> Any:
         if self.body is None:

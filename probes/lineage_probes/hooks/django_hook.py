@@ -39,7 +39,7 @@ from typing import Any
 
 from lineage_probes import codeloc, context, counters, naming, webinputs
 from lineage_probes.capture import Recorder
-from lineage_probes.enforcement.enforcer import UNKNOWN
+from lineage_probes.enforcement.enforcer import UNKNOWN, Deferred
 from lineage_probes.hooks.flask_hook import rule_template
 from lineage_probes.probe import Patches, Probe
 
@@ -171,7 +171,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             try:  # every request: inputs of a zone route taint it
                 asset = _asset(match, cfg.service)
                 if rec.precise(asset):
-                    rec.read_payload(current, asset, lambda: _values(request, match, rec))
+                    rec.read_payload(current, asset, Deferred(lambda: _values(request, match, rec)))
                 else:
                     rec.read(current, asset)
             except Exception as exc:

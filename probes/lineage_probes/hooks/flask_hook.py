@@ -16,7 +16,7 @@ from typing import Any
 
 from lineage_probes import codeloc, context, naming, webinputs
 from lineage_probes.capture import Recorder
-from lineage_probes.enforcement.enforcer import UNKNOWN
+from lineage_probes.enforcement.enforcer import UNKNOWN, Deferred
 from lineage_probes.probe import Patches, Probe
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -64,7 +64,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             try:  # every request: inputs of a zone route taint it
                 asset = _asset(rec)
                 if asset is not None and rec.precise(asset):
-                    rec.read_payload(current, asset, lambda: _values(rec))
+                    rec.read_payload(current, asset, Deferred(lambda: _values(rec)))
                 elif asset is not None:
                     rec.read(current, asset)
             except Exception as exc:

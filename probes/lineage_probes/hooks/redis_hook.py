@@ -13,6 +13,7 @@ from typing import Any
 
 from lineage_probes import context, kafkacapture, naming
 from lineage_probes.capture import Recorder
+from lineage_probes.enforcement.enforcer import Deferred
 from lineage_probes.probe import Patches, Probe
 
 _WRITES = {"SET", "SETEX", "SETNX", "GETSET", "MSET", "HSET", "PSETEX"}
@@ -89,7 +90,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
             probe.fail(exc)
             return None
         if asset is not None and command in _WRITES:
-            rec.guard(trace, asset, "cache", payload=[_text(a) for a in args[1:]])
+            rec.guard(trace, asset, "cache", payload=Deferred(lambda: [_text(a) for a in args[1:]]))
         if asset is not None and command in _READS:
             return trace, asset, command
         return None
@@ -98,7 +99,7 @@ def install(rec: Recorder, patches: Patches) -> bool:
               result: Any) -> None:
         """A read ran: taint with its zones (a precise policy: with the values read)."""
         trace, asset, command = reading
-        rec.read_payload(trace, asset, lambda: read(command, args[1:], result))
+        rec.read_payload(trace, asset, Deferred(lambda: read(command, args[1:], result)))
 
     def execute_command(self: Any, *args: Any, **options: Any) -> Any:
         reading = enforced(self, args) if rec.enforcer is not None else None
