@@ -50,8 +50,9 @@ class Guard:
         `param_sets` (a list or tuple of parameter sets) is what a write writes.
         `key` (hashable: names the database and `sql`): once the zones were
         read, the statement's verdict under the current index is kept under it
-        (`ZoneIndex.judged`): the hook skips the guard of a `quiet` one, and an
-        untainted request's write to a denied sink returns here without a plan.
+        (`ZoneIndex.judged`): a `quiet` one returns at once (a hook may skip
+        the call for it), and an untainted request's write to a denied sink
+        returns without a plan.
         """
         enforcer = self.rec.enforcer
         if enforcer is None or not isinstance(sql, str):
@@ -61,6 +62,8 @@ class Guard:
             return None
         source = enforcer.source
         index = source.index
+        if key is not None and key in index.quiet:
+            return None  # nothing to do for it under these zones, whatever the request
         if not trace.taint and (not index.by_table or key in index.writes) \
                 and source.available():
             return None  # nothing to taint with, or an untainted write: no statement plan

@@ -13,6 +13,7 @@ directory).
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,15 +28,31 @@ _READS: weakref.WeakKeyDictionary[Any, dbcapture.ReadState] = weakref.WeakKeyDic
 _VALUES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
-def _asset_of(cursor: Any) -> Any:
-    def asset(plan: sqlplan.Plan) -> str:
-        info = cursor.connection.info
+def _database(conn: Any) -> tuple[str, int, str]:
+    """(host, port, database) of a connection, read from libpq once and kept on it."""
+    found: tuple[str, int, str] | None = getattr(conn, "_lp_database", None)
+    if found is None:
+        info = conn.info
         host = info.host
         if not host or host[0] in "/@":  # a unix socket: its directory (or abstract name)
             host = "localhost"
-        return naming.postgres(host, info.port or 5432, info.dbname or "",
-                               plan.schema or "public", plan.table or "")
+        found = (host, info.port or 5432, info.dbname or "")
+        with contextlib.suppress(AttributeError):  # a class with slots: read each time
+            conn._lp_database = found
+    return found
+
+
+def _asset_of(cursor: Any) -> Any:
+    def asset(plan: sqlplan.Plan) -> str:
+        host, port, dbname = _database(cursor.connection)
+        return naming.postgres(host, port, dbname, plan.schema or "public", plan.table or "")
     return asset
+
+
+def _key(cursor: Any, query: Any) -> object:
+    """What names a statement in `ZoneIndex.quiet`/`writes`: its database and text (a
+    composed `psycopg.sql` statement is never judged: no key)."""
+    return (_database(cursor.connection), query) if isinstance(query, str) else None
 
 
 def _unwrapper(json_types: tuple[type[Any], ...]) -> Any:
@@ -115,13 +132,19 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
         step_name = "__aiter__" if is_async else "__iter__"
     step = getattr(cls, step_name)
 
+    def before(cursor: Any, query: Any, params: Any) -> Any:
+        """`guard.before` for one statement, keyed so a quiet one is judged once."""
+        if guard.rec.enforcer is None:
+            return None
+        return guard.before(query, _asset_of(cursor), (params,), _key(cursor, query))
+
     def listed(params_seq: Any) -> Any:
         return list(params_seq) if context.sampled_trace() is not None and probe.enabled \
             else params_seq
 
     if is_async:
         async def a_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-            read = guard.before(query, _asset_of(self), (params,))
+            read = before(self, query, params)
             result = await execute(self, query, params, **kw)
             _after_read(self, read, guard)
             run(self, query, (params,))
@@ -166,7 +189,7 @@ def _patch_cursor(cls: Any, is_async: bool, patches: Patches, run: Any, rows: An
                         "fetchall": a_fetchall, step_name: a_anext if stepwise else a_aiter}
     else:
         def s_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
-            read = guard.before(query, _asset_of(self), (params,))
+            read = before(self, query, params)
             result = execute(self, query, params, **kw)
             _after_read(self, read, guard)
             run(self, query, (params,))

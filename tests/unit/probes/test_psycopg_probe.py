@@ -292,3 +292,62 @@ def _untraced_request(fn: Any) -> Any:
         return fn()
     finally:
         context.end(token)
+
+
+def test_statements_are_judged_once_per_database_and_again_under_new_zones(
+        probes: Any, db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DB guard's fast path over psycopg: a statement judged quiet is not planned
+    again under the same zones (keyed by its connection's database and text), the same
+    text on another database is judged for that one, and new zones judge it again."""
+    import json
+
+    from lineage_probes import dbcapture
+    from lineage_probes.enforcement.feed import StaticZones
+    from lineage_probes.enforcement.index import ZoneState
+
+    first, second = db(), db()
+    for pg in (first, second):
+        with psycopg.connect(pg.conninfo) as conn:
+            conn.execute("CREATE TABLE ads_log (segment text)")
+
+    def zones_denying(pg: PgCluster) -> ZoneState:
+        state = ZoneState()
+        state.apply_policy(b"loc", json.dumps({
+            "policy_id": "loc", "mode": "enforce",
+            "deny": [f"{pg.namespace}/{pg.dbname}.public.ads_log"]}).encode())
+        state.apply_member(f"loc|{first.namespace}/{first.dbname}.public.users#city".encode(),
+                           b'{"state":"root"}')
+        return state
+
+    zones = StaticZones(zones_denying(second))
+    probes(sample_rate=0.0, zones=zones)
+    planned: list[str] = []
+    plan = dbcapture.sqlplan.plan
+    monkeypatch.setattr(dbcapture.sqlplan, "plan",
+                        lambda sql, dialect: planned.append(sql) or plan(sql, dialect))
+    write = "INSERT INTO ads_log (segment) VALUES (%s)"
+
+    def tainted_write(conn: Any) -> None:
+        trace = context.Trace("ab" * 16, False)
+        trace.taint = {"loc": "inherited"}
+        token = context.CURRENT.set(trace)
+        try:
+            conn.execute(write, ("s",))
+        finally:
+            context.end(token)
+
+    with psycopg.connect(first.conninfo, autocommit=True) as on_first, \
+            psycopg.connect(second.conninfo, autocommit=True) as on_second:
+        tainted_write(on_first)  # not denied on the first database: goes, judged quiet
+        tainted_write(on_first)
+        assert planned == [write]  # the second time: known quiet, not planned
+        with pytest.raises(lineage_probes.FlowBlocked) as blocked:
+            tainted_write(on_second)  # the same text, denied on the second database
+        assert blocked.value.sink.endswith(f"/{second.dbname}.public.ads_log")
+        zones.update(zones_denying(first))
+        with pytest.raises(lineage_probes.FlowBlocked):
+            tainted_write(on_first)  # new zones: judged again, now denied
+        tainted_write(on_second)  # and the second database's write goes
+        counts = [conn.execute("SELECT count(*) FROM ads_log").fetchone()
+                  for conn in (on_first, on_second)]
+    assert counts == [(2,), (1,)]
