@@ -32,7 +32,7 @@ pyc: $(STAMP)
 	@$(BIN)/python -m compileall -q analyzers streams loadtest >/dev/null
 
 # PostgreSQL (Debian's package) for the psycopg probe's live tests, which start a
-# throwaway cluster of their own (tests/postgres.py); checked on every install, so
+# throwaway cluster of their own (loadtest/pgcluster.py); checked on every install, so
 # an existing checkout gets it too. `make test` sets LINEAGE_REQUIRE_POSTGRES: there
 # the tests fail, never skip, without it.
 postgres:

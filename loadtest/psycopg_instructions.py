@@ -2,7 +2,7 @@
 
 A request here is an unsampled trace running an INSERT and a SELECT (its row
 fetched) over one psycopg connection to a throwaway PostgreSQL cluster
-(tests/postgres.py, Debian's postgresql). Each mode runs in its own Python
+(`loadtest.pgcluster`, Debian's postgresql). Each mode runs in its own Python
 under `valgrind --tool=cachegrind --cache-sim=no`, once with no requests and
 once with `--calls` after the same warm-up; the difference over `--calls` is
 the client's instructions per request, which the machine's load does not
@@ -23,7 +23,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
@@ -78,10 +77,9 @@ def _instructions(conninfo: str, mode: str, calls: int, probes: str | None) -> i
 
 
 def measure(calls: int, trees: list[str | None]) -> dict[str, Any]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import psycopg
 
-    from tests.postgres import throwaway_cluster
+    from loadtest.pgcluster import throwaway_cluster
 
     out: dict[str, Any] = {"calls": calls, "instructions_per_request": {}}
     with throwaway_cluster("bench") as pg:

@@ -74,6 +74,7 @@ class ZoneIndex:
             table for table, policies in by_table.items()
             if any(p in rules and rules[p].match == "value" for p in policies))
         self._deny: dict[str, tuple[str, ...]] = {}
+        self._inputs: dict[str, list[tuple[str, str]]] = {}  # taints(table, None), kept
         # DB statements (a hook's key: the database and the statement text) this
         # index has nothing to do with: neither a read of a zone table nor a write
         # to a sink a policy denies. Filled by `dbcapture.Guard` once the zones
@@ -94,6 +95,10 @@ class ZoneIndex:
         policies = self.by_table.get(table)
         if not policies:
             return []
+        if fields is None:
+            known = self._inputs.get(table)
+            if known is not None:
+                return known
         found = []
         for policy_id, zone_fields in policies.items():
             if zone_fields is None:
@@ -106,6 +111,8 @@ class ZoneIndex:
                 hit = next((f for f in fields if f in zone_fields), None)
             if hit is not None:
                 found.append((policy_id, f"{table}#{hit}"))
+        if fields is None and len(self._inputs) < _DENY_CACHE_MAX:
+            self._inputs[table] = found  # the same for every read with fields unknown
         return found
 
     def denying(self, asset: str) -> tuple[str, ...]:

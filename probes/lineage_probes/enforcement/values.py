@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Set
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +41,8 @@ MIN_LENGTH = 4
 MAX_VALUES = 256
 #: Deeper than this a payload's leaves are not looked at (the matcher's flattening stops too).
 _MAX_DEPTH = 64
+#: Text that `quote(text, safe="")` returns unchanged.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
 
 
 def usable(value: Any) -> str | None:
@@ -76,13 +79,31 @@ def _under(path: str, zone_fields: Set[str]) -> str | None:
     return None
 
 
+def _top_level(zone_fields: Set[str]) -> bool:
+    """Whether every zone field is a plain top-level name (no `.` or `[]` in it)."""
+    return not any("." in f or "[" in f for f in zone_fields)
+
+
+def _zone_leaves(payload: Any, zone_fields: Set[str] | None) -> Iterator[tuple[str, Any]]:
+    """The leaves `zone_values` must look at: all of them, or, for a dict whose keys are
+    plain names and zone fields that are too, only those under a zone field (a leaf
+    below another key has a path no such field can be or lie above)."""
+    if zone_fields is None or not isinstance(payload, dict) or not _top_level(zone_fields) \
+            or any(not isinstance(k, str) or "." in k or "[" in k for k in payload):
+        yield from leaves(payload)
+        return
+    for key, value in payload.items():
+        if key in zone_fields:
+            yield from leaves(value, key, 1)
+
+
 def zone_values(payload: Any, zone_fields: Set[str] | None) -> tuple[str | None, list[str]]:
     """The first zone field `payload` holds (None: none; "" for the whole payload when
     `zone_fields` is None, the asset itself being in the zone) and the usable values of
     every leaf under a zone field, at most `MAX_VALUES + 1` (more: too many to keep)."""
     hit: str | None = None
     found: list[str] = []
-    for path, value in leaves(payload):
+    for path, value in _zone_leaves(payload, zone_fields):
         field = "" if zone_fields is None else _under(path, zone_fields)
         if field is None:
             continue
@@ -102,10 +123,12 @@ def needles_of(values: Iterable[str]) -> frozenset[str]:
     for value in values:
         raw = value.encode("utf-8")
         out.add(value.lower())
-        out.add(quote(value, safe="").lower())
+        if not _UNRESERVED(value):  # else URL encoding leaves it as it is
+            out.add(quote(value, safe="").lower())
         out.add(base64.b64encode(raw).decode("ascii").rstrip("=").lower())
-        for algorithm in ("md5", "sha1", "sha256"):
-            out.add(hashlib.new(algorithm, raw).hexdigest())
+        out.add(hashlib.md5(raw).hexdigest())
+        out.add(hashlib.sha1(raw).hexdigest())
+        out.add(hashlib.sha256(raw).hexdigest())
     return frozenset(out)
 
 
