@@ -29,7 +29,7 @@ from state.graph import (
     find_path,
 )
 from state.graph.neighbourhood import collapse, namespace_of, neighbourhood
-from streams.console.feed import ViolationFeed
+from streams.console.feed import EnforcementFeed, ViolationFeed, new_subscriber
 from streams.console.policy_state import PolicyStateReader
 from streams.console.reviews import ReviewRequestError, ReviewWriter, now_ms, review_records
 from streams.console.search import search_assets
@@ -46,7 +46,6 @@ from streams.console.zones import (
 )
 from streams.graph.format import path_json
 from streams.http.access import public
-from streams.policy.enforcement import enforcement_decisions
 from streams.settings import Settings
 from vocab import CONFIDENCE_RANK
 
@@ -69,17 +68,20 @@ class Console:
     limits: Limits = field(default_factory=lambda: Limits(max_nodes=50_000, time_budget_s=3.0))
     guard: Guard = field(init=False)
     feed: ViolationFeed = field(init=False)
+    enforcement: EnforcementFeed = field(init=False)
     policy_state: PolicyStateReader = field(init=False)
     reviews: ReviewWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.guard = Guard(self.token)
         self.feed = ViolationFeed(self.settings)
+        self.enforcement = EnforcementFeed(self.settings)
         self.policy_state = PolicyStateReader(self.settings)
         self.reviews = ReviewWriter(self.settings)
 
     async def close(self) -> None:
         await self.feed.stop()
+        await self.enforcement.stop()
         await self.reviews.close()
 
 
@@ -270,34 +272,50 @@ def register_console(app: web.Application, console: Console) -> None:
         return json_response({"violations": events})
 
     async def enforcement(request: web.Request) -> web.Response:
-        rows = await enforcement_decisions(console.settings, request.query.get("policy") or None)
+        mine = _policy_filter(request)
+        rows = [r for r in await console.enforcement.snapshot() if mine(r)]
         return json_response({"decisions": rows})
 
     async def stream(request: web.Request) -> web.StreamResponse:
         keep = _violation_filter(request)
-        snapshot, queue = await console.feed.subscribe()
+        mine = _policy_filter(request)
+        feeds: list[ViolationFeed | EnforcementFeed] = [console.feed]
+        if request.query.get("enforcement") in ("1", "true", "yes"):
+            feeds.append(console.enforcement)
+        queue = new_subscriber()
+        try:
+            snapshots = [await feed.subscribe(queue) for feed in feeds]
+        except BaseException:
+            for feed in feeds:
+                feed.unsubscribe(queue)
+            raise
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-store",
             "X-Accel-Buffering": "no"})
         await response.prepare(request)
         try:
-            await response.write(_sse("snapshot", [e for e in snapshot if keep(e)]))
+            await response.write(_sse("snapshot", [e for e in snapshots[0] if keep(e)]))
+            if len(snapshots) > 1:
+                await response.write(_sse("enforcement_snapshot",
+                                          [r for r in snapshots[1] if mine(r)]))
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), 15.0)
+                    item = await asyncio.wait_for(queue.get(), 15.0)
                 except TimeoutError:
-                    if not console.feed.subscribed(queue):
+                    if not all(feed.subscribed(queue) for feed in feeds):
                         break
                     await response.write(b": keep-alive\n\n")
                     continue
-                if event is None:
+                if item is None:
                     break
-                if keep(event):
-                    await response.write(_sse("violation", event))
+                name, data = item
+                if keep(data) if name == "violation" else mine(data):
+                    await response.write(_sse(name, data))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
-            console.feed.unsubscribe(queue)
+            for feed in feeds:
+                feed.unsubscribe(queue)
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await response.write_eof()
         return response
@@ -361,13 +379,17 @@ _PAGE_HEADERS = {
 }
 
 
-def _violation_filter(request: web.Request) -> Callable[[dict[str, Any]], bool]:
+def _policy_filter(request: web.Request) -> Callable[[dict[str, Any]], bool]:
     policy = request.query.get("policy") or None
+    return lambda e: policy is None or e.get("policy_id") == policy
+
+
+def _violation_filter(request: web.Request) -> Callable[[dict[str, Any]], bool]:
+    mine = _policy_filter(request)
     status = request.query.get("status", "all") or "all"
     if status not in ("open", "resolved", "all"):
         raise BadRequest("status must be open, resolved or all")
-    return lambda e: ((policy is None or e.get("policy_id") == policy)
-                      and (status == "all" or e.get("status") == status))
+    return lambda e: mine(e) and (status == "all" or e.get("status") == status)
 
 
 def _sse(name: str, data: Any) -> bytes:

@@ -4,7 +4,8 @@ One worker (with an API token) runs the pipeline on examples/photo_location.json
 the test signs in once per tab, searches for the protected field, opens
 its neighbourhood, expands a node, filters by confidence, follows a shared
 URL, opens the zone, previews and confirms a bulk exclusion, and watches
-both violations turn resolved live on the violations page. Each view is
+enforcement decisions arrive and both violations turn resolved live on the
+violations page. Each view is
 saved as a PNG; with LINEAGE_CONSOLE_SCREENSHOTS=1 into docs/console/ (shown
 in docs/CONSOLE.md).
 """
@@ -20,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -46,6 +48,7 @@ WEB = "web://photos-web/handlePhotoUpload#location"
 MODEL = "model://registry/ad_targeting_model"
 RANKER = "service://ads/ad_ranker"
 STATIC_SINK = "http://ads-service/ad_targeting#location"
+LIVE_SINK = "http://ads-service/audience"  # a decision produced after the page loaded
 CUT = "hive://warehouse/default.location_analytics_tbl"  # every path to an ads sink crosses it
 #: An asset whose name is markup: the page must show it as text, never run it.
 HOSTILE = "web://evil/<img src=x onerror=window.__xss=1>#f"
@@ -78,28 +81,32 @@ def _wait(what: str, check: Any, timeout_s: float = 120.0) -> Any:
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
-def _decision(settings: Settings) -> None:
-    """One `blocked` decision on enforcement-events, as the probes write it."""
+def _decision(settings: Settings, *, sink: str = STATIC_SINK, decision: str = "blocked",
+              ts: int = 1737540961000) -> None:
+    """One decision on enforcement-events (`blocked` by default), as the probes write it."""
     import asyncio
 
     from streams.kafka.producer import make_producer
 
-    event = {"v": 1, "type": "enforcement", "policy_id": POLICY, "mode": "enforce",
-             "decision": "blocked", "sink": STATIC_SINK, "sink_kind": "http", "source": WEB,
+    event = {"v": 1, "type": "enforcement", "policy_id": POLICY,
+             "mode": "enforce" if decision == "blocked" else "log",
+             "decision": decision, "sink": sink, "sink_kind": "http", "source": WEB,
              "service": "photos-web", "trace_id": "ab" * 16, "code_location": "photos/up.py:88",
-             "ts": 1737540961000}
+             "ts": ts}
 
     async def send() -> None:
         producer = make_producer(settings)
         await producer.start()
         try:
             await producer.send_and_wait(settings.topic("enforcement-events"),
-                                         key=f"{POLICY}|{STATIC_SINK}".encode(),
+                                         key=f"{POLICY}|{sink}".encode(),
                                          value=json.dumps(event).encode())
         finally:
             await producer.stop()
 
-    asyncio.run(send())
+    # In a thread of its own: Playwright's sync API keeps an event loop on this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, send()).result(timeout=60)
 
 
 @pytest.fixture()
@@ -183,7 +190,7 @@ def _until(page: Any, check: Any, timeout_s: float = 30.0) -> Any:
     raise AssertionError("the page did not get there in time")
 
 
-def test_console_end_to_end(worker: str, browser: Any) -> None:
+def test_console_end_to_end(worker: str, browser: Any, settings: Settings) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     expect = playwright_api.expect
 
@@ -246,6 +253,18 @@ def test_console_end_to_end(worker: str, browser: Any) -> None:
     decision = live.locator(f"#enforcement-table tr[data-sink='{STATIC_SINK}']")
     expect(decision).to_have_attribute("data-decision", "blocked")
     expect(decision).to_contain_text("photos/up.py:88")
+    expect(decision.locator("td").nth(4)).to_have_text("1")  # its count
+
+    # Decisions the probes take after the page loaded appear on it, never reloaded.
+    live.evaluate("() => { window.__sameDocument = true; }")
+    _decision(settings, sink=LIVE_SINK, decision="logged", ts=1737540962000)
+    _decision(settings, ts=1737540963000)
+    arrived = live.locator(f"#enforcement-table tr[data-sink='{LIVE_SINK}']")
+    expect(arrived).to_have_attribute("data-live", "1", timeout=30_000)
+    expect(arrived).to_have_attribute("data-decision", "logged")
+    expect(decision.locator("td").nth(4)).to_have_text("2", timeout=30_000)
+    expect(decision).to_have_attribute("data-live", "1")
+    assert live.evaluate("() => window.__sameDocument") is True
     _shot(live, "violations")
 
     # The zone: select the table every ads path crosses, preview, confirm.

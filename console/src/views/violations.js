@@ -2,14 +2,21 @@
 // The server sends a snapshot, then every new event (server-sent events
 // following policy-violations); the latest event of a key is its state.
 // Below them, the probes' enforcement decisions (enforcement-events, summed
-// per policy, sink and decision), read when the page or its filter loads.
+// per policy, sink and decision), live on the same stream (enforcement=1):
+// a snapshot of every row, then each row again when a decision changes it.
 import { get, stream } from "../api.js";
 import { el, clear, assetLink, badge, fmtTime, zoneUrl } from "../dom.js";
+
+const DECISIONS_KEPT = 2000; // rows the page holds (the most recent); the server keeps more
+const DECISIONS_SHOWN = 200; // rows drawn
 
 export async function violationsView(main) {
   const params = new URLSearchParams(location.search);
   const filters = { policy: params.get("policy") || "", status: params.get("status") || "all" };
   const latest = new Map(); // policy_id|sink -> event
+  const decisionRows = new Map(); // policy_id|sink|decision -> enforcement row
+  const arrived = new Set(); // keys of rows changed live since the snapshot
+  let drawTimer = null;
   const live = el("span", { id: "live", class: "live", role: "status", text: "connecting" });
   const body = el("section", { id: "violations", "aria-live": "polite" });
   const decisions = el("section", { id: "enforcement", "aria-label": "Enforcement decisions" });
@@ -32,28 +39,55 @@ export async function violationsView(main) {
     if (feed) feed.stop();
     latest.clear();
     render();
-    feed = stream("violations/stream", { policy: filters.policy, status: "all" }, (name, data) => {
+    decisionRows.clear();
+    arrived.clear();
+    renderDecisions();
+    feed = stream("violations/stream", { policy: filters.policy, status: "all", enforcement: 1 }, (name, data) => {
       if (name === "snapshot") data.forEach((e) => latest.set(`${e.policy_id}|${e.sink}`, e));
       else if (name === "violation") latest.set(`${data.policy_id}|${data.sink}`, data);
+      else if (name === "enforcement_snapshot") {
+        decisionRows.clear();
+        arrived.clear();
+        [...data].reverse().forEach((d) => keepDecision(d)); // oldest first, as they arrived
+        return drawDecisions();
+      } else if (name === "enforcement") {
+        arrived.add(keepDecision(data));
+        return drawDecisions();
+      } else return;
       render();
     }, (state) => { live.textContent = state === "live" ? "live" : state; live.dataset.state = state === "live" ? "live" : "down"; });
   }
-  async function loadDecisions() {
-    clear(decisions).append(el("h2", { text: "Enforcement decisions (probes)" }));
-    let rows = [];
-    try {
-      rows = (await get("enforcement", filters.policy ? { policy: filters.policy } : {})).decisions;
-    } catch (err) {
-      decisions.append(el("p", { text: `Cannot read enforcement-events: ${err.message}` }));
-      return;
+  function keepDecision(d) {
+    const key = `${d.policy_id}|${d.sink}|${d.decision}`;
+    decisionRows.delete(key); // re-inserted last: the Map's order is the order of arrival
+    decisionRows.set(key, d);
+    for (const old of decisionRows.keys()) {
+      if (decisionRows.size <= DECISIONS_KEPT) break;
+      decisionRows.delete(old);
+      arrived.delete(old);
     }
-    if (!rows.length) {
+    return key;
+  }
+  // A burst of decisions redraws the table once.
+  function drawDecisions() {
+    if (drawTimer === null) drawTimer = setTimeout(() => { drawTimer = null; renderDecisions(); }, 100);
+  }
+  function renderDecisions() {
+    clear(decisions).append(el("h2", { text: "Enforcement decisions (probes)" }));
+    const shown = [...decisionRows.entries()]
+      .sort(([, a], [, b]) => (b.last_ts || 0) - (a.last_ts || 0))
+      .slice(0, DECISIONS_SHOWN);
+    decisions.append(el("p", { class: "count", id: "enforcement-count",
+      text: `${decisionRows.size} ${decisionRows.size === 1 ? "row" : "rows"}${decisionRows.size > shown.length ? `, the ${shown.length} most recent shown` : ""}` }));
+    if (!shown.length) {
       decisions.append(el("p", { text: "No write was logged or blocked by a policy." }));
       return;
     }
     decisions.append(el("table", { class: "grid", id: "enforcement-table" },
       el("thead", {}, el("tr", {}, ["Decision", "Policy", "Sink", "Kind", "Count", "Services", "Read from", "Code", "Last"].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, rows.map((d) => el("tr", { dataset: { decision: d.decision, sink: d.sink } },
+      el("tbody", {}, shown.map(([key, d]) => el("tr", arrived.has(key)
+        ? { class: "fresh", title: "changed since the page opened", dataset: { decision: d.decision, sink: d.sink, live: "1" } }
+        : { dataset: { decision: d.decision, sink: d.sink } },
         el("td", {}, badge(d.decision, d.decision)),
         el("td", {}, el("a", { href: zoneUrl(d.policy_id), text: d.policy_id })),
         el("td", {}, assetLink(d.sink)),
@@ -72,7 +106,6 @@ export async function violationsView(main) {
     if (filters.status !== "all") q.set("status", filters.status);
     history.replaceState(null, "", `/ui/violations${q.toString() ? `?${q}` : ""}`);
     follow();
-    loadDecisions();
   }
   policy.addEventListener("change", onChange);
   status.addEventListener("change", () => { filters.status = status.value; onChange(); });
@@ -101,5 +134,4 @@ export async function violationsView(main) {
         el("td", { text: fmtTime(v.ts) }))))));
   }
   follow();
-  loadDecisions();
 }

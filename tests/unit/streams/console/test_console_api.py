@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Iterator
@@ -299,12 +300,153 @@ async def test_violations_and_their_live_stream(graph: GraphStore, tmp_path: Pat
         await client.close()
 
 
+# -- enforcement decisions, live ------------------------------------------------------
+
+SECRET = "Home, 123 Main St"  # a value no decision may ever carry to a page
+
+
+def _decision(sink: str, decision: str, ts: int, *, policy: str = POLICY,
+              service: str = "photos-web", **extra: Any) -> bytes:
+    return orjson.dumps({"v": 1, "type": "enforcement", "policy_id": policy, "sink": sink,
+                         "decision": decision, "mode": "enforce", "sink_kind": "http",
+                         "source": WEB, "service": service, "trace_id": f"t{ts}",
+                         "code_location": "photos/upload.py:88", "ts": ts, **extra})
+
+
+def _ready(console: Console) -> None:
+    """Both feeds as if they had read their topics to the end (no Kafka here)."""
+    for feed in (console.feed, console.enforcement):
+        feed.ready.set()
+        feed.start = lambda: None  # type: ignore[method-assign]
+
+
+async def _sse_event(response: Any) -> tuple[str, Any]:
+    block = await response.content.readuntil(b"\n\n")
+    while block.startswith(b":"):  # a keep-alive comment
+        block = await response.content.readuntil(b"\n\n")
+    head, data = block.split(b"\ndata: ", 1)
+    return head.removeprefix(b"event: ").decode(), orjson.loads(data)
+
+
+async def test_enforcement_decisions_live_on_the_violation_stream(
+        graph: GraphStore, tmp_path: Path) -> None:
+    console = _console(graph, tmp_path)
+    console.feed._take(_violation(MODEL, "open", 1))
+    console.enforcement._take(_decision(STATIC_SINK, "blocked", 10))
+    console.enforcement._take(_decision(STATIC_SINK, "blocked", 5, service="photos-api"))
+    console.enforcement._take(_decision("http://ads-service/other", "logged", 7, policy="other"))
+    console.enforcement._take(b"not json")
+    console.enforcement._take(b'["not", "an", "event"]')
+    _ready(console)
+    client = await _start(console)
+    try:
+        rows = (await _json(client, "enforcement", {"policy": POLICY}))["decisions"]
+        assert [(r["sink"], r["count"], r["services"]) for r in rows] == [
+            (STATIC_SINK, 2, ["photos-api", "photos-web"])]
+        assert len((await _json(client, "enforcement"))["decisions"]) == 2
+
+        plain = await client.get(f"{API}/violations/stream", params={"policy": POLICY})
+        live = await client.get(f"{API}/violations/stream",
+                                params={"policy": POLICY, "enforcement": "1"})
+        assert await _sse_event(plain) == ("snapshot", [orjson.loads(_violation(MODEL, "open",
+                                                                                1))])
+        name, snapshot = await _sse_event(live)
+        assert name == "snapshot" and [v["sink"] for v in snapshot] == [MODEL]
+        name, decisions = await _sse_event(live)
+        assert name == "enforcement_snapshot" and decisions == rows  # the policy's rows only
+
+        # New decisions, after the page loaded: the changed row, once per batch.
+        console.enforcement._publish(console.enforcement._apply([
+            _decision(STATIC_SINK, "blocked", 20, payload={"location": SECRET}),
+            _decision(STATIC_SINK, "blocked", 21, value=SECRET),
+            _decision("http://ads-service/other", "logged", 22, policy="other")]))
+        console.feed._take(_violation(MODEL, "resolved", 30))
+        name, row = await _sse_event(live)
+        assert name == "enforcement"
+        assert (row["sink"], row["decision"], row["count"], row["last_ts"]) == (
+            STATIC_SINK, "blocked", 4, 21)
+        assert row["last_trace_id"] == "t21" and row["first_ts"] == 5
+        assert set(row) == set(rows[0]) and SECRET not in orjson.dumps(row).decode()
+        assert await _sse_event(live) == ("violation", orjson.loads(_violation(MODEL,
+                                                                               "resolved", 30)))
+        # A stream that did not ask for decisions gets the violation, and nothing else.
+        assert await _sse_event(plain) == ("violation", orjson.loads(_violation(MODEL,
+                                                                                "resolved", 30)))
+        plain.close()
+        live.close()
+        rows = (await _json(client, "enforcement", {"policy": POLICY}))["decisions"]
+        assert rows[0]["count"] == 4 and SECRET not in orjson.dumps(rows).decode()
+    finally:
+        await client.close()
+
+
+async def test_one_consumer_per_feed_for_every_page(graph: GraphStore, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.console.feed import TopicFeed
+
+    runs: list[str] = []
+
+    async def run(feed: TopicFeed) -> None:  # the consumer loop, without Kafka
+        runs.append(feed.topic)
+        feed.ready.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(TopicFeed, "_run", run)
+    client = await _start(_console(graph, tmp_path))
+    try:
+        pages = [await client.get(f"{API}/violations/stream", params={"enforcement": "1"})
+                 for _ in range(3)]
+        for page in pages:
+            assert (await _sse_event(page))[0] == "snapshot"
+            assert (await _sse_event(page)) == ("enforcement_snapshot", [])
+        await _json(client, "enforcement")
+        assert sorted(runs) == ["enforcement-events", "policy-violations"]
+        for page in pages:
+            page.close()
+    finally:
+        await client.close()
+
+
+async def test_a_page_that_falls_behind_is_dropped(graph: GraphStore, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.console import routes
+    from streams.console.feed import new_subscriber
+
+    queues: list[asyncio.Queue[Any]] = []
+
+    def small() -> asyncio.Queue[Any]:
+        queues.append(new_subscriber(2))
+        return queues[-1]
+
+    monkeypatch.setattr(routes, "new_subscriber", small)
+    console = _console(graph, tmp_path)
+    _ready(console)
+    client = await _start(console)
+    try:
+        response = await client.get(f"{API}/violations/stream", params={"enforcement": "1"})
+        assert (await _sse_event(response))[0] == "snapshot"
+        assert (await _sse_event(response))[0] == "enforcement_snapshot"
+        # Three rows change in one batch, more than the page's queue holds: dropped by
+        # the decisions' feed, and so by the violations' one too; its stream ends.
+        console.enforcement._publish(console.enforcement._apply(
+            [_decision(f"http://ads-service/{n}", "blocked", n) for n in range(3)]))
+        assert not console.enforcement.subscribed(queues[0])
+        assert await response.content.read() == b""  # the end: the page reconnects
+        assert not console.feed.subscribed(queues[0])
+        console.feed._take(_violation(MODEL, "open", 1))  # nobody left to send it to
+        assert queues[0].empty()
+        response.close()
+    finally:
+        await client.close()
+
+
 # -- the token and CSRF -------------------------------------------------------------
 
 READS = [("session", {}), ("search", {"q": "x"}), ("neighbourhood", {"uri": WEB}),
          ("edge", {"id": "a -> b"}), ("path", {"src": WEB, "dst": DB}), ("policies", {}),
          ("zone", {"policy": POLICY}), ("zone/export", {"policy": POLICY}),
-         ("violations", {}), ("violations/stream", {})]
+         ("violations", {}), ("violations/stream", {}), ("enforcement", {}),
+         ("violations/stream", {"enforcement": "1"})]
 
 
 @pytest.fixture()
