@@ -25,15 +25,22 @@ Bounded LRUs keyed with the dialect, namespace and default schema:
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from analyzers.sql.keys import fingerprint, template_key
+from analyzers.sql.errors import MAX_TOKENS, TIME_CAP_S
+from analyzers.sql.keys import RESERVED, fingerprint, template_key
 from analyzers.sql.model import AnalysisResult
 from analyzers.sql.schemas import SchemaCatalog
-from analyzers.sql.script import MAX_TOKENS, TIME_CAP_S, analyze_script
-from analyzers.sql.template import Probe, Template, reserved_words
+
+if TYPE_CHECKING:
+    from analyzers.sql.template import Template
+
+# sqlglot (and the modules that use it: script, template) is imported at the first
+# statement that needs a parse or a dialect's words: a run whose answers all come from a
+# persistent store (see `SqlAnalyzer.stored_key`) never imports it.
 
 __all__ = ["SqlAnalyzer", "fingerprint"]
 
@@ -104,6 +111,7 @@ class SqlAnalyzer:
         self._contexts: dict[tuple[str | None, ...], Context] = {}
         # keys computed by `group` for a text not yet analysed (see there)
         self._prepared: dict[tuple[Context, str], tuple[str, tuple[str, ...]]] = {}
+        self._schema_digests: dict[Context, bytes] = {}
         self.hits = 0
         self.misses = 0
         self.template_hits = 0
@@ -164,14 +172,54 @@ class SqlAnalyzer:
         namespace. The keys computed here are kept for the text's analysis.
         """
         context = self._context(engine, namespace, default_schema)
+        keys = self._prepare(context, sql)
+        return context, keys[0]
+
+    def _prepare(self, context: Context, sql: str) -> tuple[str, tuple[str, ...]]:
+        """The keys of a text not yet analysed, kept for its analysis (``_miss``)."""
         keys = self._prepared.get((context, sql))
         if keys is None:
             keys = _keys(sql, context[0])
             if len(self._prepared) < self._by_text.maxsize:
                 self._prepared[(context, sql)] = keys
-        return context, keys[0]
+        return keys
+
+    def stored_key(
+        self,
+        sql: str,
+        *,
+        engine: str | None = None,
+        namespace: str | None = None,
+        default_schema: str | None = None,
+    ) -> bytes:
+        """A digest naming the answer to ``sql`` in a store kept across runs.
+
+        It covers what the fingerprint level keys in memory (engine, namespace,
+        default schema, fingerprint or template key with its words) and the known
+        columns of the namespace (their digest, for the catalog's version), not the
+        literals: texts that differ only in literal values share it, as they share
+        one answer in memory. The store's owner adds the code's identity (the
+        analyzer's and sqlglot's versions). Only an answer with no error that does
+        not depend on a literal (:attr:`AnalysisResult.literal_dependent`) may be
+        stored under it. The keys computed here are kept for the text's analysis.
+        """
+        context = self._context(engine, namespace, default_schema)
+        keys = self._prepare(context, sql)
+        digest = self._schema_digests.get(context)
+        if digest is None:
+            schema = self.catalog.schema_for(context[1], context[2])
+            digest = hashlib.blake2b(repr(sorted(schema.items())).encode()).digest()
+            if len(self._schema_digests) >= 1024:
+                self._schema_digests.clear()
+            self._schema_digests[context] = digest
+        h = hashlib.blake2b(digest, digest_size=20)
+        h.update(repr((context[:3], keys)).encode("utf-8", "surrogatepass"))
+        return h.digest()
 
     def _miss(self, key: tuple[Context, str]) -> AnalysisResult:
+        from analyzers.sql.script import analyze_script
+        from analyzers.sql.template import Probe
+
         context, sql = key
         engine, namespace, ds, _ = context
         keys = self._prepared.pop(key, None)
@@ -232,10 +280,17 @@ class SqlAnalyzer:
         }
 
 
+_UNSEEN = frozenset({"\x00unseen"})
+
+
 def _keys(sql: str, engine: str) -> tuple[str, tuple[str, ...]]:
     """The fingerprint and template words of ``sql``; the fingerprint alone (no words)
     for an engine whose words are unknown (no templates)."""
-    reserved = reserved_words(engine)
+    reserved = RESERVED.get(engine, _UNSEEN)
+    if reserved is _UNSEEN:
+        from analyzers.sql.template import reserved_words
+
+        reserved = reserved_words(engine)
     if reserved is None:
         return fingerprint(sql), ()
     return template_key(sql, reserved)

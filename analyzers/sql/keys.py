@@ -159,6 +159,10 @@ def fingerprint(sql: str) -> str:
 
 
 # -- the template key -----------------------------------------------------------------------
+#: Per engine, the lower-case words of its dialect (None: an unknown engine, no templates).
+#: Filled by :func:`analyzers.sql.template.reserved_words` (from sqlglot's dialect) or
+#: given by a persistent store, so that keys are computed without importing sqlglot.
+RESERVED: dict[str, frozenset[str] | None] = {}
 _TABLE_KEYWORDS = frozenset({"from", "join", "into", "table", "view", "exists", "update", "using"})
 _TEMPLATE_WORD = re.compile(r"[a-z][a-z0-9_]*\Z")
 PLACEHOLDER = "\x00"

@@ -21,7 +21,13 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from analyzers.sql.errors import SqlAnalysisError, StatementTimeout, StatementTooLarge
+from analyzers.sql.errors import (
+    MAX_TOKENS,
+    TIME_CAP_S,
+    SqlAnalysisError,
+    StatementTimeout,
+    StatementTooLarge,
+)
 from analyzers.sql.kinds import DIRECT_RANK
 from analyzers.sql.lineage import Entry
 from analyzers.sql.model import (
@@ -57,10 +63,8 @@ _SQLGLOT_LOG = logging.getLogger("sqlglot")
 if not any(isinstance(f, _WithoutSqlText) for f in _SQLGLOT_LOG.filters):
     _SQLGLOT_LOG.addFilter(_WithoutSqlText())
 
-MAX_TOKENS = 100_000
 # sqlglot puts a token's repr (with its text, maybe a data value) in some messages.
 _TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+).*?comments: \[.*?\]>", re.DOTALL)
-TIME_CAP_S = 2.0
 
 
 def chunks(sql: str, dialect: Dialect) -> Iterator[list[Token] | Exception]:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from analyzers.sql.keys import word_positions
+from analyzers.sql.keys import RESERVED, word_positions
 from analyzers.sql.model import (
     AnalysisResult,
     ColumnLineage,
@@ -49,16 +49,14 @@ from analyzers.sql.naming import dialect_for, table_key_of
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-_RESERVED: dict[str, frozenset[str] | None] = {}
-
 
 def reserved_words(engine: str) -> frozenset[str] | None:
     """Lower-case words the dialect's tokenizer or parser knows (keywords, functions, types).
 
     None for an unknown engine (no templates then).
     """
-    if engine in _RESERVED:
-        return _RESERVED[engine]
+    if engine in RESERVED:
+        return RESERVED[engine]
     try:
         dialect = Dialect.get_or_raise(dialect_for(engine))
     except ValueError:
@@ -69,7 +67,7 @@ def reserved_words(engine: str) -> frozenset[str] | None:
         names.update(dialect.parser_class.FUNCTION_PARSERS)
         names.update(exp.DataType.Type.__members__)
         words = frozenset(n.lower() for n in names)
-    _RESERVED[engine] = words
+    RESERVED[engine] = words
     return words
 
 
