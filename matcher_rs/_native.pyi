@@ -226,3 +226,7 @@ def transform_names() -> list[str]:
 
 def version() -> str:
     """Return the version of the native matcher crate."""
+
+def sql_fingerprint(sql: str) -> tuple[str, list[int]] | None:
+    """``(fingerprint, word ends)`` of an ASCII SQL text as ``analyzers.sql.keys`` computes
+    them, or None (non-ASCII text, or a list of literals too long): use the Python version."""

@@ -456,6 +456,13 @@ fn transform_names() -> Vec<&'static str> {
     Transform::ALL.iter().filter_map(|t| t.name()).collect()
 }
 
+/// `(fingerprint, word ends)` of an ASCII SQL text as `analyzers.sql.keys._fingerprint`
+/// gives them, or None (non-ASCII text: the caller runs the Python version).
+#[pyfunction]
+fn sql_fingerprint(sql: &str) -> Option<(String, Vec<usize>)> {
+    crate::sql_fingerprint::fingerprint(sql)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
@@ -465,6 +472,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trace_join::join_traces, m)?)?;
     m.add_function(wrap_pyfunction!(default_stop_list, m)?)?;
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_fingerprint, m)?)?;
     m.add_class::<RequestResult>()?;
     m.add("DEFAULT_MIN_LENGTH", DEFAULT_MIN_LENGTH)?;
     m.add("DEFAULT_MAX_CAPTURE_BYTES", DEFAULT_MAX_CAPTURE_BYTES)?;
