@@ -230,3 +230,8 @@ def version() -> str:
 def sql_fingerprint(sql: str) -> tuple[str, list[int]] | None:
     """``(fingerprint, word ends)`` of an ASCII SQL text as ``analyzers.sql.keys`` computes
     them, or None (non-ASCII text, or a list of literals too long): use the Python version."""
+
+def sql_word_positions(sql: str, words: list[str]) -> list[int] | None:
+    """Offsets of the words of an ASCII SQL text outside comments and masked literals whose
+    lower-case form is in ``words``, as ``analyzers.sql.keys.word_positions`` finds them;
+    None for text left to the Python version."""

@@ -30,10 +30,12 @@ import re
 from collections.abc import Callable, Iterator
 
 _native_fingerprint: Callable[[str], tuple[str, list[int]] | None] | None
+_native_positions: Callable[[str, list[str]], list[int] | None] | None
 try:
     from matcher_rs._native import sql_fingerprint as _native_fingerprint
+    from matcher_rs._native import sql_word_positions as _native_positions
 except ImportError:  # pragma: no cover - the extension is built by `make install`
-    _native_fingerprint = None
+    _native_fingerprint = _native_positions = None
 
 _LIT = r"""-?\d+(?:\.\d+)?|'(?:[^'\\]|\\.|'')*'"""
 # Every branch starts with one fixed character: the regex engine skips, in C, every other
@@ -271,6 +273,14 @@ def word_positions(sql: str, words: frozenset[str]) -> list[int]:
     ``words`` are lower case. Comments and masked literals are skipped, exactly
     as :func:`fingerprint` drops them; quoted identifiers and kept strings are not.
     """
+    if _native_positions is not None and sql.isascii():
+        got = _native_positions(sql, list(words))  # the same scan in Rust
+        if got is not None:
+            return got
+    return _python_word_positions(sql, words)
+
+
+def _python_word_positions(sql: str, words: frozenset[str]) -> list[int]:
     found: list[int] = []
     last = 0
 

@@ -463,6 +463,14 @@ fn sql_fingerprint(sql: &str) -> Option<(String, Vec<usize>)> {
     crate::sql_fingerprint::fingerprint(sql)
 }
 
+/// Offsets of the words of an ASCII SQL text outside comments and masked literals whose
+/// lower-case form is in `words`, as `analyzers.sql.keys.word_positions` finds them; None
+/// for text the Rust scan leaves to Python.
+#[pyfunction]
+fn sql_word_positions(sql: &str, words: Vec<String>) -> Option<Vec<usize>> {
+    crate::sql_fingerprint::word_positions(sql, &words)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
@@ -473,6 +481,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_stop_list, m)?)?;
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
     m.add_function(wrap_pyfunction!(sql_fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_word_positions, m)?)?;
     m.add_class::<RequestResult>()?;
     m.add("DEFAULT_MIN_LENGTH", DEFAULT_MIN_LENGTH)?;
     m.add("DEFAULT_MAX_CAPTURE_BYTES", DEFAULT_MAX_CAPTURE_BYTES)?;

@@ -250,8 +250,66 @@ enum Out {
     Text(&'static [u8]),
 }
 
+/// The result of one scan: the text with masked matches replaced, the ends of words with
+/// a digit, and the spans of the replaced matches (comments and masked literals).
+struct Scan {
+    masked: Vec<u8>,
+    words: Vec<usize>,
+    dropped: Vec<(usize, usize)>,
+}
+
 /// `(fingerprint, word ends)` as `_fingerprint` gives them, or `None` (see the module).
 pub fn fingerprint(sql: &str) -> Option<(String, Vec<usize>)> {
+    let scan = scan(sql)?;
+    let mut out = String::with_capacity(scan.masked.len());
+    for part in scan
+        .masked
+        .split(|&b| is_space(b))
+        .filter(|p| !p.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        // ASCII in, ASCII out
+        out.push_str(std::str::from_utf8(part).ok()?);
+    }
+    Some((out, scan.words))
+}
+
+/// `word_positions`: the offsets of the words (maximal runs of `[\w$@#]`) outside
+/// comments and masked literals whose lower-case form is one of `words` (lower case).
+pub fn word_positions(sql: &str, words: &[String]) -> Option<Vec<usize>> {
+    let s = sql.as_bytes();
+    let scan = scan(sql)?;
+    let mut found = Vec::new();
+    let mut last = 0usize;
+    let ends = scan
+        .dropped
+        .iter()
+        .copied()
+        .chain(std::iter::once((s.len(), s.len())));
+    for (start, end) in ends {
+        let mut i = last;
+        while i < start {
+            if !is_word(s[i]) {
+                i += 1;
+                continue;
+            }
+            let b = i;
+            while i < start && is_word(s[i]) {
+                i += 1;
+            }
+            let w = &s[b..i];
+            if words.iter().any(|x| x.as_bytes().eq_ignore_ascii_case(w)) {
+                found.push(b);
+            }
+        }
+        last = end;
+    }
+    Some(found)
+}
+
+fn scan(sql: &str) -> Option<Scan> {
     let s = sql.as_bytes();
     if !s.is_ascii() {
         return None;
@@ -259,6 +317,7 @@ pub fn fingerprint(sql: &str) -> Option<(String, Vec<usize>)> {
     let n = s.len();
     let mut masked: Vec<u8> = Vec::with_capacity(n);
     let mut words: Vec<usize> = Vec::new();
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
     let mut ends: Vec<usize> = Vec::new();
     let mut copied = 0usize; // text before it is in `masked`
     let mut last = 0usize; // end of the previous match
@@ -330,6 +389,7 @@ pub fn fingerprint(sql: &str) -> Option<(String, Vec<usize>)> {
                     masked.extend_from_slice(&s[copied..i]);
                     masked.extend_from_slice(t);
                     copied = end;
+                    dropped.push((i, end));
                 }
                 last = end;
                 i = end;
@@ -337,15 +397,11 @@ pub fn fingerprint(sql: &str) -> Option<(String, Vec<usize>)> {
         }
     }
     masked.extend_from_slice(&s[copied..]);
-    let mut out = String::with_capacity(masked.len());
-    for part in masked.split(|&b| is_space(b)).filter(|p| !p.is_empty()) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        // ASCII in, ASCII out
-        out.push_str(std::str::from_utf8(part).ok()?);
-    }
-    Some((out, words))
+    Some(Scan {
+        masked,
+        words,
+        dropped,
+    })
 }
 
 #[cfg(test)]
@@ -376,6 +432,13 @@ mod tests {
         let (key, words) = fingerprint("INSERT INTO out_7 SELECT a FROM logs.ev_7 x1.y").unwrap();
         assert_eq!(key, "INSERT INTO out_7 SELECT a FROM logs.ev_7 x1.y");
         assert_eq!(words, vec![17, 41]);
+    }
+
+    #[test]
+    fn finds_words_outside_comments_and_masked_literals() {
+        let sql = "SELECT ev_7 FROM ev_7 /* ev_7 */ WHERE x = 'ev_7' AS \"ev_7\" -- ev_7";
+        let got = super::word_positions(sql, &["ev_7".to_string()]).unwrap();
+        assert_eq!(got, vec![7, 17, 54]);
     }
 
     #[test]

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from analyzers.sql import keys
 
-native = pytest.importorskip("matcher_rs._native").sql_fingerprint
+_native = pytest.importorskip("matcher_rs._native")
+native = _native.sql_fingerprint
+native_positions = _native.sql_word_positions
 
 # Pieces that exercise every branch of the scan: quotes of three kinds (doubled,
 # escaped, unterminated), comments, lists of literals, numbers after operators,
@@ -28,6 +30,10 @@ ASCII = st.text(alphabet=st.characters(max_codepoint=127), max_size=200)
 
 def _same(sql: str) -> None:
     assert native(sql) == keys._python_fingerprint(sql), repr(sql)
+    # the words a probe looks for: some of the text's own words, and fixed ones
+    words = {w.lower() for w in keys._WORD.findall(sql)[::3]} | {"ev_7", "t", "x1", "by"}
+    got = native_positions(sql, sorted(words))
+    assert got == keys._python_word_positions(sql, frozenset(words)), repr(sql)
 
 
 @settings(max_examples=3000, deadline=None)
