@@ -235,3 +235,7 @@ def sql_word_positions(sql: str, words: list[str]) -> list[int] | None:
     """Offsets of the words of an ASCII SQL text outside comments and masked literals whose
     lower-case form is in ``words``, as ``analyzers.sql.keys.word_positions`` finds them;
     None for text left to the Python version."""
+
+def sql_table_words(sql: str, ends: list[int]) -> list[tuple[int, bool]] | None:
+    """Per word end of ``sql_fingerprint``: the word's start, and whether a table keyword
+    comes before it; None for text left to the Python version."""

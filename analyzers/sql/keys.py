@@ -31,11 +31,13 @@ from collections.abc import Callable, Iterator
 
 _native_fingerprint: Callable[[str], tuple[str, list[int]] | None] | None
 _native_positions: Callable[[str, list[str]], list[int] | None] | None
-try:
+_native_table_words: Callable[[str, list[int]], list[tuple[int, bool]] | None] | None
+try:  # the same scans in Rust (ASCII text; None: left to the Python versions below)
     from matcher_rs._native import sql_fingerprint as _native_fingerprint
+    from matcher_rs._native import sql_table_words as _native_table_words
     from matcher_rs._native import sql_word_positions as _native_positions
 except ImportError:  # pragma: no cover - the extension is built by `make install`
-    _native_fingerprint = _native_positions = None
+    _native_fingerprint = _native_positions = _native_table_words = None
 
 _LIT = r"""-?\d+(?:\.\d+)?|'(?:[^'\\]|\\.|'')*'"""
 # Every branch starts with one fixed character: the regex engine skips, in C, every other
@@ -192,6 +194,19 @@ def _table_words(sql: str, ends: list[int], reserved: frozenset[str]) -> list[st
     dotted part) that starts with a letter, holds only letters, digits and ``_``,
     and is not a word of the dialect (``reserved``: keywords, functions, types).
     """
+    found = _native_table_words(sql, ends) if _native_table_words is not None else None
+    if found is None:
+        return _python_table_words(sql, ends, reserved)
+    words: list[str] = []
+    for i, (start, after_keyword) in enumerate(found):
+        if after_keyword:
+            word = sql[start : ends[i]].lower()
+            if word not in words and word not in reserved and _TEMPLATE_WORD.match(word):
+                words.append(word)
+    return words
+
+
+def _python_table_words(sql: str, ends: list[int], reserved: frozenset[str]) -> list[str]:
     words: list[str] = []
     for e in ends:
         b = e - 1

@@ -30,6 +30,7 @@ word is such a column; else the text is analysed afresh.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -120,12 +121,14 @@ def _rename(template: Template, keys: dict[str, str]) -> AnalysisResult:
         new = prefixes.get(uri[: j + 1]) if j >= 0 else None
         return uri if new is None else new + uri[j + 1 :]
 
-    fields: dict[SourceField, SourceField] = {}
+    # by object: the template's result holds each field, and shares one object per field
+    # among its columns
+    fields: dict[int, SourceField] = {}
 
     def source(s: SourceField) -> SourceField:
-        new = fields.get(s)
+        new = fields.get(id(s))
         if new is None:
-            new = fields[s] = SourceField(field(s.field), s.type, s.subtype, s.masking)
+            new = fields[id(s)] = SourceField(field(s.field), s.type, s.subtype, s.masking)
         return new
 
     touch_sources = not template.source_tables.isdisjoint(keys)
@@ -174,8 +177,8 @@ def _rename(template: Template, keys: dict[str, str]) -> AnalysisResult:
     return AnalysisResult(statements=tuple(statements), errors=())
 
 
-def _source_order(s: SourceField) -> tuple[str, str, str, bool]:
-    return (s.field, s.type, s.subtype, s.masking)
+#: The documented order of a column's sources (a C-level key).
+_source_order = attrgetter("field", "type", "subtype", "masking")
 
 
 class Probe:
@@ -254,11 +257,12 @@ class Probe:
             for c in st.columns:
                 if _column_name(c.target, start) in words:
                     return None
-                for s in c.sources:
-                    j = s.field.find("#", start)
-                    if s.field[j + 1 :] in words:
-                        return None
-                    source_tables.add(s.field[start:j])
+            # each distinct field once (a relation's filters are in every column)
+            for f in {s.field for c in st.columns for s in c.sources}:
+                j = f.find("#", start)
+                if f[j + 1 :] in words:
+                    return None
+                source_tables.add(f[start:j])
             for name in st.unresolved:
                 if any(part in words for part in name.split(".")):
                     return None

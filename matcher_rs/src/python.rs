@@ -471,6 +471,13 @@ fn sql_word_positions(sql: &str, words: Vec<String>) -> Option<Vec<usize>> {
     crate::sql_fingerprint::word_positions(sql, &words)
 }
 
+/// Per word end of `sql_fingerprint`: the word's start, and whether a table keyword comes
+/// before it (`analyzers.sql.keys._table_words`' test); None for text left to Python.
+#[pyfunction]
+fn sql_table_words(sql: &str, ends: Vec<usize>) -> Option<Vec<(usize, bool)>> {
+    crate::sql_fingerprint::table_words(sql, &ends)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
@@ -482,6 +489,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
     m.add_function(wrap_pyfunction!(sql_fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(sql_word_positions, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_table_words, m)?)?;
     m.add_class::<RequestResult>()?;
     m.add("DEFAULT_MIN_LENGTH", DEFAULT_MIN_LENGTH)?;
     m.add("DEFAULT_MAX_CAPTURE_BYTES", DEFAULT_MAX_CAPTURE_BYTES)?;

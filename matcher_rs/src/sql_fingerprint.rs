@@ -309,6 +309,49 @@ pub fn word_positions(sql: &str, words: &[String]) -> Option<Vec<usize>> {
     Some(found)
 }
 
+const TABLE_KEYWORDS: [&[u8]; 8] = [
+    b"from", b"join", b"into", b"table", b"view", b"exists", b"update", b"using",
+];
+
+/// For each end of a word with a digit (from [`fingerprint`]): where the word starts, and
+/// whether a table keyword (FROM, JOIN, INTO, TABLE, VIEW, EXISTS, UPDATE, USING) comes
+/// before it, past its dotted qualifiers and white space (`_table_words`' test).
+pub fn table_words(sql: &str, ends: &[usize]) -> Option<Vec<(usize, bool)>> {
+    let s = sql.as_bytes();
+    if !s.is_ascii() || ends.iter().any(|&e| e == 0 || e > s.len()) {
+        return None;
+    }
+    let found = ends.iter().map(|&e| {
+        let mut b = e - 1;
+        while b > 0 && is_word(s[b - 1]) {
+            b -= 1;
+        }
+        // j: one past the character looked at (0: before the text)
+        let mut j = b;
+        while j > 0 && s[j - 1] == b'.' {
+            j -= 1;
+            while j > 0 && is_word(s[j - 1]) {
+                j -= 1;
+            }
+        }
+        while j > 0 && is_space(s[j - 1]) {
+            j -= 1;
+        }
+        let mut k = j;
+        while k > 0 && is_word(s[k - 1]) {
+            k -= 1;
+        }
+        let word = &s[k..j];
+        (
+            b,
+            TABLE_KEYWORDS
+                .iter()
+                .any(|kw| word.eq_ignore_ascii_case(kw)),
+        )
+    });
+    Some(found.collect())
+}
+
 fn scan(sql: &str) -> Option<Scan> {
     let s = sql.as_bytes();
     if !s.is_ascii() {

@@ -22,7 +22,8 @@ PIECES = [
     "a", "b", "y", "t", "by", "BY", "By", "as", "AS", "and", "Between", "in", "LIMIT",
     "then", "not", "is", "group by ", "order by ", "select ", " from ", "where ",
     "'a'", "'it''s'", "'\\''", '"q""x"', "`b`", "('x', 1)", "(1, -2.5 ,'z')", "IN (",
-    "/* c */", "-- c\n", " as 'n'", "x.y", "db.t_1", "tab_20240101",
+    "/* c */", "-- c\n", " as 'n'", "x.y", "db.t_1", "tab_20240101", " FROM ", "join ",
+    "Into ", "TABLE ", "update ", "using ", "exists ", "view ", "db. ev_7", "a.b.c_9 ",
 ]  # fmt: skip
 SQL = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
 ASCII = st.text(alphabet=st.characters(max_codepoint=127), max_size=200)
@@ -34,6 +35,9 @@ def _same(sql: str) -> None:
     words = {w.lower() for w in keys._WORD.findall(sql)[::3]} | {"ev_7", "t", "x1", "by"}
     got = native_positions(sql, sorted(words))
     assert got == keys._python_word_positions(sql, frozenset(words)), repr(sql)
+    ends = keys._python_fingerprint(sql)[1]
+    reserved = frozenset({"t", "from", "x1"})
+    assert keys._table_words(sql, ends, reserved) == keys._python_table_words(sql, ends, reserved)
 
 
 @settings(max_examples=3000, deadline=None)
