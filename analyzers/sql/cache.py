@@ -28,7 +28,9 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import orjson
 
 from analyzers.sql.errors import MAX_TOKENS, TIME_CAP_S
 from analyzers.sql.keys import RESERVED, fingerprint, template_key
@@ -47,6 +49,14 @@ __all__ = ["SqlAnalyzer", "fingerprint"]
 V = TypeVar("V")
 #: (engine, namespace, default schema, the catalog's version of the namespace)
 Context = tuple[str, str, str | None, int]
+
+
+class Store(Protocol):
+    """Bytes kept across runs under 20-byte keys (``lineage analyze-sql --cache``)."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def put(self, key: bytes, value: bytes) -> None: ...
 
 
 class _Lru(Generic[V]):
@@ -79,6 +89,9 @@ class SqlAnalyzer:
         learn_ddl: teach the catalog the tables each analysed ``CREATE TABLE``
             defines, for the later statements of the same namespace.
         maxsize: entries of each LRU level.
+        store: where templates are kept across runs (:meth:`template_key`); a text
+            whose template is there is renamed from it, no parse. Not used with
+            ``learn_ddl`` (an answer then depends on the statements before it).
     """
 
     def __init__(
@@ -93,8 +106,10 @@ class SqlAnalyzer:
         maxsize: int = 10_000,
         time_cap_s: float = TIME_CAP_S,
         max_tokens: int = MAX_TOKENS,
+        store: Store | None = None,
     ) -> None:
         self.engine = engine
+        self.store = store if not learn_ddl else None
         self.namespace = namespace
         self.default_schema = default_schema
         self.catalog = catalog if catalog is not None else SchemaCatalog(schema)
@@ -204,7 +219,11 @@ class SqlAnalyzer:
         stored under it. The keys computed here are kept for the text's analysis.
         """
         context = self._context(engine, namespace, default_schema)
-        keys = self._prepare(context, sql)
+        return self._digest(context, self._prepare(context, sql))
+
+    def _digest(self, context: Context, what: tuple[Any, ...]) -> bytes:
+        """20 bytes naming ``what`` (keys without literals) in ``context`` and its known
+        columns, across runs (the catalog's version number is not, its columns are)."""
         digest = self._schema_digests.get(context)
         if digest is None:
             schema = self.catalog.schema_for(context[1], context[2])
@@ -213,13 +232,25 @@ class SqlAnalyzer:
                 self._schema_digests.clear()
             self._schema_digests[context] = digest
         h = hashlib.blake2b(digest, digest_size=20)
-        h.update(repr((context[:3], keys)).encode("utf-8", "surrogatepass"))
+        h.update(repr((context[:3], what)).encode("utf-8", "surrogatepass"))
         return h.digest()
 
-    def _miss(self, key: tuple[Context, str]) -> AnalysisResult:
-        from analyzers.sql.script import analyze_script
-        from analyzers.sql.template import Probe
+    def _template(self, context: Context, print_key: str) -> Template | None:
+        """The template of a template key, from memory or from the store."""
+        template = self._templates.get((context, print_key))
+        if template is None and self.store is not None:
+            data = self.store.get(self._digest(context, ("template", print_key)))
+            if data is not None:
+                from analyzers.sql.template import Template
 
+                try:
+                    template = Template.from_json(orjson.loads(data))
+                except (ValueError, TypeError, KeyError):
+                    return None
+                self._templates.put((context, print_key), template)
+        return template
+
+    def _miss(self, key: tuple[Context, str]) -> AnalysisResult:
         context, sql = key
         engine, namespace, ds, _ = context
         keys = self._prepared.pop(key, None)
@@ -232,7 +263,7 @@ class SqlAnalyzer:
             return result
         schema = self.catalog.schema_for(namespace, ds)
         if words:
-            template = self._templates.get((context, print_key))
+            template = self._template(context, print_key)
             if template is not None:
                 result = template.apply(words, schema)
                 if result is not None:
@@ -242,6 +273,9 @@ class SqlAnalyzer:
                     self._by_text.put(key, result)
                     return result
         self.misses += 1
+        from analyzers.sql.script import analyze_script
+        from analyzers.sql.template import Probe
+
         probe = Probe(sql, words, ds, schema) if words else None
         result = analyze_script(
             sql,
@@ -264,6 +298,9 @@ class SqlAnalyzer:
             template = probe.template(result, namespace)
             if template is not None:
                 self._templates.put((context, print_key), template)
+                if self.store is not None:
+                    kept = self._digest(context, ("template", print_key))
+                    self.store.put(kept, orjson.dumps(template.to_json()))
         return result
 
     @property

@@ -154,3 +154,37 @@ class AnalysisResult:
             "statements": [s.to_json(memo) for s in self.statements],
             "errors": [e.to_json() for e in self.errors],
         }
+
+
+def result_from_json(data: dict[str, Any]) -> AnalysisResult:
+    """Rebuild an :class:`AnalysisResult` from its ``to_json()`` form (one object per
+    distinct source field, as the analyzer shares them)."""
+    fields: dict[tuple[str, str, str, bool], SourceField] = {}
+
+    def sources(items: list[dict[str, Any]]) -> tuple[SourceField, ...]:
+        out = []
+        for f in items:
+            key = (f["field"], f["type"], f["subtype"], f.get("masking", False))
+            sf = fields.get(key)
+            if sf is None:
+                sf = fields[key] = SourceField(*key)
+            out.append(sf)
+        return tuple(out)
+
+    statements = tuple(
+        StatementLineage(
+            index=s.get("index", i),
+            kind=s["kind"],
+            inputs=tuple(s["inputs"]),
+            outputs=tuple(s["outputs"]),
+            columns=tuple(ColumnLineage(c["target"], sources(c["sources"])) for c in s["columns"]),
+            unresolved=tuple(s.get("unresolved", ())),
+            dataset=tuple(
+                DatasetLineage(d["target"], sources(d["sources"])) for d in s.get("dataset", ())
+            ),
+            table_level=tuple(TableFlow(**t) for t in s.get("table_level", ())),
+        )
+        for i, s in enumerate(data.get("statements", []))
+    )
+    errors = tuple(StatementError(e["index"], e["message"]) for e in data.get("errors", []))
+    return AnalysisResult(statements, errors)

@@ -14,7 +14,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -314,28 +313,3 @@ def to_lineage(index: int, outcome: Outcome, namespace: str) -> StatementLineage
         dataset=dataset,
         table_level=table_level,
     )
-
-
-def result_from_json(data: dict[str, Any]) -> AnalysisResult:
-    """Rebuild an :class:`AnalysisResult` from its ``to_json()`` form."""
-    statements = tuple(
-        StatementLineage(
-            index=s.get("index", i),
-            kind=s["kind"],
-            inputs=tuple(s["inputs"]),
-            outputs=tuple(s["outputs"]),
-            columns=tuple(
-                ColumnLineage(c["target"], tuple(SourceField(**f) for f in c["sources"]))
-                for c in s["columns"]
-            ),
-            unresolved=tuple(s.get("unresolved", ())),
-            dataset=tuple(
-                DatasetLineage(d["target"], tuple(SourceField(**f) for f in d["sources"]))
-                for d in s.get("dataset", ())
-            ),
-            table_level=tuple(TableFlow(**t) for t in s.get("table_level", ())),
-        )
-        for i, s in enumerate(data.get("statements", []))
-    )
-    errors = tuple(StatementError(e["index"], e["message"]) for e in data.get("errors", []))
-    return AnalysisResult(statements, errors)

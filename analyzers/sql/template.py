@@ -31,10 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING
-
-from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
+from typing import TYPE_CHECKING, Any
 
 from analyzers.sql.keys import RESERVED, word_positions
 from analyzers.sql.model import (
@@ -44,11 +41,17 @@ from analyzers.sql.model import (
     SourceField,
     StatementLineage,
     TableFlow,
+    result_from_json,
 )
 from analyzers.sql.naming import dialect_for, table_key_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from sqlglot import exp
+
+# sqlglot is imported where a dialect or a parse tree is looked at (reserved_words,
+# Probe): a Template, kept across runs, is applied without it.
 
 
 def reserved_words(engine: str) -> frozenset[str] | None:
@@ -58,6 +61,9 @@ def reserved_words(engine: str) -> frozenset[str] | None:
     """
     if engine in RESERVED:
         return RESERVED[engine]
+    from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
+
     try:
         dialect = Dialect.get_or_raise(dialect_for(engine))
     except ValueError:
@@ -89,6 +95,28 @@ class Template:
     # tables whose fields are sources; known columns of every table the script names
     source_tables: frozenset[str]
     columns: frozenset[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON form, for a store kept across runs (:meth:`from_json` reads it)."""
+        return {
+            "words": list(self.words),
+            "tables": [[p, n, None if k is None else list(k)] for p, n, k in self.tables],
+            "result": self.result.to_json(),
+            "namespace": self.namespace,
+            "source_tables": sorted(self.source_tables),
+            "columns": sorted(self.columns),
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Template:
+        return Template(
+            words=tuple(data["words"]),
+            tables=tuple((p, n, None if k is None else tuple(k)) for p, n, k in data["tables"]),
+            result=result_from_json(data["result"]),
+            namespace=data["namespace"],
+            source_tables=frozenset(data["source_tables"]),
+            columns=frozenset(data["columns"]),
+        )
 
     def apply(
         self, words: tuple[str, ...], schema: Mapping[str, tuple[str, ...]]
@@ -210,6 +238,8 @@ class Probe:
             self.ok = self._check(stmt)
 
     def _check(self, stmt: exp.Expr) -> bool:
+        from sqlglot import exp
+
         if isinstance(stmt, exp.Use):  # would change the default schema of later tables
             return False
         index = self.index

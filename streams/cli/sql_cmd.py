@@ -103,7 +103,7 @@ def _run_log(
     except UnicodeDecodeError as e:
         raise fail(f"cannot read {log}: {e.__class__.__name__}") from None
     analyzer = SqlAnalyzer(engine=engine or "spark", default_schema=default_schema,
-                           schema=schema, maxsize=50_000)  # fmt: skip
+                           schema=schema, maxsize=50_000, store=store)  # fmt: skip
     try:
         _write_log(analyzer, entries, namespace, engine, jobs, store)
     finally:

@@ -158,12 +158,15 @@ def _bodies(
         bodies[distinct[i]] = entry_body(analyzer, distinct[i], namespace, engine, encoded, store)
     for (pid, fd), share in zip(children, shares[1:], strict=True):
         found = _collect(pid, fd, len(share))
+        if found is not None and store is not None:
+            for key, value in found[1]:  # the worker's templates
+                store.put(key, value)
         for n, i in enumerate(share):  # a worker that failed: its share is analysed here
             entry = distinct[i]
             if found is None:
                 bodies[entry] = entry_body(analyzer, entry, namespace, engine, encoded, store)
                 continue
-            body, key = found[n]
+            body, key = found[0][n]
             bodies[entry] = body
             if key is not None and store is not None:
                 store.put(key, body)
@@ -189,17 +192,32 @@ _NO_KEY = bytes(20)
 
 
 class _Kept:
-    """A worker's view of the store: reads it, notes the key of a body it may keep."""
+    """A worker's view of the store: reads it, notes the key of a body it may keep (and
+    what else its analyzer keeps: templates), for the main process to keep."""
 
     def __init__(self, store: BodyStore | None) -> None:
         self.store = store
         self.key: bytes | None = None
+        self.others: list[tuple[bytes, bytes]] = []
 
     def get(self, key: bytes) -> bytes | None:
         return self.store.get(key) if self.store is not None else None
 
     def put(self, key: bytes, body: bytes) -> None:
         self.key = key
+
+
+class _Others:
+    """A worker analyzer's store: reads the store, notes what it would keep."""
+
+    def __init__(self, kept: _Kept) -> None:
+        self.kept = kept
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.kept.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.kept.others.append((key, value))
 
 
 def _shares(groups: list[list[int]], distinct: list[LogEntry], jobs: int) -> list[list[int]]:
@@ -225,7 +243,8 @@ def _fork(
 ) -> tuple[int, int]:
     """(pid, read end of its pipe) of a worker process that writes the bodies of
     ``entries``: their lengths (8 bytes each), the key under which each may be kept
-    (20 bytes, zeros for none), then the bodies."""
+    (20 bytes, zeros for none), the bodies, then what else its analyzer would keep
+    (templates): their number, and per item its key, length (8 bytes) and bytes."""
     read, write = os.pipe()
     pid = os.fork()
     if pid:
@@ -236,6 +255,8 @@ def _fork(
         os.close(read)
         encoded: dict[int, tuple[AnalysisResult, bytes]] = {}
         kept = _Kept(store) if store is not None else None
+        if kept is not None and analyzer.store is not None:
+            analyzer.store = _Others(kept)
         bodies, keys = [], []
         for e in entries:
             if kept is not None:
@@ -246,13 +267,21 @@ def _fork(
         _write_all(None, write, [head, *keys])
         for start in range(0, len(bodies), 2 * _BATCH):
             _write_all(None, write, bodies[start : start + 2 * _BATCH])
+        others = kept.others if kept is not None else []
+        tail = [struct.pack("<Q", len(others))]
+        for key, value in others:
+            tail += (key, struct.pack("<Q", len(value)), value)
+        _write_all(None, write, tail)
         status = 0
     finally:
         os._exit(status)
 
 
-def _collect(pid: int, fd: int, count: int) -> list[tuple[bytes, bytes | None]] | None:
-    """The bodies a worker wrote with the keys to keep them under, or None when it failed."""
+def _collect(
+    pid: int, fd: int, count: int
+) -> tuple[list[tuple[bytes, bytes | None]], list[tuple[bytes, bytes]]] | None:
+    """The bodies a worker wrote with the keys to keep them under, and the other items
+    its analyzer would keep; None when it failed."""
     chunks = []
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
@@ -263,17 +292,31 @@ def _collect(pid: int, fd: int, count: int) -> list[tuple[bytes, bytes | None]] 
     if status != 0 or len(data) < head:
         return None
     lengths = struct.unpack_from(f"<{count}Q", data)
-    if head + sum(lengths) != len(data):
+    pos = head + sum(lengths)
+    if pos + 8 > len(data):
         return None
     view = memoryview(data)
     found: list[tuple[bytes, bytes | None]] = []
-    pos = head
+    at = head
     for i, n in enumerate(lengths):
         k = 8 * count + len(_NO_KEY) * i
         key = data[k : k + len(_NO_KEY)]
-        found.append((bytes(view[pos : pos + n]), None if key == _NO_KEY else key))
+        found.append((bytes(view[at : at + n]), None if key == _NO_KEY else key))
+        at += n
+    (n_others,) = struct.unpack_from("<Q", data, pos)
+    pos += 8
+    others: list[tuple[bytes, bytes]] = []
+    for _ in range(n_others):
+        if pos + len(_NO_KEY) + 8 > len(data):
+            return None
+        key = data[pos : pos + len(_NO_KEY)]
+        (n,) = struct.unpack_from("<Q", data, pos + len(_NO_KEY))
+        pos += len(_NO_KEY) + 8
+        others.append((key, data[pos : pos + n]))
         pos += n
-    return found
+    if pos != len(data):
+        return None
+    return found, others
 
 
 def write_lines(

@@ -40,7 +40,7 @@ def _text(queries: list[str]) -> str:
 
 
 def _run(text: str, store: AnswerStore | None, jobs: int = 1) -> bytes:
-    analyzer = SqlAnalyzer(engine="spark", default_schema="default", schema=SCHEMA)
+    analyzer = SqlAnalyzer(engine="spark", default_schema="default", schema=SCHEMA, store=store)
     out = io.BytesIO()
     lines = sql_log.log_lines(analyzer, list(log_entries(text)), "hive://w", "spark", jobs, store)
     sql_log.write_lines(out, lines)
@@ -55,8 +55,9 @@ def test_later_runs_give_the_same_bytes_from_the_store(tmp_path: Path) -> None:
     cold = _run(text, None)
     assert _run(text, AnswerStore(tmp_path, "id")) == cold
     warm = AnswerStore(tmp_path, "id")
-    # kept: the answers without errors and without a literal they depend on
-    assert 0 < len(warm) < len(LOG) - 2
+    # kept: the 6 answers without errors and without a literal they depend on, and the
+    # templates of the 3 shapes with a dated or numbered table
+    assert len(warm) == 6 + 3
     assert _run(text, warm) == cold
     assert warm.hits == len(LOG) - 2  # two texts differ in literals only: one answer
     # a new literal or a new dated table of a kept shape: answered from the store
@@ -64,6 +65,24 @@ def test_later_runs_give_the_same_bytes_from_the_store(tmp_path: Path) -> None:
     again = AnswerStore(tmp_path, "id")
     assert _run(more, again) == _run(more, None)
     assert again.hits == 2
+
+
+def test_a_known_shape_over_new_tables_is_renamed_from_a_kept_template(tmp_path: Path) -> None:
+    day1 = [
+        "INSERT INTO report_20240101 SELECT a, upper(b) AS b FROM t "
+        "JOIN ev_20240101 e ON t.a = e.k",
+        "SELECT a FROM events_20240101 JOIN dim_7 ON events_20240101.k = dim_7.k",
+    ]
+    day2 = [q.replace("20240101", "20240102") for q in day1]
+    _run(_text(day1), AnswerStore(tmp_path, "id"))
+    store = AnswerStore(tmp_path, "id")
+    analyzer = SqlAnalyzer(engine="spark", default_schema="default", schema=SCHEMA, store=store)
+    out = io.BytesIO()
+    entries = list(log_entries(_text(day2)))
+    sql_log.write_lines(out, sql_log.log_lines(analyzer, entries, "hive://w", "spark", 1, store))
+    assert out.getvalue() == _run(_text(day2), None)
+    assert analyzer.stats()["misses"] == 0  # no parse: renamed from the kept templates
+    assert analyzer.stats()["template_hits"] == 2
 
 
 def test_the_store_holds_no_statement_text_or_literal(tmp_path: Path) -> None:
@@ -139,3 +158,7 @@ def test_a_run_answered_from_the_store_does_not_import_sqlglot(tmp_path: Path) -
     warm, imported = run()
     assert imported == b"False"
     assert warm == cold
+    # the next day's tables: renamed from the kept templates, still without sqlglot
+    log.write_text(_text([LOG[7].replace("0101", "0105"), LOG[0].replace("out_1", "out_9")]))
+    _, imported = run()
+    assert imported == b"False"
