@@ -28,7 +28,9 @@ Run: ``python -m loadtest.bench_sql --json`` (peers need the ``bench`` extra).
     with its default (one process), with ``--jobs 2`` and warm (``--cache``,
     filled by one run before: its own figure, the cold one is the goal's),
     alternated; its CPU seconds count every process of a run. ``--base-tree``
-    adds another checkout's CLI (main), interleaved, for an A/B.
+    adds another checkout's CLI (main), interleaved, for an A/B. The *next* log
+    (the stream's next N statements: repeats, reruns and new jobs) runs cold and
+    with the cache the first log left (a day's log after the day before's).
 
 Times are wall clock; the ``*_cpu_*`` figures are the process's CPU time, which
 other jobs on a shared machine disturb much less (compare those across runs).
@@ -311,27 +313,40 @@ def run_log_file(log_size: int, runs: int = 3, base_tree: Path | None = None) ->
     ``base_tree``, that tree's CLI (main) runs cold in each round too. The ``*_cpu_*``
     figures count the CPU of every process of a run."""
     queries = tpcds_queries()
-    stream, _ = make_stream(log_size, queries)
+    both, _ = make_stream(2 * log_size, queries)
+    stream, day2 = both[:log_size], both[log_size:]  # the stream's first N, and its next N
     n = len(stream)
     out: dict[str, Any] = {"log_statements": n, "log_distinct_texts": len(set(stream))}
+    out["log_next_distinct_texts"] = len(set(day2))
+    out["log_next_new_texts"] = len(set(day2) - set(stream))
     with tempfile.TemporaryDirectory() as tmp:
         log, empty, schema = Path(tmp, "log.jsonl"), Path(tmp, "empty.jsonl"), Path(tmp, "s.json")
         log.write_text("".join(json.dumps({"query": q}) + "\n" for q in stream))
+        log2 = Path(tmp, "log2.jsonl")
+        log2.write_text("".join(json.dumps({"query": q}) + "\n" for q in day2))
         empty.write_text("")
         schema.write_text(json.dumps(tpcds_schema(queries)))
         cache = ["--cache", str(Path(tmp, "cache"))]
+        next_cache = Path(tmp, "cache-next")
         startup = [_cli_run(empty, schema) for _ in range(runs)]
         fill = _cli_run(log, schema, *cache)
+        day1_file = Path(tmp, "cache", "analyze-sql.cache").read_bytes()
         total: list[tuple[float, float]] = []
         two: list[tuple[float, float]] = []
         warm: list[tuple[float, float]] = []
         base: list[tuple[float, float]] = []
+        nxt: list[tuple[float, float]] = []
+        nxt_cached: list[tuple[float, float]] = []
         for _ in range(runs):
             if base_tree is not None:
                 base.append(_cli_run(log, schema, tree=base_tree))
             total.append(_cli_run(log, schema))
             warm.append(_cli_run(log, schema, *cache))
             two.append(_cli_run(log, schema, "--jobs", "2"))
+            nxt.append(_cli_run(log2, schema))
+            next_cache.mkdir(exist_ok=True)  # the cache as the first log left it
+            (next_cache / "analyze-sql.cache").write_bytes(day1_file)
+            nxt_cached.append(_cli_run(log2, schema, "--cache", str(next_cache)))
         out["log_cli_startup_seconds"] = round(statistics.median(t for t, _ in startup), 3)
         out["log_cli_startup_cpu_seconds"] = round(statistics.median(c for _, c in startup), 3)
         _medians(out, "log_cli", total, n)
@@ -343,6 +358,8 @@ def run_log_file(log_size: int, runs: int = 3, base_tree: Path | None = None) ->
         _medians(out, "log_cli_cached", warm, n)
         if base:
             _medians(out, "log_cli_base", base, n)
+        _medians(out, "log_cli_next", nxt, len(day2))
+        _medians(out, "log_cli_next_cached", nxt_cached, len(day2))
         script = Path(tmp, "script.sql")  # the same statements as one script, the script path
         script.write_text("".join(q.strip().rstrip(";") + ";\n" for q in stream))
         out["script_cli_statements_per_s"] = round(
@@ -370,6 +387,18 @@ def run_log_file(log_size: int, runs: int = 3, base_tree: Path | None = None) ->
                 cpu = key.replace("log", "log_cli", 1) + "_cpu_seconds"
                 if cpu in out:
                     out[f"{key}_cpu_speedup_vs_openlineage_sql"] = round(ol_cpu / out[cpu], 1)
+            # the next log (the stream's next N statements): openlineage-sql on it too
+            ol2, ol2_cpu, _ = _time(peers["openlineage_sql"], day2)
+            out["openlineage_sql_next_statements_per_s"] = round(len(day2) / ol2)
+            out["openlineage_sql_next_cpu_seconds"] = round(ol2_cpu, 3)
+            for key in ("log_next", "log_next_cached"):
+                cli = key.replace("log", "log_cli", 1)
+                out[f"{key}_speedup_vs_openlineage_sql"] = round(
+                    out[f"{cli}_statements_per_s"] / out["openlineage_sql_next_statements_per_s"], 1
+                )
+                out[f"{key}_cpu_speedup_vs_openlineage_sql"] = round(
+                    ol2_cpu / out[f"{cli}_cpu_seconds"], 1
+                )
     return out
 
 
