@@ -219,11 +219,13 @@ class SqlAnalyzer:
         stored under it. The keys computed here are kept for the text's analysis.
         """
         context = self._context(engine, namespace, default_schema)
-        return self._digest(context, self._prepare(context, sql))
+        print_key, words = self._prepare(context, sql)
+        return self._digest(context, "answer", print_key, words)
 
-    def _digest(self, context: Context, what: tuple[Any, ...]) -> bytes:
-        """20 bytes naming ``what`` (keys without literals) in ``context`` and its known
-        columns, across runs (the catalog's version number is not, its columns are)."""
+    def _digest(self, context: Context, level: str, key: str, words: tuple[str, ...]) -> bytes:
+        """20 bytes naming a fingerprint or template ``key`` (no literals) and its ``words``
+        at ``level`` in ``context`` and its known columns, across runs (the catalog's
+        version number is not in it, its columns are)."""
         digest = self._schema_digests.get(context)
         if digest is None:
             schema = self.catalog.schema_for(context[1], context[2])
@@ -232,14 +234,16 @@ class SqlAnalyzer:
                 self._schema_digests.clear()
             self._schema_digests[context] = digest
         h = hashlib.blake2b(digest, digest_size=20)
-        h.update(repr((context[:3], what)).encode("utf-8", "surrogatepass"))
+        # repr escapes NUL: the first NUL ends it
+        h.update(repr((context[:3], level, words)).encode("utf-8", "surrogatepass") + b"\0")
+        h.update(key.encode("utf-8", "surrogatepass"))
         return h.digest()
 
     def _template(self, context: Context, print_key: str) -> Template | None:
         """The template of a template key, from memory or from the store."""
         template = self._templates.get((context, print_key))
         if template is None and self.store is not None:
-            data = self.store.get(self._digest(context, ("template", print_key)))
+            data = self.store.get(self._digest(context, "template", print_key, ()))
             if data is not None:
                 from analyzers.sql.template import Template
 
@@ -299,7 +303,7 @@ class SqlAnalyzer:
             if template is not None:
                 self._templates.put((context, print_key), template)
                 if self.store is not None:
-                    kept = self._digest(context, ("template", print_key))
+                    kept = self._digest(context, "template", print_key, ())
                     self.store.put(kept, orjson.dumps(template.to_json()))
         return result
 
