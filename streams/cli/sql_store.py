@@ -20,7 +20,8 @@ What it holds, and what it never holds:
   run answered entirely from the file computes its keys without sqlglot.
 
 The file names the code it was written by (a digest of the analyzer's and this
-command's source files and sqlglot's version); written by other code, it is
+command's source files, sqlglot's version and the Rust extension's build); written
+by other code, it is
 ignored and replaced. It is bounded (:data:`MAX_ENTRIES`, :data:`MAX_BYTES`):
 a run that adds answers rewrites it with the answers it used first, then the
 older ones, up to the bounds. Written to a temporary file and renamed: a
@@ -51,7 +52,8 @@ _KEY = 20  # bytes of a key (SqlAnalyzer.stored_key)
 
 def code_identity() -> str:
     """A digest of the code that computes the answers: the analyzer's source files,
-    this command's encoding of them, and sqlglot's version (read without importing it)."""
+    this command's encoding of them, sqlglot's version (read without importing it) and
+    the build of the Rust extension that computes the keys."""
     import analyzers.sql
     import streams.cli.sql_log
 
@@ -62,6 +64,13 @@ def code_identity() -> str:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     for package in ("sqlglot", "sqlglotc"):
         h.update(f"{package}={_version(package)}\0".encode())
+    try:  # the Rust scan of the keys: its build (size and time; hashing it costs 10 ms)
+        import matcher_rs._native
+
+        info = os.stat(matcher_rs._native.__file__)
+        h.update(f"native={info.st_size},{info.st_mtime_ns}\0".encode())
+    except (ImportError, OSError, TypeError):
+        h.update(b"native=none\0")
     return h.hexdigest()
 
 
