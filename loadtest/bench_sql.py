@@ -25,8 +25,12 @@ Run: ``python -m loadtest.bench_sql --json`` (peers need the ``bench`` extra).
     wall time includes starting Python and importing the CLI; an empty log is
     timed too, for that fixed cost), against openlineage-sql parsing every
     statement of the same file in this process, in the same run. The CLI runs
-    with its default (one process) and with ``--jobs 2``, alternated; its CPU
-    seconds count every process of a run.
+    with its default (one process), with ``--jobs 2`` and warm (``--cache``,
+    filled by one run before: its own figure, the cold one is the goal's),
+    alternated; its CPU seconds count every process of a run. ``--base-tree``
+    adds another checkout's CLI (main), interleaved, for an A/B. The *next* log
+    (the stream's next N statements: repeats, reruns and new jobs) runs cold and
+    with the cache the first log left (a day's log after the day before's).
 
 Times are wall clock; the ``*_cpu_*`` figures are the process's CPU time, which
 other jobs on a shared machine disturb much less (compare those across runs).
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import resource
@@ -267,61 +272,98 @@ def run(
     return out
 
 
-def _cli_run(log: Path, schema: Path, *options: str, script: bool = False) -> tuple[float, float]:
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli_run(
+    log: Path, schema: Path, *options: str, script: bool = False, tree: Path = ROOT
+) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of ``lineage analyze-sql --log LOG`` (``script``:
     ``analyze-sql LOG``, the script path) in a subprocess, output discarded. The CPU is
-    user + system time of the command and of the worker processes it forks."""
-    cli = Path(sys.executable).with_name("lineage")
+    user + system time of the command and of the worker processes it forks. ``tree``:
+    the source tree whose CLI runs (``--base-tree``: another checkout, for an A/B)."""
     source = [str(log)] if script else ["--log", str(log)]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
-        [str(cli), "analyze-sql", *source, "--engine", ENGINE, "--namespace", NS,
+        [sys.executable, "-c", "from streams.cli import main; main()",
+         "analyze-sql", *source, "--engine", ENGINE, "--namespace", NS,
          "--default-schema", "default", "--schema", str(schema), *options],
-        check=True, stdout=subprocess.DEVNULL,
+        check=True, stdout=subprocess.DEVNULL, cwd=log.parent, env=env,
     )  # fmt: skip
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def run_log_file(log_size: int, runs: int = 3) -> dict[str, Any]:
+def _medians(out: dict[str, Any], name: str, runs: list[tuple[float, float]], n: int) -> None:
+    out[f"{name}_seconds_runs"] = [round(t, 3) for t, _ in runs]
+    out[f"{name}_cpu_seconds_runs"] = [round(c, 3) for _, c in runs]
+    out[f"{name}_statements_per_s"] = round(n / statistics.median(t for t, _ in runs))
+    out[f"{name}_cpu_seconds"] = round(statistics.median(c for _, c in runs), 3)
+
+
+def run_log_file(log_size: int, runs: int = 3, base_tree: Path | None = None) -> dict[str, Any]:
     """(c): the query log through the CLI against openlineage-sql on the same file.
 
-    The CLI runs with its default (one process) and with ``--jobs 2`` (the first
-    analyses spread over two processes), alternated; the ``*_cpu_*`` figures count the
-    CPU of every process of a run, so they compare the work done whatever the number
-    of processes."""
+    The CLI runs cold (no cache: the goal's figure) with its default (one process)
+    and with ``--jobs 2``, and warm, ``--cache DIR`` after one run filled DIR (a
+    figure of its own, never the cold one), alternated round by round; with
+    ``base_tree``, that tree's CLI (main) runs cold in each round too. The ``*_cpu_*``
+    figures count the CPU of every process of a run."""
     queries = tpcds_queries()
-    stream, _ = make_stream(log_size, queries)
-    out: dict[str, Any] = {"log_statements": len(stream), "log_distinct_texts": len(set(stream))}
+    both, _ = make_stream(2 * log_size, queries)
+    stream, day2 = both[:log_size], both[log_size:]  # the stream's first N, and its next N
+    n = len(stream)
+    out: dict[str, Any] = {"log_statements": n, "log_distinct_texts": len(set(stream))}
+    out["log_next_distinct_texts"] = len(set(day2))
+    out["log_next_new_texts"] = len(set(day2) - set(stream))
     with tempfile.TemporaryDirectory() as tmp:
         log, empty, schema = Path(tmp, "log.jsonl"), Path(tmp, "empty.jsonl"), Path(tmp, "s.json")
         log.write_text("".join(json.dumps({"query": q}) + "\n" for q in stream))
+        log2 = Path(tmp, "log2.jsonl")
+        log2.write_text("".join(json.dumps({"query": q}) + "\n" for q in day2))
         empty.write_text("")
         schema.write_text(json.dumps(tpcds_schema(queries)))
+        cache = ["--cache", str(Path(tmp, "cache"))]
+        next_cache = Path(tmp, "cache-next")
         startup = [_cli_run(empty, schema) for _ in range(runs)]
-        total, two = [], []
+        fill = _cli_run(log, schema, *cache)
+        day1_file = Path(tmp, "cache", "analyze-sql.cache").read_bytes()
+        total: list[tuple[float, float]] = []
+        two: list[tuple[float, float]] = []
+        warm: list[tuple[float, float]] = []
+        base: list[tuple[float, float]] = []
+        nxt: list[tuple[float, float]] = []
+        nxt_cached: list[tuple[float, float]] = []
         for _ in range(runs):
+            if base_tree is not None:
+                base.append(_cli_run(log, schema, tree=base_tree))
             total.append(_cli_run(log, schema))
+            warm.append(_cli_run(log, schema, *cache))
             two.append(_cli_run(log, schema, "--jobs", "2"))
-        out["log_cli_seconds_runs"] = [round(t, 3) for t, _ in total]
+            nxt.append(_cli_run(log2, schema))
+            next_cache.mkdir(exist_ok=True)  # the cache as the first log left it
+            (next_cache / "analyze-sql.cache").write_bytes(day1_file)
+            nxt_cached.append(_cli_run(log2, schema, "--cache", str(next_cache)))
         out["log_cli_startup_seconds"] = round(statistics.median(t for t, _ in startup), 3)
         out["log_cli_startup_cpu_seconds"] = round(statistics.median(c for _, c in startup), 3)
+        _medians(out, "log_cli", total, n)
         secs = statistics.median(t for t, _ in total)
-        out["log_cli_statements_per_s"] = round(len(stream) / secs)
         work = max(secs - out["log_cli_startup_seconds"], 1e-9)
-        out["log_cli_statements_per_s_after_startup"] = round(len(stream) / work)
-        out["log_cli_cpu_seconds"] = round(statistics.median(c for _, c in total), 3)
-        out["log_cli_jobs2_seconds_runs"] = [round(t, 3) for t, _ in two]
-        out["log_cli_jobs2_statements_per_s"] = round(
-            len(stream) / statistics.median(t for t, _ in two)
-        )
-        out["log_cli_jobs2_cpu_seconds"] = round(statistics.median(c for _, c in two), 3)
+        out["log_cli_statements_per_s_after_startup"] = round(n / work)
+        _medians(out, "log_cli_jobs2", two, n)
+        out["log_cli_cache_fill_cpu_seconds"] = round(fill[1], 3)
+        _medians(out, "log_cli_cached", warm, n)
+        if base:
+            _medians(out, "log_cli_base", base, n)
+        _medians(out, "log_cli_next", nxt, len(day2))
+        _medians(out, "log_cli_next_cached", nxt_cached, len(day2))
         script = Path(tmp, "script.sql")  # the same statements as one script, the script path
         script.write_text("".join(q.strip().rstrip(";") + ";\n" for q in stream))
         out["script_cli_statements_per_s"] = round(
-            len(stream) / _cli_run(script, schema, script=True)[0]
+            n / _cli_run(script, schema, script=True)[0]
         )
         peers = _peers()
         if "openlineage_sql" in peers:
@@ -335,14 +377,28 @@ def run_log_file(log_size: int, runs: int = 3) -> dict[str, Any]:
             out["log_speedup_vs_openlineage_sql_after_startup"] = round(
                 out["log_cli_statements_per_s_after_startup"] / rate, 1
             )
-            out["log_jobs2_speedup_vs_openlineage_sql"] = round(
-                out["log_cli_jobs2_statements_per_s"] / rate, 1
-            )
-            for key, cpu in (
-                ("log", "log_cli_cpu_seconds"),
-                ("log_jobs2", "log_cli_jobs2_cpu_seconds"),
-            ):
-                out[f"{key}_cpu_speedup_vs_openlineage_sql"] = round(ol_cpu / out[cpu], 1)
+            for key in ("log_jobs2", "log_cached", "log_base"):
+                cli = key.replace("log", "log_cli", 1)
+                if f"{cli}_cpu_seconds" in out:
+                    out[f"{key}_speedup_vs_openlineage_sql"] = round(
+                        out[f"{cli}_statements_per_s"] / rate, 1
+                    )
+            for key in ("log", "log_jobs2", "log_cached", "log_base"):
+                cpu = key.replace("log", "log_cli", 1) + "_cpu_seconds"
+                if cpu in out:
+                    out[f"{key}_cpu_speedup_vs_openlineage_sql"] = round(ol_cpu / out[cpu], 1)
+            # the next log (the stream's next N statements): openlineage-sql on it too
+            ol2, ol2_cpu, _ = _time(peers["openlineage_sql"], day2)
+            out["openlineage_sql_next_statements_per_s"] = round(len(day2) / ol2)
+            out["openlineage_sql_next_cpu_seconds"] = round(ol2_cpu, 3)
+            for key in ("log_next", "log_next_cached"):
+                cli = key.replace("log", "log_cli", 1)
+                out[f"{key}_speedup_vs_openlineage_sql"] = round(
+                    out[f"{cli}_statements_per_s"] / out["openlineage_sql_next_statements_per_s"], 1
+                )
+                out[f"{key}_cpu_speedup_vs_openlineage_sql"] = round(
+                    ol2_cpu / out[f"{cli}_cpu_seconds"], 1
+                )
     return out
 
 
@@ -356,9 +412,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--stream-runs", type=int, default=3)
     p.add_argument("--log-size", type=int, default=20_000, help="statements of (c); 0: skip")
     p.add_argument("--only-log", action="store_true", help="run (c) only")
+    p.add_argument("--log-runs", type=int, default=3, help="rounds of (c)'s CLI runs")
+    p.add_argument(
+        "--base-tree", type=Path, default=None,
+        help="(c): also run this source tree's CLI (e.g. `git archive main`), interleaved",
+    )  # fmt: skip
     args = p.parse_args(argv)
     if args.only_log:
-        print_figures(run_log_file(args.log_size), as_json=args.json)
+        print_figures(run_log_file(args.log_size, args.log_runs, args.base_tree), as_json=args.json)
         return
     result = run(
         args.stream_size,
@@ -368,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
         stream_runs=args.stream_runs,
     )
     if args.log_size:
-        result.update(run_log_file(args.log_size))
+        result.update(run_log_file(args.log_size, args.log_runs, args.base_tree))
     print_figures(result, as_json=args.json)
 
 

@@ -226,3 +226,16 @@ def transform_names() -> list[str]:
 
 def version() -> str:
     """Return the version of the native matcher crate."""
+
+def sql_fingerprint(sql: str) -> tuple[str, list[int]] | None:
+    """``(fingerprint, word ends)`` of an ASCII SQL text as ``analyzers.sql.keys`` computes
+    them, or None (non-ASCII text, or a list of literals too long): use the Python version."""
+
+def sql_word_positions(sql: str, words: list[str]) -> list[int] | None:
+    """Offsets of the words of an ASCII SQL text outside comments and masked literals whose
+    lower-case form is in ``words``, as ``analyzers.sql.keys.word_positions`` finds them;
+    None for text left to the Python version."""
+
+def sql_table_words(sql: str, ends: list[int]) -> list[tuple[int, bool]] | None:
+    """Per word end of ``sql_fingerprint``: the word's start, and whether a table keyword
+    comes before it; None for text left to the Python version."""

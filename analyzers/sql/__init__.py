@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from analyzers.sql.cache import SqlAnalyzer, fingerprint
 from analyzers.sql.errors import (
+    TIME_CAP_S,
     SqlAnalysisError,
     StatementTimeout,
     StatementTooLarge,
@@ -26,7 +27,6 @@ from analyzers.sql.model import (
 )
 from analyzers.sql.naming import dialect_for, normalize_schema
 from analyzers.sql.schemas import SchemaCatalog
-from analyzers.sql.script import TIME_CAP_S, analyze_script
 
 __all__ = [
     "AnalysisResult",
@@ -56,6 +56,8 @@ def analyze(
     time_cap_s: float = TIME_CAP_S,
 ) -> AnalysisResult:
     """The lineage of ``sql`` (uncached); ``.to_json()`` gives the contract's shape."""
+    from analyzers.sql.script import analyze_script  # imports sqlglot: only when needed
+
     return analyze_script(
         sql,
         engine=engine,

@@ -25,21 +25,38 @@ Bounded LRUs keyed with the dialect, namespace and default schema:
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from analyzers.sql.keys import fingerprint, template_key
+import orjson
+
+from analyzers.sql.errors import MAX_TOKENS, TIME_CAP_S
+from analyzers.sql.keys import RESERVED, fingerprint, template_key
 from analyzers.sql.model import AnalysisResult
 from analyzers.sql.schemas import SchemaCatalog
-from analyzers.sql.script import MAX_TOKENS, TIME_CAP_S, analyze_script
-from analyzers.sql.template import Probe, Template, reserved_words
+
+if TYPE_CHECKING:
+    from analyzers.sql.template import Template
+
+# sqlglot (and the modules that use it: script, template) is imported at the first
+# statement that needs a parse or a dialect's words: a run whose answers all come from a
+# persistent store (see `SqlAnalyzer.stored_key`) never imports it.
 
 __all__ = ["SqlAnalyzer", "fingerprint"]
 
 V = TypeVar("V")
 #: (engine, namespace, default schema, the catalog's version of the namespace)
 Context = tuple[str, str, str | None, int]
+
+
+class Store(Protocol):
+    """Bytes kept across runs under 20-byte keys (``lineage analyze-sql --cache``)."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def put(self, key: bytes, value: bytes) -> None: ...
 
 
 class _Lru(Generic[V]):
@@ -72,6 +89,9 @@ class SqlAnalyzer:
         learn_ddl: teach the catalog the tables each analysed ``CREATE TABLE``
             defines, for the later statements of the same namespace.
         maxsize: entries of each LRU level.
+        store: where templates are kept across runs (:meth:`template_key`); a text
+            whose template is there is renamed from it, no parse. Not used with
+            ``learn_ddl`` (an answer then depends on the statements before it).
     """
 
     def __init__(
@@ -86,8 +106,10 @@ class SqlAnalyzer:
         maxsize: int = 10_000,
         time_cap_s: float = TIME_CAP_S,
         max_tokens: int = MAX_TOKENS,
+        store: Store | None = None,
     ) -> None:
         self.engine = engine
+        self.store = store if not learn_ddl else None
         self.namespace = namespace
         self.default_schema = default_schema
         self.catalog = catalog if catalog is not None else SchemaCatalog(schema)
@@ -104,6 +126,7 @@ class SqlAnalyzer:
         self._contexts: dict[tuple[str | None, ...], Context] = {}
         # keys computed by `group` for a text not yet analysed (see there)
         self._prepared: dict[tuple[Context, str], tuple[str, tuple[str, ...]]] = {}
+        self._schema_digests: dict[Context, bytes] = {}
         self.hits = 0
         self.misses = 0
         self.template_hits = 0
@@ -164,12 +187,72 @@ class SqlAnalyzer:
         namespace. The keys computed here are kept for the text's analysis.
         """
         context = self._context(engine, namespace, default_schema)
+        keys = self._prepare(context, sql)
+        return context, keys[0]
+
+    def _prepare(self, context: Context, sql: str) -> tuple[str, tuple[str, ...]]:
+        """The keys of a text not yet analysed, kept for its analysis (``_miss``)."""
         keys = self._prepared.get((context, sql))
         if keys is None:
             keys = _keys(sql, context[0])
             if len(self._prepared) < self._by_text.maxsize:
                 self._prepared[(context, sql)] = keys
-        return context, keys[0]
+        return keys
+
+    def stored_key(
+        self,
+        sql: str,
+        *,
+        engine: str | None = None,
+        namespace: str | None = None,
+        default_schema: str | None = None,
+    ) -> bytes:
+        """A digest naming the answer to ``sql`` in a store kept across runs.
+
+        It covers what the fingerprint level keys in memory (engine, namespace,
+        default schema, fingerprint or template key with its words) and the known
+        columns of the namespace (their digest, for the catalog's version), not the
+        literals: texts that differ only in literal values share it, as they share
+        one answer in memory. The store's owner adds the code's identity (the
+        analyzer's and sqlglot's versions). Only an answer with no error that does
+        not depend on a literal (:attr:`AnalysisResult.literal_dependent`) may be
+        stored under it. The keys computed here are kept for the text's analysis.
+        """
+        context = self._context(engine, namespace, default_schema)
+        print_key, words = self._prepare(context, sql)
+        return self._digest(context, "answer", print_key, words)
+
+    def _digest(self, context: Context, level: str, key: str, words: tuple[str, ...]) -> bytes:
+        """20 bytes naming a fingerprint or template ``key`` (no literals) and its ``words``
+        at ``level`` in ``context`` and its known columns, across runs (the catalog's
+        version number is not in it, its columns are)."""
+        digest = self._schema_digests.get(context)
+        if digest is None:
+            schema = self.catalog.schema_for(context[1], context[2])
+            digest = hashlib.blake2b(repr(sorted(schema.items())).encode()).digest()
+            if len(self._schema_digests) >= 1024:
+                self._schema_digests.clear()
+            self._schema_digests[context] = digest
+        h = hashlib.blake2b(digest, digest_size=20)
+        # repr escapes NUL: the first NUL ends it
+        h.update(repr((context[:3], level, words)).encode("utf-8", "surrogatepass") + b"\0")
+        h.update(key.encode("utf-8", "surrogatepass"))
+        return h.digest()
+
+    def _template(self, context: Context, print_key: str) -> Template | None:
+        """The template of a template key, from memory or from the store."""
+        template = self._templates.get((context, print_key))
+        if template is None and self.store is not None:
+            data = self.store.get(self._digest(context, "template", print_key, ()))
+            if data is not None:
+                from analyzers.sql.template import Template
+
+                try:
+                    template = Template.from_json(orjson.loads(data))
+                except (ValueError, TypeError, KeyError):
+                    return None
+                self._templates.put((context, print_key), template)
+        return template
 
     def _miss(self, key: tuple[Context, str]) -> AnalysisResult:
         context, sql = key
@@ -184,7 +267,7 @@ class SqlAnalyzer:
             return result
         schema = self.catalog.schema_for(namespace, ds)
         if words:
-            template = self._templates.get((context, print_key))
+            template = self._template(context, print_key)
             if template is not None:
                 result = template.apply(words, schema)
                 if result is not None:
@@ -194,6 +277,9 @@ class SqlAnalyzer:
                     self._by_text.put(key, result)
                     return result
         self.misses += 1
+        from analyzers.sql.script import analyze_script
+        from analyzers.sql.template import Probe
+
         probe = Probe(sql, words, ds, schema) if words else None
         result = analyze_script(
             sql,
@@ -216,6 +302,9 @@ class SqlAnalyzer:
             template = probe.template(result, namespace)
             if template is not None:
                 self._templates.put((context, print_key), template)
+                if self.store is not None:
+                    kept = self._digest(context, "template", print_key, ())
+                    self.store.put(kept, orjson.dumps(template.to_json()))
         return result
 
     @property
@@ -232,10 +321,17 @@ class SqlAnalyzer:
         }
 
 
+_UNSEEN = frozenset({"\x00unseen"})
+
+
 def _keys(sql: str, engine: str) -> tuple[str, tuple[str, ...]]:
     """The fingerprint and template words of ``sql``; the fingerprint alone (no words)
     for an engine whose words are unknown (no templates)."""
-    reserved = reserved_words(engine)
+    reserved = RESERVED.get(engine, _UNSEEN)
+    if reserved is _UNSEEN:
+        from analyzers.sql.template import reserved_words
+
+        reserved = reserved_words(engine)
     if reserved is None:
         return fingerprint(sql), ()
     return template_key(sql, reserved)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+#: Tokens of one statement past which it is not parsed (:class:`StatementTooLarge`).
+MAX_TOKENS = 100_000
+#: Seconds one statement may take (:class:`StatementTimeout`).
+TIME_CAP_S = 2.0
+
 
 class SqlAnalysisError(Exception):
     """Base of every error the SQL analyzer raises internally.

@@ -34,8 +34,24 @@ class ColumnLineage:
     target: str
     sources: tuple[SourceField, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"target": self.target, "sources": [s.to_json() for s in self.sources]}
+    def to_json(self, memo: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+        return {"target": self.target, "sources": _sources_json(self.sources, memo)}
+
+
+def _sources_json(
+    sources: tuple[SourceField, ...], memo: dict[int, dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """The JSON of ``sources``; ``memo`` shares one dict per field object among the columns
+    of a result (a relation's filters and joins are in every column: most references)."""
+    if memo is None:
+        return [s.to_json() for s in sources]
+    out = []
+    for s in sources:
+        d = memo.get(id(s))  # the result holds every field while its JSON is built
+        if d is None:
+            d = memo[id(s)] = s.to_json()
+        out.append(d)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +67,8 @@ class DatasetLineage:
     target: str
     sources: tuple[SourceField, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"target": self.target, "sources": [s.to_json() for s in self.sources]}
+    def to_json(self, memo: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+        return {"target": self.target, "sources": _sources_json(self.sources, memo)}
 
 
 #: The reason of a table-level flow: a ``*`` over a table whose columns are unknown.
@@ -87,18 +103,20 @@ class StatementLineage:
     dataset: tuple[DatasetLineage, ...] = ()
     table_level: tuple[TableFlow, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, memo: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+        if memo is None:
+            memo = {}
         out: dict[str, Any] = {
             "index": self.index,
             "kind": self.kind,
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
-            "columns": [c.to_json() for c in self.columns],
+            "columns": [c.to_json(memo) for c in self.columns],
         }
         if self.unresolved:
             out["unresolved"] = list(self.unresolved)
         if self.dataset:
-            out["dataset"] = [d.to_json() for d in self.dataset]
+            out["dataset"] = [d.to_json(memo) for d in self.dataset]
         if self.table_level:
             out["table_level"] = [t.to_json() for t in self.table_level]
         return out
@@ -129,7 +147,44 @@ class AnalysisResult:
     defined: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
+        """The contract's shape; a field's dict may appear in several columns (encode it,
+        do not change it)."""
+        memo: dict[int, dict[str, Any]] = {}
         return {
-            "statements": [s.to_json() for s in self.statements],
+            "statements": [s.to_json(memo) for s in self.statements],
             "errors": [e.to_json() for e in self.errors],
         }
+
+
+def result_from_json(data: dict[str, Any]) -> AnalysisResult:
+    """Rebuild an :class:`AnalysisResult` from its ``to_json()`` form (one object per
+    distinct source field, as the analyzer shares them)."""
+    fields: dict[tuple[str, str, str, bool], SourceField] = {}
+
+    def sources(items: list[dict[str, Any]]) -> tuple[SourceField, ...]:
+        out = []
+        for f in items:
+            key = (f["field"], f["type"], f["subtype"], f.get("masking", False))
+            sf = fields.get(key)
+            if sf is None:
+                sf = fields[key] = SourceField(*key)
+            out.append(sf)
+        return tuple(out)
+
+    statements = tuple(
+        StatementLineage(
+            index=s.get("index", i),
+            kind=s["kind"],
+            inputs=tuple(s["inputs"]),
+            outputs=tuple(s["outputs"]),
+            columns=tuple(ColumnLineage(c["target"], sources(c["sources"])) for c in s["columns"]),
+            unresolved=tuple(s.get("unresolved", ())),
+            dataset=tuple(
+                DatasetLineage(d["target"], sources(d["sources"])) for d in s.get("dataset", ())
+            ),
+            table_level=tuple(TableFlow(**t) for t in s.get("table_level", ())),
+        )
+        for i, s in enumerate(data.get("statements", []))
+    )
+    errors = tuple(StatementError(e["index"], e["message"]) for e in data.get("errors", []))
+    return AnalysisResult(statements, errors)

@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 # Engines whose name is not a sqlglot dialect name.
 _ENGINE_ALIASES = {

@@ -14,14 +14,19 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from analyzers.sql.errors import SqlAnalysisError, StatementTimeout, StatementTooLarge
+from analyzers.sql.errors import (
+    MAX_TOKENS,
+    TIME_CAP_S,
+    SqlAnalysisError,
+    StatementTimeout,
+    StatementTooLarge,
+)
 from analyzers.sql.kinds import DIRECT_RANK
 from analyzers.sql.lineage import Entry
 from analyzers.sql.model import (
@@ -57,10 +62,8 @@ _SQLGLOT_LOG = logging.getLogger("sqlglot")
 if not any(isinstance(f, _WithoutSqlText) for f in _SQLGLOT_LOG.filters):
     _SQLGLOT_LOG.addFilter(_WithoutSqlText())
 
-MAX_TOKENS = 100_000
 # sqlglot puts a token's repr (with its text, maybe a data value) in some messages.
 _TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+).*?comments: \[.*?\]>", re.DOTALL)
-TIME_CAP_S = 2.0
 
 
 def chunks(sql: str, dialect: Dialect) -> Iterator[list[Token] | Exception]:
@@ -310,28 +313,3 @@ def to_lineage(index: int, outcome: Outcome, namespace: str) -> StatementLineage
         dataset=dataset,
         table_level=table_level,
     )
-
-
-def result_from_json(data: dict[str, Any]) -> AnalysisResult:
-    """Rebuild an :class:`AnalysisResult` from its ``to_json()`` form."""
-    statements = tuple(
-        StatementLineage(
-            index=s.get("index", i),
-            kind=s["kind"],
-            inputs=tuple(s["inputs"]),
-            outputs=tuple(s["outputs"]),
-            columns=tuple(
-                ColumnLineage(c["target"], tuple(SourceField(**f) for f in c["sources"]))
-                for c in s["columns"]
-            ),
-            unresolved=tuple(s.get("unresolved", ())),
-            dataset=tuple(
-                DatasetLineage(d["target"], tuple(SourceField(**f) for f in d["sources"]))
-                for d in s.get("dataset", ())
-            ),
-            table_level=tuple(TableFlow(**t) for t in s.get("table_level", ())),
-        )
-        for i, s in enumerate(data.get("statements", []))
-    )
-    errors = tuple(StatementError(e["index"], e["message"]) for e in data.get("errors", []))
-    return AnalysisResult(statements, errors)

@@ -30,12 +30,10 @@ word is such a column; else the text is analysed afresh.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
-
-from analyzers.sql.keys import word_positions
+from analyzers.sql.keys import RESERVED, word_positions
 from analyzers.sql.model import (
     AnalysisResult,
     ColumnLineage,
@@ -43,13 +41,17 @@ from analyzers.sql.model import (
     SourceField,
     StatementLineage,
     TableFlow,
+    result_from_json,
 )
 from analyzers.sql.naming import dialect_for, table_key_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-_RESERVED: dict[str, frozenset[str] | None] = {}
+    from sqlglot import exp
+
+# sqlglot is imported where a dialect or a parse tree is looked at (reserved_words,
+# Probe): a Template, kept across runs, is applied without it.
 
 
 def reserved_words(engine: str) -> frozenset[str] | None:
@@ -57,8 +59,11 @@ def reserved_words(engine: str) -> frozenset[str] | None:
 
     None for an unknown engine (no templates then).
     """
-    if engine in _RESERVED:
-        return _RESERVED[engine]
+    if engine in RESERVED:
+        return RESERVED[engine]
+    from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
+
     try:
         dialect = Dialect.get_or_raise(dialect_for(engine))
     except ValueError:
@@ -69,7 +74,7 @@ def reserved_words(engine: str) -> frozenset[str] | None:
         names.update(dialect.parser_class.FUNCTION_PARSERS)
         names.update(exp.DataType.Type.__members__)
         words = frozenset(n.lower() for n in names)
-    _RESERVED[engine] = words
+    RESERVED[engine] = words
     return words
 
 
@@ -90,6 +95,28 @@ class Template:
     # tables whose fields are sources; known columns of every table the script names
     source_tables: frozenset[str]
     columns: frozenset[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON form, for a store kept across runs (:meth:`from_json` reads it)."""
+        return {
+            "words": list(self.words),
+            "tables": [[p, n, None if k is None else list(k)] for p, n, k in self.tables],
+            "result": self.result.to_json(),
+            "namespace": self.namespace,
+            "source_tables": sorted(self.source_tables),
+            "columns": sorted(self.columns),
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Template:
+        return Template(
+            words=tuple(data["words"]),
+            tables=tuple((p, n, None if k is None else tuple(k)) for p, n, k in data["tables"]),
+            result=result_from_json(data["result"]),
+            namespace=data["namespace"],
+            source_tables=frozenset(data["source_tables"]),
+            columns=frozenset(data["columns"]),
+        )
 
     def apply(
         self, words: tuple[str, ...], schema: Mapping[str, tuple[str, ...]]
@@ -122,12 +149,14 @@ def _rename(template: Template, keys: dict[str, str]) -> AnalysisResult:
         new = prefixes.get(uri[: j + 1]) if j >= 0 else None
         return uri if new is None else new + uri[j + 1 :]
 
-    fields: dict[SourceField, SourceField] = {}
+    # by object: the template's result holds each field, and shares one object per field
+    # among its columns
+    fields: dict[int, SourceField] = {}
 
     def source(s: SourceField) -> SourceField:
-        new = fields.get(s)
+        new = fields.get(id(s))
         if new is None:
-            new = fields[s] = SourceField(field(s.field), s.type, s.subtype, s.masking)
+            new = fields[id(s)] = SourceField(field(s.field), s.type, s.subtype, s.masking)
         return new
 
     touch_sources = not template.source_tables.isdisjoint(keys)
@@ -176,8 +205,8 @@ def _rename(template: Template, keys: dict[str, str]) -> AnalysisResult:
     return AnalysisResult(statements=tuple(statements), errors=())
 
 
-def _source_order(s: SourceField) -> tuple[str, str, str, bool]:
-    return (s.field, s.type, s.subtype, s.masking)
+#: The documented order of a column's sources (a C-level key).
+_source_order = attrgetter("field", "type", "subtype", "masking")
 
 
 class Probe:
@@ -209,6 +238,8 @@ class Probe:
             self.ok = self._check(stmt)
 
     def _check(self, stmt: exp.Expr) -> bool:
+        from sqlglot import exp
+
         if isinstance(stmt, exp.Use):  # would change the default schema of later tables
             return False
         index = self.index
@@ -256,11 +287,12 @@ class Probe:
             for c in st.columns:
                 if _column_name(c.target, start) in words:
                     return None
-                for s in c.sources:
-                    j = s.field.find("#", start)
-                    if s.field[j + 1 :] in words:
-                        return None
-                    source_tables.add(s.field[start:j])
+            # each distinct field once (a relation's filters are in every column)
+            for f in {s.field for c in st.columns for s in c.sources}:
+                j = f.find("#", start)
+                if f[j + 1 :] in words:
+                    return None
+                source_tables.add(f[start:j])
             for name in st.unresolved:
                 if any(part in words for part in name.split(".")):
                     return None

@@ -14,6 +14,7 @@ pub mod probe_events;
 mod scan;
 mod scratch;
 pub mod search;
+pub mod sql_fingerprint;
 #[cfg(test)]
 mod test_rng;
 pub mod trace_join;

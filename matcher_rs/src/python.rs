@@ -456,6 +456,28 @@ fn transform_names() -> Vec<&'static str> {
     Transform::ALL.iter().filter_map(|t| t.name()).collect()
 }
 
+/// `(fingerprint, word ends)` of an ASCII SQL text as `analyzers.sql.keys._fingerprint`
+/// gives them, or None (non-ASCII text: the caller runs the Python version).
+#[pyfunction]
+fn sql_fingerprint(sql: &str) -> Option<(String, Vec<usize>)> {
+    crate::sql_fingerprint::fingerprint(sql)
+}
+
+/// Offsets of the words of an ASCII SQL text outside comments and masked literals whose
+/// lower-case form is in `words`, as `analyzers.sql.keys.word_positions` finds them; None
+/// for text the Rust scan leaves to Python.
+#[pyfunction]
+fn sql_word_positions(sql: &str, words: Vec<String>) -> Option<Vec<usize>> {
+    crate::sql_fingerprint::word_positions(sql, &words)
+}
+
+/// Per word end of `sql_fingerprint`: the word's start, and whether a table keyword comes
+/// before it (`analyzers.sql.keys._table_words`' test); None for text left to Python.
+#[pyfunction]
+fn sql_table_words(sql: &str, ends: Vec<usize>) -> Option<Vec<(usize, bool)>> {
+    crate::sql_fingerprint::table_words(sql, &ends)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
@@ -465,6 +487,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trace_join::join_traces, m)?)?;
     m.add_function(wrap_pyfunction!(default_stop_list, m)?)?;
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_word_positions, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_table_words, m)?)?;
     m.add_class::<RequestResult>()?;
     m.add("DEFAULT_MIN_LENGTH", DEFAULT_MIN_LENGTH)?;
     m.add("DEFAULT_MAX_CAPTURE_BYTES", DEFAULT_MAX_CAPTURE_BYTES)?;

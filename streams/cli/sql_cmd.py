@@ -12,11 +12,10 @@ from typing import Any
 
 import click
 import orjson
-from sqlglot.dialects.dialect import Dialect
 
 from analyzers.sql import AnalysisResult, SqlAnalyzer, dialect_for
+from analyzers.sql.keys import RESERVED
 from analyzers.sql.querylog import log_entries
-from analyzers.sql.stepwise import analyze_stepwise
 from streams.cli.common import common_options, fail
 from streams.cli.sql_log import log_lines, write_lines
 
@@ -88,21 +87,58 @@ def _run_log(
     default_schema: str | None,
     schema: dict[str, list[str]] | None,
     jobs: int,
+    cache: str | None = None,
 ) -> None:
+    store = None
+    if cache is not None:
+        from streams.cli.sql_store import AnswerStore
+
+        store = AnswerStore(cache)
+        for name, words in store.reserved.items():  # no sqlglot needed for known engines
+            RESERVED.setdefault(name, words)
+    if engine is not None:
+        _check_engine(engine)
     try:
         entries = list(log_entries(_read_log(log)))
     except UnicodeDecodeError as e:
         raise fail(f"cannot read {log}: {e.__class__.__name__}") from None
     analyzer = SqlAnalyzer(engine=engine or "spark", default_schema=default_schema,
-                           schema=schema, maxsize=50_000)  # fmt: skip
+                           schema=schema, maxsize=50_000, store=store)  # fmt: skip
+    try:
+        _write_log(analyzer, entries, namespace, engine, jobs, store)
+    finally:
+        if store is not None:
+            _save(store, cache)
+
+
+def _save(store: Any, cache: str | None) -> None:
+    try:
+        store.save(RESERVED)
+    except OSError as e:
+        click.echo(f"warning: cannot write the cache in {cache}: {e.__class__.__name__}",
+                   err=True)  # fmt: skip
+    finally:
+        store.close()
+
+
+def _write_log(
+    analyzer: SqlAnalyzer,
+    entries: list[Any],
+    namespace: str | None,
+    engine: str | None,
+    jobs: int,
+    store: Any,
+) -> None:
     if not sys.stderr.isatty():
-        write_lines(sys.stdout.buffer, log_lines(analyzer, entries, namespace, engine, jobs))
+        write_lines(
+            sys.stdout.buffer, log_lines(analyzer, entries, namespace, engine, jobs, store)
+        )
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     # the worker processes are forked before the bar's refresh thread starts
-    lines = list(log_lines(analyzer, entries, namespace, engine, jobs))
+    lines = list(log_lines(analyzer, entries, namespace, engine, jobs, store))
     with Progress(
         TextColumn("analyze-sql"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
@@ -131,6 +167,11 @@ def _run_log(
     help="--log: processes for the first analysis of its distinct statements (forked; the "
     "output is the same). More than 1 pays only with idle cores.",
 )  # fmt: skip
+@click.option(
+    "--cache", "cache", default=None, metavar="DIR",
+    help="--log: keep the answers in DIR across runs and reuse them (opt-in; holds no "
+    "statement text or literal, see docs/SQL.md).",
+)  # fmt: skip
 @common_options
 def analyze_sql_command(
     file: str | None,
@@ -141,6 +182,7 @@ def analyze_sql_command(
     schema_file: str | None,
     fmt: str,
     jobs: int,
+    cache: str | None,
     **_: Any,
 ) -> None:
     """SQL lineage of the script FILE ('-' for stdin), or of each entry of a --log.
@@ -154,10 +196,10 @@ def analyze_sql_command(
     if log is not None:
         if fmt != "json":
             raise fail("--log writes JSON lines; --format table is for a script")
-        if engine is not None:
-            _check_engine(engine)
-        _run_log(log, engine, namespace, default_schema, schema, jobs)
+        _run_log(log, engine, namespace, default_schema, schema, jobs, cache)
         return
+    if cache is not None:
+        raise fail("--cache is for --log")
     if engine is None:
         raise fail("--engine is required for a script")
     assert file is not None
@@ -166,6 +208,8 @@ def analyze_sql_command(
     _check_engine(engine)
     analyzer = SqlAnalyzer(engine=engine, namespace=ns, default_schema=default_schema,
                            schema=schema)  # fmt: skip
+    from analyzers.sql.stepwise import analyze_stepwise
+
     result = analyze_stepwise(analyzer, sql)
     if fmt == "table":
         click.echo(_table(result))
@@ -194,6 +238,10 @@ def _script_json(result: AnalysisResult) -> bytes:
 
 
 def _check_engine(engine: str) -> None:
+    if RESERVED.get(engine.lower()) is not None:  # its dialect was found (here or by a cache)
+        return
+    from sqlglot.dialects.dialect import Dialect
+
     try:
         Dialect.get_or_raise(dialect_for(engine))
     except ValueError:

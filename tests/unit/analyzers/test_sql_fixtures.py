@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from analyzers.sql import SqlAnalyzer, analyze
-from analyzers.sql.script import result_from_json
+from analyzers.sql.model import result_from_json
 from analyzers.sql.stepwise import analyze_stepwise
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sql"
