@@ -10,6 +10,7 @@ mod needles;
 pub mod nomatch;
 pub mod number;
 pub mod prefetch;
+pub mod probe_batch;
 pub mod probe_events;
 mod scan;
 mod scratch;
