@@ -318,7 +318,7 @@ class ProbeBatch:
                 list[int],
                 tuple[int, int],
             ],
-            list[tuple[str, str, str, str | None, int, int, int]],
+            list[tuple[bytes, bytes]],
             int,
             int,
             int,
@@ -329,10 +329,13 @@ class ProbeBatch:
         same cap as ``trace_ids``'s).
 
         Returns ``(refusals, outcome)``: ``outcome`` as ``join_traces`` returns
-        it; ``refusals`` every valid event that reached no window, in event
-        order, as ``(index, code, ts, detail)``: code 0 a payload fault
-        (``detail`` its reason), 1 a payload over the cap (``detail`` its size
-        in bytes), 2 late, 3 over its window's caps (``detail`` None).
+        it, but for the observations: each is its ``flow-signals`` record
+        ``(key, value)``, the bytes ``analyzers.runtime.observed_signal`` gives
+        through ``FlowSignal.edge_id`` and ``FlowSignal.to_json``; ``refusals``
+        every valid event that reached no window, in event order, as ``(index,
+        code, ts, detail)``: code 0 a payload fault (``detail`` its reason), 1 a
+        payload over the cap (``detail`` its size in bytes), 2 late, 3 over its
+        window's caps (``detail`` None).
 
         Raises:
             ValueError: ``trace_ids`` not called first with the same cap, and

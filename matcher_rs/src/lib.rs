@@ -12,6 +12,7 @@ pub mod number;
 pub mod prefetch;
 pub mod probe_batch;
 pub mod probe_events;
+pub mod runtime_signals;
 mod scan;
 mod scratch;
 pub mod search;

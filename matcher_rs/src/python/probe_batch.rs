@@ -210,6 +210,7 @@ impl ProbeBatch {
             prefixes: &prefixes,
             open_windows,
             config: config(min_length, transforms, None, max_capture_bytes)?,
+            signals: true,
         };
         let (admissions, outcome) = run(py, &events, &ids, &priors, &opts)?;
         let refusals = self

@@ -10,6 +10,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::config;
 use crate::matcher::Config;
+use crate::runtime_signals;
 use crate::trace_join::{self, Admission, Capture, Event, Meta, Params, Prior};
 use crate::trace_writes::{self, Prefixes};
 
@@ -98,6 +99,7 @@ pub(crate) fn join_traces<'py>(
         prefixes: &prefixes,
         open_windows,
         config,
+        signals: false,
     };
     Ok(run(py, &batch, &ids, &priors, &opts)?.1)
 }
@@ -109,6 +111,8 @@ pub(super) struct Opts<'o> {
     pub prefixes: &'o (Vec<u8>, Vec<u8>, Vec<u8>),
     pub open_windows: i64,
     pub config: Config,
+    /// The observations as `flow-signals` records (`runtime_signals`), not tuples.
+    pub signals: bool,
 }
 
 /// Join `batch` (its traces `ids`, their `priors`): the admissions, and the
@@ -194,22 +198,31 @@ pub(super) fn run<'py>(
             )
         })
         .collect::<Vec<_>>();
-    let observations = join
-        .observations
-        .iter()
-        .map(|o| {
-            (
-                o.src.as_str(),
-                o.dst.as_str(),
-                o.kind,
-                o.transform,
-                o.count,
-                o.latest,
-                o.earliest,
-            )
-                .into_pyobject(py)
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    let observations = if opts.signals {
+        join.observations
+            .iter()
+            .map(|o| {
+                let (key, value) = runtime_signals::record(o);
+                (PyBytes::new(py, &key), PyBytes::new(py, &value)).into_pyobject(py)
+            })
+            .collect::<PyResult<Vec<_>>>()?
+    } else {
+        join.observations
+            .iter()
+            .map(|o| {
+                (
+                    o.src.as_str(),
+                    o.dst.as_str(),
+                    o.kind,
+                    o.transform,
+                    o.count,
+                    o.latest,
+                    o.earliest,
+                )
+                    .into_pyobject(py)
+            })
+            .collect::<PyResult<Vec<_>>>()?
+    };
     let outcome = (
         PyBytes::new(py, &admissions),
         join.watermark,

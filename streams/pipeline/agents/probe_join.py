@@ -27,7 +27,7 @@ from analyzers.probe_events import (
     decode_probe_value,
     decode_probe_values,
 )
-from analyzers.runtime import RuntimeFold, observed_signal
+from analyzers.runtime import RuntimeFold
 from state.sealing import EpochKeys, Keyrings
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
@@ -183,7 +183,7 @@ class ProbeJoin:
         batch = events.batch
         trace_ids = batch.trace_ids(cap)
         started = time.perf_counter()
-        refusals, (admissions, watermark, writes, observations, requests, matched_bytes,
+        refusals, (admissions, watermark, writes, signals, requests, matched_bytes,
                    failed) = batch.join(
             traces.load(trace_ids), watermark=traces.windows.watermark,
             size_ms=topo.windows.trace.size_ms,
@@ -205,8 +205,7 @@ class ProbeJoin:
             outputs = [message_dead_letter(messages[index], _refusal_reason(code, detail, cap),
                                            ts, AGENT)
                        for index, code, ts, detail in refusals]
-        outputs.extend(Output("flow-signals", signal.edge_id.encode(), signal.to_json())
-                       for signal in map(observed_signal, observations))
+        outputs.extend(itertools.starmap(_signal_output, signals))
         return outputs
 
     def _join_python(self, traces: TraceWindows, events: list[ProbeItem]) -> list[Output]:
@@ -263,6 +262,11 @@ class ProbeJoin:
 
 #: The admission codes of `matcher_rs.join_traces`.
 _CODES = {Admission.STORED: 0, Admission.LATE: 1, Admission.OVERFLOW: 2}
+
+
+def _signal_output(key: bytes, value: bytes) -> Output:
+    """A `flow-signals` record made in Rust (`matcher_rs.runtime_signals`)."""
+    return Output("flow-signals", key, value)
 
 
 def _oversize(size: int, max_bytes: int) -> str:

@@ -35,12 +35,14 @@ from streams.pipeline.topology import Topology, load_topology
 
 TOPIC = "probe-events"
 TRACES = ["a", "b", "a|b", "ab"]
-ASSETS = {"source": ["web://photos-web/upload", "postgres://db/app.users"],
+ASSETS = {"source": ["web://photos-web/upload", "postgres://db/app.users",
+                     'web://photos-web/"up\\load"\u00e9\x07'],  # escaped in signals
           "sink": ["mysql://photos-db/photos.photos", "scribe://logs/uploaded",
                    "web://photos-web/upload"]}
 SECRET = "Home, 123 Main St"
 PAYLOADS: list[Any] = [
     {"location": SECRET, "email": "alice@example.com"}, {"loc": SECRET, "id": 7},
+    {'lo"c\\\u00e9\n': SECRET},
     f"user {SECRET.lower()} uploaded", "alice@example.com", {"n": 42, "ok": True},
     SECRET, "x" * 130,  # over the capture cap below
     {"segment": "zzz-unrelated-zzz", "tags": [SECRET, "other value"]},
