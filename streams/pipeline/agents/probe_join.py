@@ -2,12 +2,15 @@
 
 Each capture is stored in its trace's window and matched against the
 counterparts already there (a source against earlier sinks, a sink against
-earlier sources), so arrival order does not change the result. The batch's
-record values are decoded and validated in Rust (`analyzers.probe_events`),
-and the per-event join (windows, pairing, matching, the runtime fold) is one
-Rust call too (`matcher_rs.join_traces`) between `TraceWindows.load` and
-`TraceWindows.apply`; `native=False` runs the same join event by event in
-Python, the reference the differential tests hold the Rust path to.
+earlier sources), so arrival order does not change the result. A
+partition's record values are decoded and validated in Rust and stay there
+(`matcher_rs.ProbeBatch`, `analyzers.probe_events.decode_probe_batch`); the
+per-event join (windows, pairing, matching, the runtime fold, the signals'
+records) runs over them in one more Rust call (`ProbeBatch.join`) between
+`TraceWindows.load` and `TraceWindows.apply`, and Python words the dead
+letters. `native=False` decodes with the Python validator and runs the same
+join event by event in Python, the reference the differential tests hold the
+Rust path to.
 """
 
 from __future__ import annotations
