@@ -59,6 +59,24 @@ def decode_probe_value(raw: bytes | None, *, expected_topic: str = PROBE_TOPIC) 
     return (event["trace_id"], event["ts"], event["role"], event["asset"], payload)
 
 
+def decode_probe_batch(values: Sequence[bytes | None]) -> matcher_rs.ProbeBatch:
+    """A partition's values decoded in Rust for the trace join (`matcher_rs.ProbeBatch`),
+    the values it leaves settled by the Python validator: the verdicts and
+    reasons of `decode_probe_values`, without the events crossing into Python.
+
+    >>> batch = decode_probe_batch([b'{"v":2}', None, b'{"v":1,"type":"probe","ts":5,'
+    ...     b'"trace_id":"t","role":"sink","asset":"db://x","payload":1.5}'])
+    >>> len(batch), [reason for _, reason, _ in batch.dead()]
+    (1, ["field 'v' must be 1", 'empty message (tombstone) on an input topic'])
+    >>> batch.trace_ids(1024)
+    ['t']
+    """
+    batch = matcher_rs.ProbeBatch(values)
+    for i in batch.undecided():
+        batch.settle(i, decode_probe_value(values[i]))
+    return batch
+
+
 def decode_probe_values(values: Sequence[bytes | None], *, expected_topic: str = PROBE_TOPIC,
                         native: bool = True) -> list[ProbeVerdict]:
     """Decode and validate a batch of values; one verdict per value, in order.

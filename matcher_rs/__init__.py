@@ -14,6 +14,7 @@ from __future__ import annotations
 from matcher_rs._native import (
     DEFAULT_MAX_CAPTURE_BYTES,
     DEFAULT_MIN_LENGTH,
+    ProbeBatch,
     RequestResult,
     decode_probe_events,
     default_stop_list,
@@ -27,6 +28,7 @@ from matcher_rs._native import (
 __all__ = [
     "DEFAULT_MAX_CAPTURE_BYTES",
     "DEFAULT_MIN_LENGTH",
+    "ProbeBatch",
     "RequestResult",
     "decode_probe_events",
     "default_stop_list",

@@ -14,6 +14,7 @@ from typing import Final, final
 __all__ = [
     "DEFAULT_MAX_CAPTURE_BYTES",
     "DEFAULT_MIN_LENGTH",
+    "ProbeBatch",
     "RequestResult",
     "decode_probe_events",
     "default_stop_list",
@@ -217,6 +218,130 @@ def join_traces(
     >>> observations
     [('web://s/r#loc', 'db://x/t', 'EXACT_MATCH', None, 1, 11, 11)]
     """
+
+class ProbeBatch:
+    """A partition's probe-event values, decoded for the trace join without the
+    decoded events crossing into Python (``analyzers.probe_events.decode_probe_batch``).
+
+    Made from the raw record values (``None``: a tombstone), decoded as
+    ``decode_probe_events`` decodes them with the GIL released; the values
+    it leaves (``undecided``) are settled by the caller's validator
+    (``settle``); ``bound`` refuses events too far from their record
+    timestamps; ``trace_ids`` fixes the events the join takes (valid, payload
+    at most the capture cap) and gives their traces in first-seen order, and
+    ``join`` joins them as ``join_traces`` would. ``len()`` is the number of
+    valid events (a readable payload or not, within the bounds).
+
+    >>> batch = ProbeBatch([b'{"v":1,"type":"probe","ts":5,"trace_id":"t","role":"sink",'
+    ...                     b'"asset":"db://x","payload":"Home, 123 Main St"}', b'[]', None])
+    >>> batch.undecided()
+    [2]
+    >>> batch.settle(2, "a tombstone")
+    >>> len(batch), batch.dead()
+    (1, [(1, 'event is not a JSON object', None), (2, 'a tombstone', None)])
+    >>> batch.trace_ids(1024)
+    ['t']
+    >>> refusals, (admissions, wm, *_) = batch.join(
+    ...     [None], watermark=-1, size_ms=100, allowed_lateness_ms=50, max_captures=8,
+    ...     max_bytes=1000, prefixes=(b"m|", b"x|", b"c|"), open_windows=0,
+    ...     max_capture_bytes=1024)
+    >>> refusals, admissions, wm
+    ([], b'\x00', 5)
+    """
+
+    def __init__(self, values: Sequence[bytes | None]) -> None: ...
+    def __len__(self) -> int: ...
+    def valid(self) -> list[tuple[int, tuple[str, int, str, str, bytes] | tuple[str, int] | None]]:
+        """The valid events in order with their indexes: ``(trace_id, ts, role,
+        asset, payload)``, ``(reason, ts)`` for a payload fault, ``None`` for one
+        held (see ``held``)."""
+    def held(self) -> list[int]:
+        """The valid events whose ``ts`` is beyond 64 bits (settled so, in order):
+        the caller bounds them; ``trace_ids`` and ``join`` raise ``OverflowError``
+        while one is left."""
+    def undecided(self) -> list[int]:
+        """The indexes of the values left to the caller's validator."""
+    def settle(self, index: int, verdict: tuple[str, int, str, str, bytes]
+               | tuple[str, int] | str) -> None:
+        """The validator's verdict for value ``index``: an event ``(trace_id, ts,
+        role, asset, payload)``, a payload fault ``(reason, ts)``, or the reason
+        of an invalid envelope. An event or fault whose ``ts`` is beyond 64 bits
+        is held (``held``).
+
+        Raises:
+            ValueError: no such value, or a role other than ``source``/``sink``.
+            TypeError: a verdict of another shape.
+        """
+    def bound(self, record_ts: Sequence[int | None], max_future_ms: int,
+              max_age_ms: int) -> None:
+        """Refuse the valid events whose ``ts`` is more than ``max_future_ms``
+        ahead of their record timestamp (one per value; ``None`` or negative:
+        no bound) or more than ``max_age_ms`` behind it (negative: no lower
+        bound), as ``state.windows.EventTimeBounds.refusal`` does.
+
+        Raises:
+            ValueError: not one record timestamp per value.
+        """
+    def dead(self) -> list[tuple[int, str | None, int | None]]:
+        """The values dead before any window, in order: ``(index, reason, None)``
+        for an invalid envelope, ``(index, None, ts)`` for an event out of bounds."""
+    def trace_ids(self, max_capture_bytes: int) -> list[str]:
+        """The traces of the events the join takes, in first-seen order.
+
+        Raises:
+            ValueError: a value is still undecided.
+            OverflowError: a value is held.
+        """
+    def join(
+        self,
+        priors: Sequence[tuple[tuple[int, int, int, int, int], bytes | None] | None],
+        *,
+        watermark: int,
+        size_ms: int,
+        allowed_lateness_ms: int,
+        max_captures: int,
+        max_bytes: int,
+        prefixes: tuple[bytes, bytes, bytes],
+        open_windows: int,
+        min_length: int = 4,
+        transforms: Sequence[str] | None = None,
+        max_capture_bytes: int = 1048576,
+    ) -> tuple[
+        list[tuple[int, int, int, str | int | None]],
+        tuple[
+            bytes,
+            int,
+            tuple[
+                list[tuple[bytes, bytes | None]],
+                list[tuple[bytes, tuple[int, int, bytes]]],
+                bytes,
+                list[int],
+                tuple[int, int],
+            ],
+            list[tuple[bytes, bytes]],
+            int,
+            int,
+            int,
+        ],
+    ]:
+        """Join the events ``trace_ids`` fixed (``priors``: one per trace id,
+        and the other arguments as for ``join_traces``, ``max_capture_bytes`` the
+        same cap as ``trace_ids``'s).
+
+        Returns ``(refusals, outcome)``: ``outcome`` as ``join_traces`` returns
+        it, but for the observations: each is its ``flow-signals`` record
+        ``(key, value)``, the bytes ``analyzers.runtime.observed_signal`` gives
+        through ``FlowSignal.edge_id`` and ``FlowSignal.to_json``; ``refusals``
+        every valid event that reached no window, in event order, as ``(index,
+        code, ts, detail)``: code 0 a payload fault (``detail`` its reason), 1 a
+        payload over the cap (``detail`` its size in bytes), 2 late, 3 over its
+        window's caps (``detail`` None).
+
+        Raises:
+            ValueError: ``trace_ids`` not called first with the same cap, and
+                as ``join_traces``.
+            struct.error: as ``join_traces``.
+        """
 
 def default_stop_list() -> list[str]:
     """The default stop-list of values too common to be evidence."""

@@ -509,6 +509,11 @@ impl Writer for Discard {
     fn put(&mut self, _: &[u8]) {}
 }
 
+/// `s` as a JSON string, as orjson writes it (see `write_string`).
+pub(crate) fn json_string(out: &mut Vec<u8>, s: &str) {
+    write_string(out, s);
+}
+
 /// A string as orjson writes it: `"` and `\` escaped, control characters as
 /// `\b \t \n \f \r` or `\u00xx`, everything else (`/`, non-ASCII) as is.
 fn write_string<W: Writer>(out: &mut W, s: &str) {

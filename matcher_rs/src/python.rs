@@ -21,6 +21,7 @@ use crate::matcher::{self, Config, Request, DEFAULT_MAX_CAPTURE_BYTES};
 use crate::nomatch::NoMatch;
 use crate::prefetch::prefetch_object;
 
+mod probe_batch;
 mod probe_events;
 mod trace_join;
 use crate::transforms::Transform;
@@ -485,6 +486,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flatten, m)?)?;
     m.add_function(wrap_pyfunction!(probe_events::decode_probe_events, m)?)?;
     m.add_function(wrap_pyfunction!(trace_join::join_traces, m)?)?;
+    m.add_class::<probe_batch::ProbeBatch>()?;
     m.add_function(wrap_pyfunction!(default_stop_list, m)?)?;
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
     m.add_function(wrap_pyfunction!(sql_fingerprint, m)?)?;

@@ -84,16 +84,16 @@ EventHandler = Callable[[Transaction, list[InEvent]], list[Output]]
 class BatchDecodingHandler(Protocol):
     """A handler that decodes its own batch (the probe join: in Rust, no dict per event).
 
-    `decode_batch` returns the handler's own items (for `__call__`) and the
-    dead letters of the values it could not use, with the same reasons and
-    metrics as `decode_messages`.
+    `decode_batch` returns the handler's own items (for `__call__`; their
+    `len` is the number of valid events) and the dead letters of the values it
+    could not use, with the same reasons and metrics as `decode_messages`.
     """
 
     def decode_batch(self, messages: Sequence[Message], *, agent: str, metrics: Metrics,
-                     bounds: EventTimeBounds | None = None) -> tuple[list[Any], list[Output]]:
+                     bounds: EventTimeBounds | None = None) -> tuple[Any, list[Output]]:
         ...
 
-    def __call__(self, tx: Transaction, events: list[Any]) -> list[Output]: ...
+    def __call__(self, tx: Transaction, events: Any) -> list[Output]: ...
 
 
 Handler = EventHandler | BatchDecodingHandler

@@ -9,7 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::config;
-use crate::trace_join::{self, Capture, Event, Meta, Params, Prior};
+use crate::matcher::Config;
+use crate::runtime_signals;
+use crate::trace_join::{self, Admission, Capture, Event, Meta, Params, Prior};
 use crate::trace_writes::{self, Prefixes};
 
 type PyEvent<'py> = (
@@ -20,7 +22,7 @@ type PyEvent<'py> = (
     Bound<'py, PyBytes>,
 );
 type PyMeta = (i64, i64, i64, i64, i64);
-type PyPrior<'py> = Option<(PyMeta, Option<Bound<'py, PyBytes>>)>;
+pub(super) type PyPrior<'py> = Option<(PyMeta, Option<Bound<'py, PyBytes>>)>;
 
 fn meta((first_ts, close_at, count, size, overflow): PyMeta) -> Meta {
     Meta {
@@ -86,8 +88,47 @@ pub(crate) fn join_traces<'py>(
             },
         });
     }
+    let opts = Opts {
+        watermark,
+        params: Params {
+            size_ms,
+            lateness_ms: allowed_lateness_ms,
+            max_captures,
+            max_bytes,
+        },
+        prefixes: &prefixes,
+        open_windows,
+        config,
+        signals: false,
+    };
+    Ok(run(py, &batch, &ids, &priors, &opts)?.1)
+}
+
+/// What a join takes besides its events and priors.
+pub(super) struct Opts<'o> {
+    pub watermark: i64,
+    pub params: Params,
+    pub prefixes: &'o (Vec<u8>, Vec<u8>, Vec<u8>),
+    pub open_windows: i64,
+    pub config: Config,
+    /// The observations as `flow-signals` records (`runtime_signals`), not tuples.
+    pub signals: bool,
+}
+
+/// Join `batch` (its traces `ids`, their `priors`): the admissions, and the
+/// outcome as `join_traces` returns it.
+pub(super) fn run<'py>(
+    py: Python<'py>,
+    batch: &[Event<'_>],
+    ids: &[&str],
+    priors: &[PyPrior<'py>],
+    opts: &Opts<'_>,
+) -> PyResult<(Vec<Admission>, Bound<'py, PyTuple>)> {
+    if priors.len() != ids.len() {
+        return Err(PyValueError::new_err("one prior per trace id"));
+    }
     let mut known = Vec::with_capacity(priors.len());
-    for prior in &priors {
+    for prior in priors {
         known.push(match prior {
             None => Prior::default(),
             Some((m, packed)) => Prior {
@@ -101,12 +142,7 @@ pub(crate) fn join_traces<'py>(
             },
         });
     }
-    let params = Params {
-        size_ms,
-        lateness_ms: allowed_lateness_ms,
-        max_captures,
-        max_bytes,
-    };
+    let (params, prefixes) = (&opts.params, opts.prefixes);
     let metas: Vec<Option<Meta>> = known.iter().map(|p| p.meta).collect();
     let p = Prefixes {
         meta: &prefixes.0,
@@ -115,12 +151,12 @@ pub(crate) fn join_traces<'py>(
     };
     let (join, writes) = py.detach(|| {
         let join = trace_join::join(
-            &batch,
+            batch,
             &mut known,
-            watermark,
-            open_windows,
-            &params,
-            &config,
+            opts.watermark,
+            opts.open_windows,
+            params,
+            &opts.config,
         );
         let packed: Vec<Option<Option<Vec<u8>>>> = join
             .traces
@@ -131,7 +167,7 @@ pub(crate) fn join_traces<'py>(
             return (join, None);
         }
         let packed = packed.into_iter().map(Option::flatten).collect();
-        let writes = trace_writes::writes(&join, &ids, &metas, packed, &p);
+        let writes = trace_writes::writes(&join, ids, &metas, packed, &p);
         (join, Some(writes))
     });
     let Some(writes) = writes else {
@@ -162,23 +198,32 @@ pub(crate) fn join_traces<'py>(
             )
         })
         .collect::<Vec<_>>();
-    let observations = join
-        .observations
-        .iter()
-        .map(|o| {
-            (
-                o.src.as_str(),
-                o.dst.as_str(),
-                o.kind,
-                o.transform,
-                o.count,
-                o.latest,
-                o.earliest,
-            )
-                .into_pyobject(py)
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    (
+    let observations = if opts.signals {
+        join.observations
+            .iter()
+            .map(|o| {
+                let (key, value) = runtime_signals::record(o);
+                (PyBytes::new(py, &key), PyBytes::new(py, &value)).into_pyobject(py)
+            })
+            .collect::<PyResult<Vec<_>>>()?
+    } else {
+        join.observations
+            .iter()
+            .map(|o| {
+                (
+                    o.src.as_str(),
+                    o.dst.as_str(),
+                    o.kind,
+                    o.transform,
+                    o.count,
+                    o.latest,
+                    o.earliest,
+                )
+                    .into_pyobject(py)
+            })
+            .collect::<PyResult<Vec<_>>>()?
+    };
+    let outcome = (
         PyBytes::new(py, &admissions),
         join.watermark,
         (
@@ -193,5 +238,6 @@ pub(crate) fn join_traces<'py>(
         join.matched_bytes,
         join.failed,
     )
-        .into_pyobject(py)
+        .into_pyobject(py)?;
+    Ok((join.admissions, outcome))
 }

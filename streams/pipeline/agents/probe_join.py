@@ -2,12 +2,15 @@
 
 Each capture is stored in its trace's window and matched against the
 counterparts already there (a source against earlier sinks, a sink against
-earlier sources), so arrival order does not change the result. The batch's
-record values are decoded and validated in Rust (`analyzers.probe_events`),
-and the per-event join (windows, pairing, matching, the runtime fold) is one
-Rust call too (`matcher_rs.join_traces`) between `TraceWindows.load` and
-`TraceWindows.apply`; `native=False` runs the same join event by event in
-Python, the reference the differential tests hold the Rust path to.
+earlier sources), so arrival order does not change the result. A
+partition's record values are decoded and validated in Rust and stay there
+(`matcher_rs.ProbeBatch`, `analyzers.probe_events.decode_probe_batch`); the
+per-event join (windows, pairing, matching, the runtime fold, the signals'
+records) runs over them in one more Rust call (`ProbeBatch.join`) between
+`TraceWindows.load` and `TraceWindows.apply`, and Python words the dead
+letters. `native=False` decodes with the Python validator and runs the same
+join event by event in Python, the reference the differential tests hold the
+Rust path to.
 """
 
 from __future__ import annotations
@@ -15,13 +18,19 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import matcher_rs
 from analyzers.payloads import payload_bytes
-from analyzers.probe_events import PayloadFault, ProbeFields, decode_probe_values
-from analyzers.runtime import RuntimeFold, observed_signal
+from analyzers.probe_events import (
+    PayloadFault,
+    ProbeFields,
+    decode_probe_batch,
+    decode_probe_value,
+    decode_probe_values,
+)
+from analyzers.runtime import RuntimeFold
 from state.sealing import EpochKeys, Keyrings
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
@@ -35,8 +44,33 @@ AGENT = "probe-join"
 
 __all__ = ["AGENT", "ProbeJoin", "payload_bytes"]
 
-#: One decoded event with the message it came in.
+#: One decoded event with the message it came in (the Python reference join's).
 ProbeItem = tuple[ProbeFields | PayloadFault, Message]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBatch:
+    """A partition's batch decoded in Rust, with the messages it came in."""
+
+    batch: matcher_rs.ProbeBatch
+    messages: Sequence[Message]
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def __iter__(self) -> Iterator[ProbeItem]:
+        """The valid events as the reference decode gives them (made when asked:
+        the join does not need them)."""
+        messages = self.messages
+        for index, item in self.batch.valid():
+            if item is None:  # held: a `ts` beyond 64 bits
+                yield decode_probe_value(messages[index].value), messages[index]  # type: ignore[misc]
+            else:
+                yield PayloadFault(*item) if len(item) == 2 else item, messages[index]
+
+
+#: What `decode_batch` gives `__call__`.
+ProbeEvents = DecodedBatch | list[ProbeItem]
 
 
 @dataclass
@@ -63,20 +97,47 @@ class ProbeJoin:
 
     def decode_batch(self, messages: Sequence[Message], *, agent: str, metrics: Metrics,
                      bounds: EventTimeBounds | None = None,
-                     ) -> tuple[list[ProbeItem], list[Output]]:
+                     ) -> tuple[ProbeEvents, list[Output]]:
         """The batch's events (decoded in Rust) and the dead letters of the invalid ones.
 
         With `bounds`, an event too far from its record timestamp is a dead
         letter as well: it never reaches a trace window nor moves its watermark.
+        Native, the decoded events stay in Rust (`matcher_rs.ProbeBatch`) for
+        the join; `native=False` decodes them in Python for the reference join.
         """
         now = int(time.time() * 1000)
-        verdicts = decode_probe_values([m.value for m in messages])
+        if not self.native:
+            return self._decode_python(messages, agent=agent, metrics=metrics, bounds=bounds,
+                                       now=now)
+        batch = decode_probe_batch([m.value for m in messages])
+        if bounds is not None:
+            batch.bound(list(map(record_time_ms, messages)), bounds.max_future_ms,
+                        bounds.max_age_ms)
+            for index in batch.held():  # a `ts` beyond 64 bits: bounded here
+                verdict = decode_probe_value(messages[index].value)
+                ts = verdict.ts if isinstance(verdict, PayloadFault) else verdict[1]
+                reason = bounds.refusal(ts, record_time_ms(messages[index]))  # type: ignore[arg-type]
+                if reason is not None:
+                    batch.settle(index, reason)
+        dead: list[Output] = []
+        if len(batch) < len(messages):
+            dead = [message_dead_letter(messages[index], reason if reason is not None
+                                        else _bound_refusal(bounds, ts, messages[index]),
+                                        now, agent)
+                    for index, reason, ts in batch.dead()]
+            metrics.incr(f"{agent}.dead_letters", len(dead))
+        return DecodedBatch(batch, messages), dead
+
+    def _decode_python(self, messages: Sequence[Message], *, agent: str, metrics: Metrics,
+                       bounds: EventTimeBounds | None, now: int,
+                       ) -> tuple[list[ProbeItem], list[Output]]:
+        """The reference decode, value by value in Python."""
+        verdicts = decode_probe_values([m.value for m in messages], native=False)
         if bounds is not None:
             verdicts = [verdict if isinstance(verdict, str) else bounds.refusal(
                 verdict.ts if isinstance(verdict, PayloadFault) else verdict[1],
                 record_time_ms(message)) or verdict
                 for message, verdict in zip(messages, verdicts, strict=True)]
-        # Comprehensions: a statement per event costs more than its work here.
         items: list[ProbeItem] = [(verdict, message) for message, verdict  # type: ignore[misc]
                                   in zip(messages, verdicts, strict=True)
                                   if type(verdict) is not str]
@@ -88,7 +149,7 @@ class ProbeJoin:
             metrics.incr(f"{agent}.dead_letters", len(dead))
         return items, dead
 
-    def __call__(self, tx: Transaction, events: list[ProbeItem]) -> list[Output]:
+    def __call__(self, tx: Transaction, events: ProbeEvents) -> list[Output]:
         topo = self.topology
         traces = TraceWindows(
             tx, size_ms=topo.windows.trace.size_ms,
@@ -96,8 +157,10 @@ class ProbeJoin:
             caps=TraceCapsSpec(topo.caps.trace.max_captures, topo.caps.trace.max_bytes),
             keys=self.keys(tx.store),
         )
-        join = self._join_native if self.native else self._join_python
-        outputs = join(traces, events)
+        if isinstance(events, DecodedBatch):
+            outputs = self._join_native(traces, events)
+        else:
+            outputs = self._join_python(traces, events)
         self.metrics.incr(f"{AGENT}.traces_closed", traces.expire())
         if traces.lost_captures:
             self.metrics.incr(f"{AGENT}.lost_captures", traces.lost_captures)
@@ -110,35 +173,28 @@ class ProbeJoin:
             return message_dead_letter(message, fields.reason, fields.ts, AGENT)
         max_bytes = self.topology.caps.capture_max_bytes
         if len(fields[4]) > max_bytes:
-            reason = f"probe: payload of {len(fields[4])} bytes is over the cap of {max_bytes}"
-            return message_dead_letter(message, reason, fields[1], AGENT)
+            return message_dead_letter(message, _oversize(len(fields[4]), max_bytes), fields[1],
+                                       AGENT)
         return None
 
-    def _join_native(self, traces: TraceWindows, events: list[ProbeItem]) -> list[Output]:
-        """The per-event work in one Rust call (`matcher_rs.join_traces`), over the
-        windows `traces` loads; the same outputs, state and counts as `_join_python`."""
+    def _join_native(self, traces: TraceWindows, events: DecodedBatch) -> list[Output]:
+        """The per-event work in Rust over the batch it decoded (`ProbeBatch.join`),
+        with the windows `traces` loads; the same outputs, state and counts as
+        `_join_python`."""
         topo = self.topology
         cap = topo.caps.capture_max_bytes
-        # What `_refusal` lets through, without a call per event.
-        joined: list[ProbeFields] = [
-            fields for fields, _ in events  # type: ignore[misc]
-            if type(fields) is not PayloadFault and len(fields[4]) <= cap]  # type: ignore[misc]
-        outputs: list[Output] = []
-        if len(joined) < len(events):
-            outputs = [refused for refused in itertools.starmap(self._refusal, events)
-                       if refused is not None]
-        trace_ids = list(dict.fromkeys([fields[0] for fields in joined]))
+        batch = events.batch
+        trace_ids = batch.trace_ids(cap)
         started = time.perf_counter()
-        admissions, watermark, writes, observations, requests, matched_bytes, failed = (
-            matcher_rs.join_traces(
-                joined, trace_ids, traces.load(trace_ids), watermark=traces.windows.watermark,
-                size_ms=topo.windows.trace.size_ms,
-                allowed_lateness_ms=topo.windows.trace.allowed_lateness_ms,
-                max_captures=topo.caps.trace.max_captures, max_bytes=topo.caps.trace.max_bytes,
-                prefixes=traces.prefixes, open_windows=traces.windows.open_count,
-                min_length=topo.matcher.min_length,
-                transforms=list(topo.matcher.transforms),
-                max_capture_bytes=topo.caps.capture_max_bytes))
+        refusals, (admissions, watermark, writes, signals, requests, matched_bytes,
+                   failed) = batch.join(
+            traces.load(trace_ids), watermark=traces.windows.watermark,
+            size_ms=topo.windows.trace.size_ms,
+            allowed_lateness_ms=topo.windows.trace.allowed_lateness_ms,
+            max_captures=topo.caps.trace.max_captures, max_bytes=topo.caps.trace.max_bytes,
+            prefixes=traces.prefixes, open_windows=traces.windows.open_count,
+            min_length=topo.matcher.min_length, transforms=list(topo.matcher.transforms),
+            max_capture_bytes=cap)
         if requests:
             self.metrics.observe(f"{AGENT}.matcher", time.perf_counter() - started)
             self.metrics.incr(f"{AGENT}.matcher_bytes", matched_bytes)
@@ -146,25 +202,13 @@ class ProbeJoin:
         traces.apply(trace_ids, writes, watermark)
         for admission in Admission:
             self.metrics.incr(f"{AGENT}.{admission.value}", admissions.count(_CODES[admission]))
-        if admissions.strip(b"\x00"):  # some refused by their window: dead letters in order
-            outputs = self._in_order(events, admissions)
-        outputs.extend(Output("flow-signals", signal.edge_id.encode(), signal.to_json())
-                       for signal in map(observed_signal, observations))
-        return outputs
-
-    def _in_order(self, events: list[ProbeItem], admissions: bytes) -> list[Output]:
-        """Every dead letter of the batch in event order, the window's refusals included."""
         outputs: list[Output] = []
-        codes = iter(admissions)
-        for fields, message in events:
-            refused = self._refusal(fields, message)
-            if refused is not None:
-                outputs.append(refused)
-                continue
-            code = next(codes)
-            if code != _CODES[Admission.STORED]:
-                reason = window_refusal("trace", late=code == _CODES[Admission.LATE])
-                outputs.append(message_dead_letter(message, reason, fields[1], AGENT))
+        if refusals:  # dead letters, in event order
+            messages = events.messages
+            outputs = [message_dead_letter(messages[index], _refusal_reason(code, detail, cap),
+                                           ts, AGENT)
+                       for index, code, ts, detail in refusals]
+        outputs.extend(itertools.starmap(_signal_output, signals))
         return outputs
 
     def _join_python(self, traces: TraceWindows, events: list[ProbeItem]) -> list[Output]:
@@ -221,3 +265,30 @@ class ProbeJoin:
 
 #: The admission codes of `matcher_rs.join_traces`.
 _CODES = {Admission.STORED: 0, Admission.LATE: 1, Admission.OVERFLOW: 2}
+
+
+def _signal_output(key: bytes, value: bytes) -> Output:
+    """A `flow-signals` record made in Rust (`matcher_rs.runtime_signals`)."""
+    return Output("flow-signals", key, value)
+
+
+def _oversize(size: int, max_bytes: int) -> str:
+    """The dead-letter reason of a payload over the capture cap."""
+    return f"probe: payload of {size} bytes is over the cap of {max_bytes}"
+
+
+def _refusal_reason(code: int, detail: str | int | None, max_bytes: int) -> str:
+    """The dead-letter reason of a `ProbeBatch.join` refusal."""
+    if code == 0:  # a payload fault, with its reason
+        return str(detail)
+    if code == 1:  # a payload over the cap, with its size
+        return _oversize(int(detail or 0), max_bytes)
+    return window_refusal("trace", late=code == 2)
+
+
+def _bound_refusal(bounds: EventTimeBounds | None, ts: int | None, message: Message) -> str:
+    """The reason `ProbeBatch.bound` refused an event for (it words none itself)."""
+    reason = None if bounds is None or ts is None else bounds.refusal(ts, record_time_ms(message))
+    if reason is None:  # not reached: the Rust bound and `refusal` are the same test
+        raise ValueError("an event refused by its bounds that EventTimeBounds lets through")
+    return reason

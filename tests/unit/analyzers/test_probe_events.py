@@ -1,7 +1,8 @@
 """The Rust probe-event decoder against the Python validator: same verdicts, same reasons.
 
 `decode_probe_values` (Rust, with the Python validator for what it leaves)
-must equal `decode_probe_value` (the Python validator alone) on every value:
+and `decode_probe_batch` (the probe join's: the events kept in Rust) must
+equal `decode_probe_value` (the Python validator alone) on every value:
 a fixed corpus of envelopes (valid, invalid in each way, odd unicode, huge
 numbers, duplicate keys, invalid JSON) and generated ones.
 """
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matcher_rs
-from analyzers.probe_events import decode_probe_value, decode_probe_values
+from analyzers.probe_events import decode_probe_batch, decode_probe_value, decode_probe_values
 
 
 class Pairs(list[tuple[str, Any]]):
@@ -130,7 +131,16 @@ CORPUS: list[bytes | None] = [
 
 
 def assert_same(values: list[bytes | None]) -> None:
-    assert decode_probe_values(values) == [decode_probe_value(v) for v in values]
+    expected = [decode_probe_value(v) for v in values]
+    assert decode_probe_values(values) == expected
+    # The probe join's fused path (`ProbeBatch`: the events stay in Rust) as well:
+    # the same dead-letter reasons, the same events and payload faults.
+    batch = decode_probe_batch(values)
+    assert batch.dead() == [(i, v, None) for i, v in enumerate(expected) if isinstance(v, str)]
+    assert batch.valid() == [(i, tuple(v) if -(2**63) <= v[-1 if len(v) == 2 else 1] < 2**63
+                              else None)  # a `ts` beyond 64 bits: held, bounded in Python
+                             for i, v in enumerate(expected) if not isinstance(v, str)]
+    assert len(batch) == len(batch.valid())
 
 
 def test_corpus_verdicts_and_reasons_equal_the_python_validator() -> None:

@@ -1,11 +1,12 @@
 """The probe join's Rust path against its Python reference, over generated batches.
 
-`ProbeJoin(native=True)` hands the per-event work to `matcher_rs.join_traces`;
-`native=False` does it event by event in Python (`TraceWindows.add`,
-`match_requests`, `RuntimeFold`). Both must send the same outputs in the same
-order, count the same metrics, and leave byte-for-byte the same store: the
-captures are "sealed" in the clear here (a key that only a restart loses) so
-that two stores can be compared.
+`ProbeJoin(native=True)` decodes the batch and joins it in Rust
+(`matcher_rs.ProbeBatch`: the decoded events never cross into Python);
+`native=False` decodes it with the Python validator and joins it event by
+event in Python (`TraceWindows.add`, `match_requests`, `RuntimeFold`). Both
+must send the same outputs in the same order, count the same metrics, and
+leave byte-for-byte the same store: the captures are "sealed" in the clear
+here (a key that only a restart loses) so that two stores can be compared.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -24,20 +26,23 @@ from stream_fixtures import FakeMessage, RecordingSink
 
 from state.sealing import HEADER_BYTES, EpochKeys, Keyrings
 from state.traces import pack_captures
+from state.windows import EventTimeBounds
 from streams.pipeline.agents.probe_join import AGENT, ProbeJoin
-from streams.pipeline.batch import input_validator, process_messages
+from streams.pipeline.batch import InputRules, input_validator, process_messages
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
 from streams.pipeline.topology import Topology, load_topology
 
 TOPIC = "probe-events"
 TRACES = ["a", "b", "a|b", "ab"]
-ASSETS = {"source": ["web://photos-web/upload", "postgres://db/app.users"],
+ASSETS = {"source": ["web://photos-web/upload", "postgres://db/app.users",
+                     'web://photos-web/"up\\load"\u00e9\x07'],  # escaped in signals
           "sink": ["mysql://photos-db/photos.photos", "scribe://logs/uploaded",
                    "web://photos-web/upload"]}
 SECRET = "Home, 123 Main St"
 PAYLOADS: list[Any] = [
     {"location": SECRET, "email": "alice@example.com"}, {"loc": SECRET, "id": 7},
+    {'lo"c\\\u00e9\n': SECRET},
     f"user {SECRET.lower()} uploaded", "alice@example.com", {"n": 42, "ok": True},
     SECRET, "x" * 130,  # over the capture cap below
     {"segment": "zzz-unrelated-zzz", "tags": [SECRET, "other value"]},
@@ -72,24 +77,45 @@ def small_topology() -> Topology:
 TOPOLOGY = small_topology()
 
 
-@st.composite
-def events(draw: st.DrawFn) -> list[bytes]:
-    """Probe-event values over a few traces, out of order, a few with a bad payload.
+#: Values the envelope check refuses or leaves to the Python validator.
+ODD_VALUES: list[bytes | None] = [
+    None, b"[]", b"{", b'{"v":2}', b'{"v":1,"type":"probe","ts":1.5}',
+    b'{"v":1,"type":"probe","ts":1000,"trace_id":"a","role":"sink","asset":"x"}',
+]
 
-    (Envelopes that do not decode are dead-lettered before the join, at the
-    wall-clock time: the same code on both sides, left out.)"""
-    values = []
+#: The event-time bounds of the generated runs (`InputRules`), or none.
+BOUNDS = [None, EventTimeBounds(max_future_ms=200, max_age_ms=250),
+          EventTimeBounds(max_future_ms=100, max_age_ms=-1)]
+
+
+@st.composite
+def events(draw: st.DrawFn) -> list[tuple[bytes | None, int | None]]:
+    """Probe-event values with their record timestamps over a few traces, out of
+    order, a few with a bad payload, an invalid envelope, a payload or a `ts`
+    only the Python validator decides, or a `ts` far from its record's."""
+    values: list[tuple[bytes | None, int | None]] = []
     for _ in range(draw(st.integers(1, 40))):
         role = draw(st.sampled_from(["source", "sink"]))
         event: dict[str, Any] = {
             "v": 1, "type": "probe", "trace_id": draw(st.sampled_from(TRACES)),
             "ts": draw(st.integers(1000, 1500)), "service": "svc", "role": role,
             "asset": draw(st.sampled_from(ASSETS[role]))}
-        if draw(st.integers(0, 20)) == 0:
+        record = draw(st.none() | st.integers(event["ts"] - 400, event["ts"] + 400))
+        odd = draw(st.integers(0, 20))
+        if odd == 0:
             event["payload_b64"] = "!!not base64"  # a payload fault
+        elif odd == 1:
+            event["payload_b64"] = "eyJsb2MiOiAiSG9tZSwgMTIzIE1haW4gU3QifQ=="  # decided in Python
+        elif odd == 2:
+            event["payload"] = {"where": SECRET, "score": 0.5}  # a float: decided in Python
         else:
             event["payload"] = draw(st.sampled_from(PAYLOADS))
-        values.append(orjson.dumps(event))
+        value: bytes | None = orjson.dumps(event)
+        if odd == 3:
+            value = draw(st.sampled_from(ODD_VALUES))
+        elif odd == 4:  # a `ts` beyond 64 bits
+            value = (value or b"").replace(b'"ts":%d' % event["ts"], b'"ts":%d' % 2**64)
+        values.append((value, record))
     return values
 
 
@@ -120,27 +146,30 @@ def side(root: Path, legacy: bool, counted: bool = True) -> Iterator[StoreRegist
         stores.close()
 
 
-async def run(values: list[bytes], cuts: list[int], restarts: list[bool], native: bool,
-              root: Path, legacy: bool, counted: bool = True,
+async def run(values: list[tuple[bytes | None, int | None]], cuts: list[int],
+              restarts: list[bool], native: bool, root: Path, legacy: bool,
+              counted: bool = True, bounds: EventTimeBounds | None = None,
               ) -> tuple[list[list[tuple[str, bytes | None, bytes | None]]],
                          dict[str, int], list[tuple[bytes, bytes]]]:
-    """Every batch's outputs, the counters and the store, for one side."""
+    """Every batch's outputs, the counters and the store, for one side (the wall
+    clock fixed: dead letters of invalid envelopes carry it)."""
     metrics = Metrics()
     generation = 0
     batches: list[list[tuple[str, bytes | None, bytes | None]]] = []
     offset = 1 if legacy else 0
-    with side(root, legacy, counted) as stores:
+    with side(root, legacy, counted) as stores, mock.patch("time.time", return_value=1.7e9):
         edges = sorted({0, len(values), *(c % (len(values) + 1) for c in cuts)})
         for number, (start, end) in enumerate(itertools.pairwise(edges)):
             if restarts[number % len(restarts)]:
                 generation += 1
             keyrings = Keyrings(50, lambda epoch_ms, g=generation: ClearKeys(epoch_ms, g))
             handler = ProbeJoin(TOPOLOGY, metrics, keyrings, native=native)
-            messages = [FakeMessage(TOPIC, 0, offset + i, b"k", value)
-                        for i, value in enumerate(values[start:end], start)]
+            messages = [FakeMessage(TOPIC, 0, offset + i, b"k", value, record)
+                        for i, (value, record) in enumerate(values[start:end], start)]
             sink = RecordingSink()
             await process_messages(messages, agent=AGENT, validate=input_validator(TOPIC),
-                                   stores=stores, handler=handler, sink=sink, metrics=metrics)
+                                   stores=stores, handler=handler, sink=sink, metrics=metrics,
+                                   rules=InputRules(bounds=bounds))
             batches.append([(o.topic, o.key, o.value) for o in sink.outputs])
         store = stores.get(AGENT, TOPIC, 0)
         contents = list(store.scan(b"", b"\xff"))
@@ -151,16 +180,19 @@ async def run(values: list[bytes], cuts: list[int], restarts: list[bool], native
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=events(), cuts=st.lists(st.integers(0, 40), max_size=4),
        restarts=st.lists(st.booleans(), min_size=1, max_size=4), legacy=st.booleans(),
-       counted=st.booleans())
+       counted=st.booleans(), bounds=st.sampled_from(BOUNDS))
 async def test_the_rust_join_sends_counts_and_stores_what_the_python_join_does(
-    tmp_path_factory: Any, values: list[bytes], cuts: list[int], restarts: list[bool],
-    legacy: bool, counted: bool,
+    tmp_path_factory: Any, values: list[tuple[bytes | None, int | None]], cuts: list[int],
+    restarts: list[bool], legacy: bool, counted: bool, bounds: EventTimeBounds | None,
 ) -> None:
     """The Rust join writes the store itself (`TraceWindows.apply`): keys, values and
-    the open-window count (`counted` False: a count that meets zero) as Python does."""
+    the open-window count (`counted` False: a count that meets zero) as Python does.
+    The Rust side decodes the batch itself too (`ProbeBatch`: the events never
+    cross into Python): the same dead letters, in the same order, for invalid
+    envelopes, values the Python validator decides, and events out of bounds."""
     root = tmp_path_factory.mktemp("join")
-    python = await run(values, cuts, restarts, False, root / "python", legacy, counted)
-    native = await run(values, cuts, restarts, True, root / "native", legacy, counted)
+    python = await run(values, cuts, restarts, False, root / "python", legacy, counted, bounds)
+    native = await run(values, cuts, restarts, True, root / "native", legacy, counted, bounds)
     assert native[0] == python[0]
     assert native[1] == python[1]
     assert native[2] == python[2]
@@ -175,7 +207,7 @@ async def test_a_batch_with_every_branch_joins_the_same_both_ways(tmp_path: Path
             "payload": PAYLOADS[1]}
     late = {**sink, "trace_id": "b", "ts": 1000}
     later = {**sink, "trace_id": "b", "ts": 1400}
-    values = [orjson.dumps(e) for e in [sources[0], sink, *sources[1:], later, late]]
+    values = [(orjson.dumps(e), None) for e in [sources[0], sink, *sources[1:], later, late]]
     python = await run(values, [2], [False, True], False, tmp_path / "python", legacy=True)
     native = await run(values, [2], [False, True], True, tmp_path / "native", legacy=True)
     assert native == python
