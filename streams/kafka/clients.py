@@ -14,7 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.kafka.security import aiokafka_options
+from streams.kafka.security import aiokafka_options, librdkafka_config
 from streams.settings import Settings
 
 
@@ -34,6 +34,18 @@ def new_producer(settings: Settings, **options: Any) -> AIOKafkaProducer:
     """A producer of `settings`' cluster (not started)."""
     return AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers,
                             **aiokafka_options(settings.security), **options)
+
+
+def new_confluent_producer(settings: Settings, **config: Any) -> Any:
+    """A confluent-kafka (librdkafka) producer of `settings`' cluster.
+
+    `config` holds librdkafka's own keys ("linger.ms", ...). It starts its
+    threads at once but connects lazily; it has nothing to stop, only to flush.
+    """
+    from confluent_kafka import Producer  # only the workers that choose it load librdkafka
+
+    return Producer({"bootstrap.servers": settings.bootstrap_servers,
+                     **librdkafka_config(settings.security), **config})
 
 
 def new_admin(settings: Settings, **options: Any) -> AIOKafkaAdminClient:

@@ -37,6 +37,7 @@ from streams.pipeline.agents import (
 from streams.pipeline.batch import (
     Handler,
     InputRules,
+    OutputSink,
     Validator,
     input_validator,
     process_messages,
@@ -44,7 +45,7 @@ from streams.pipeline.batch import (
 from streams.pipeline.batch_consumer import BatchAgent, BatchConsumer
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.restore import StateRestorer
-from streams.pipeline.sink import ProducerSink
+from streams.pipeline.sink import make_sink
 from streams.pipeline.stores import StoreRegistry
 from streams.pipeline.topology import Topology, TopologyError
 from streams.policy.monitor import PolicyMonitor
@@ -157,7 +158,7 @@ def build_app(
         )
     stores = StoreRegistry(settings.data_dir / "state")
     pipeline.stores = stores
-    sink = ProducerSink(app.producer, settings)
+    sink = make_sink(topology.producer, settings, app.producer)
     batch_agents: list[BatchAgent] = []
     for name, (handler, validate) in handlers(topology, pipeline.metrics).items():
         agent = topology.agents[name]
@@ -204,7 +205,7 @@ def build_app(
 
 def _agent_body(
     name: str, batch_size: int, within_s: float, handler: Handler, validate: Validator,
-    stores: StoreRegistry, sink: ProducerSink, metrics: Metrics, rules: InputRules,
+    stores: StoreRegistry, sink: OutputSink, metrics: Metrics, rules: InputRules,
 ) -> Callable[[Any], AsyncIterator[None]]:
     async def body(stream: Any) -> AsyncIterator[None]:
         async for events in stream.take_events(batch_size, within_s):

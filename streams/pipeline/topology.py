@@ -173,6 +173,24 @@ class PoisonSpec:
 
 
 @dataclass(frozen=True)
+class ProducerSpec:
+    """The client that sends a worker's outputs (streams/pipeline/sink.py).
+
+    `confluent` (librdkafka, through confluent-kafka) builds and sends record
+    batches in C threads; `aiokafka` sends through the Faust app's producer.
+    Both partition a key as Kafka's own clients do (murmur2).
+    """
+
+    client: Literal["confluent", "aiokafka"]
+    #: How long a partition's batch waits for more records before it is sent.
+    linger_ms: int
+
+    def check(self, where: str) -> None:
+        if self.linger_ms < 0:
+            raise ValueError(f"{where}.linger_ms: must be 0 or more")
+
+
+@dataclass(frozen=True)
 class GraphReplicaSpec:
     """The worker's replica of the graph topic (streams/graph/replica.py)."""
 
@@ -231,6 +249,7 @@ class Topology:
     services: Services
     event_time: EventTimeSpec = EventTimeSpec(max_future_ms=300_000, max_age_ms=-1)
     poison: PoisonSpec = PoisonSpec(attempts=3)
+    producer: ProducerSpec = ProducerSpec(client="aiokafka", linger_ms=5)
 
     def check(self, where: str) -> None:
         for name in CONTRACT_TOPICS:

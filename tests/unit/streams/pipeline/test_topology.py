@@ -197,3 +197,17 @@ def test_hostile_input_sections_have_defaults(doc: dict[str, Any]) -> None:
     assert topology.event_time.max_future_ms > 0 and topology.poison.attempts >= 1
     doc["event_time"] = {"max_future_ms": 0, "max_age_ms": -1}
     assert parse_topology(doc).event_time.max_age_ms == -1
+
+
+def test_project_topology_sends_through_librdkafka() -> None:
+    producer = load_topology().producer
+    assert (producer.client, producer.linger_ms) == ("confluent", 5)
+
+
+def test_producer_defaults_to_the_faust_producer_and_is_checked(doc: dict[str, Any]) -> None:
+    del doc["producer"]
+    assert parse_topology(doc).producer.client == "aiokafka"
+    doc["producer"] = {"client": "kafka-python", "linger_ms": 5}
+    assert "producer.client: 'kafka-python' is not one of" in _error(doc)
+    doc["producer"] = {"client": "confluent", "linger_ms": -1}
+    assert _error(doc) == "t.yaml: producer.linger_ms: must be 0 or more"
