@@ -1,6 +1,7 @@
 """Where the pipeline's time goes, against baselines measured in the same run.
 
-    python -m loadtest.bench_pipeline [--requests N] [--consumer stream|batch|both] [--json]
+    python -m loadtest.bench_pipeline [--requests N] [--consumer stream|batch|both]
+        [--clients PRODUCER/FETCH[,PRODUCER/FETCH...]] [--json]
 
 On one generated workload (loadtest.workload, about 4 probe events per
 request) already on the broker, it measures in events/s:
@@ -22,7 +23,11 @@ request) already on the broker, it measures in events/s:
 
 Each worker run reads its own copy of the events (its own topic prefix). It
 prints the figures, each pipeline's ratios to the bare consumer and to the
-handlers, and ``batch_vs_stream``. Needs a broker (``lineage kafka up``).
+handlers, and ``batch_vs_stream``. With ``--clients`` each consumer runs once
+per pair of Kafka clients (``aiokafka`` or ``confluent``; the first names
+``producer.client``, the second ``batch_consumer.client`` of topology.yaml),
+named ``<consumer>_<producer>_<fetch>``, and ``<variant>_vs_<first variant>_*``
+gives each pair's ratios to the first. Needs a broker (``lineage kafka up``).
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
 from streams.pipeline.topology import load_topology, write_consumer_variant
 from streams.settings import Settings
+
+Client = Literal["aiokafka", "confluent"]
+#: The Kafka clients of a worker: (producer.client, batch_consumer.client); None: topology.yaml's.
+Clients = tuple[Client, Client] | None
 
 
 @dataclass
@@ -189,14 +198,17 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _pipeline(settings: Settings, expected_inputs: int,
-                    consumer: Literal["stream", "batch"]) -> tuple[float, float]:
+                    consumer: Literal["stream", "batch"],
+                    clients: Clients = None) -> tuple[float, float]:
     """One worker from the moment it joined to the moment its lag is 0.
 
     Returns events/s of wall time and events per CPU second of the worker
     (the second does not depend on what else runs on the machine).
     """
+    producer, fetch = clients or (None, None)
     topology_path = write_consumer_variant(
-        consumer, Path(tempfile.mkdtemp(prefix="bench-pipeline-topology-")))
+        consumer, Path(tempfile.mkdtemp(prefix="bench-pipeline-topology-")),
+        producer=producer, batch_client=fetch)
     lineage = str(Path(sys.executable).parent / "lineage")
     data_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-worker-"))
     proc = subprocess.Popen([lineage, "worker", "--bootstrap-servers", settings.bootstrap_servers,
@@ -234,7 +246,8 @@ async def _pipeline(settings: Settings, expected_inputs: int,
 
 
 async def run(requests: int, bootstrap: str,
-              consumers: Sequence[Literal["stream", "batch"]]) -> dict[str, float]:
+              consumers: Sequence[Literal["stream", "batch"]],
+              variants: Sequence[Clients] = (None,)) -> dict[str, float]:
     workload = generate(7)
     events = list(stream(workload, int(time.time() * 1000), requests))
     probes = [e for e in events if e["type"] == "probe"]
@@ -247,18 +260,42 @@ async def run(requests: int, bootstrap: str,
                "handlers_offline_events_per_s": round(offline)}
     results.update(await sealing_ab(probes))
     for consumer in consumers:
-        # Each variant on a prefix of its own: the same events, a fresh group.
-        own = Settings(bootstrap, f"{settings.topic_prefix}{consumer}-", Path("."))
-        await _produce(own, events)
-        rate, per_cpu = await _pipeline(own, len(events), consumer)
-        results[f"pipeline_{consumer}_events_per_s"] = round(rate)
-        results[f"pipeline_{consumer}_events_per_cpu_s"] = round(per_cpu)
-        results[f"pipeline_{consumer}_vs_bare"] = round(rate / bare, 3)
-        results[f"pipeline_{consumer}_vs_handlers"] = round(rate / offline, 3)
-    if len(consumers) == 2:
-        results["batch_vs_stream"] = round(results["pipeline_batch_events_per_s"]
-                                           / results["pipeline_stream_events_per_s"], 2)
+        names = [_variant_name(consumer, clients) for clients in variants]
+        for name, clients in zip(names, variants, strict=True):
+            # Each variant on a prefix of its own: the same events, a fresh group.
+            own = Settings(bootstrap, f"{settings.topic_prefix}{name}-", Path("."))
+            await _produce(own, events)
+            rate, per_cpu = await _pipeline(own, len(events), consumer, clients)
+            results[f"pipeline_{name}_events_per_s"] = round(rate)
+            results[f"pipeline_{name}_events_per_cpu_s"] = round(per_cpu)
+            results[f"pipeline_{name}_vs_bare"] = round(rate / bare, 3)
+            results[f"pipeline_{name}_vs_handlers"] = round(rate / offline, 3)
+        for name in names[1:]:
+            for figure in ("events_per_s", "events_per_cpu_s"):
+                results[f"{name}_vs_{names[0]}_{figure}"] = round(
+                    results[f"pipeline_{name}_{figure}"]
+                    / max(results[f"pipeline_{names[0]}_{figure}"], 1), 3)
+    if len(consumers) == 2 and len(variants) == 1:
+        stream_, batch_ = (_variant_name(c, variants[0]) for c in ("stream", "batch"))
+        results["batch_vs_stream"] = round(results[f"pipeline_{batch_}_events_per_s"]
+                                           / results[f"pipeline_{stream_}_events_per_s"], 2)
     return results
+
+
+def _variant_name(consumer: str, clients: Clients) -> str:
+    return consumer if clients is None else f"{consumer}_{clients[0]}_{clients[1]}"
+
+
+def parse_clients(text: str) -> list[Clients]:
+    """`aiokafka/aiokafka,confluent/confluent` -> [("aiokafka", "aiokafka"), ...]."""
+    variants: list[Clients] = []
+    for spec in text.split(","):
+        producer, _, fetch = spec.strip().partition("/")
+        if producer not in ("aiokafka", "confluent") or fetch not in ("aiokafka", "confluent"):
+            raise argparse.ArgumentTypeError(
+                f"{spec!r}: expected PRODUCER/FETCH, each aiokafka or confluent")
+        variants.append((producer, fetch))  # type: ignore[arg-type]  # checked above
+    return variants
 
 
 def main() -> None:
@@ -268,6 +305,11 @@ def main() -> None:
     parser.add_argument("--consumer", choices=["stream", "batch", "both"], default="both",
                         help="which agent consumer(s) the worker runs with (default: both, "
                              "the Faust stream first as the baseline)")
+    parser.add_argument("--clients", type=parse_clients, default=[None],
+                        metavar="PRODUCER/FETCH[,...]",
+                        help="the workers' Kafka clients, one run per pair, the first the "
+                             "baseline: producer.client/batch_consumer.client, each aiokafka "
+                             "or confluent (default: topology.yaml's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sealing-only", action="store_true",
                         help="only the sealed/unsealed probe join A/B (offline, no broker)")
@@ -280,7 +322,7 @@ def main() -> None:
         return
     consumers: list[Literal["stream", "batch"]] = (
         ["stream", "batch"] if args.consumer == "both" else [args.consumer])
-    result = asyncio.run(run(args.requests, args.bootstrap_servers, consumers))
+    result = asyncio.run(run(args.requests, args.bootstrap_servers, consumers, args.clients))
     print_figures(result, as_json=args.json)
 
 

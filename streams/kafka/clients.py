@@ -48,6 +48,24 @@ def new_confluent_producer(settings: Settings, **config: Any) -> Any:
                      **librdkafka_config(settings.security), **config})
 
 
+def new_confluent_consumer(settings: Settings, group_id: str, **config: Any) -> Any:
+    """A confluent-kafka (librdkafka) consumer of `settings`' cluster in group `group_id`.
+
+    `config` holds librdkafka's own keys; its calls block (run them off the
+    event loop).
+    """
+    from confluent_kafka import Consumer  # only the workers that choose it load librdkafka
+
+    return Consumer({"bootstrap.servers": settings.bootstrap_servers,
+                     **librdkafka_config(settings.security), "group.id": group_id, **config})
+
+
+def confluent_topic_partitions(consumer: Any, timeout_s: float = 30) -> dict[str, list[int]]:
+    """Every topic of the cluster with its partitions, as `topic_partitions` (blocks)."""
+    metadata = consumer.list_topics(timeout=timeout_s)
+    return {name: sorted(topic.partitions) for name, topic in metadata.topics.items()}
+
+
 def new_admin(settings: Settings, **options: Any) -> AIOKafkaAdminClient:
     """An admin client of `settings`' cluster (not started)."""
     return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,

@@ -178,7 +178,8 @@ def build_app(
             static_verification_ms=topology.windows.static_verification_ms,
             replay_ms={probe_join.AGENT: trace.size_ms + trace.allowed_lateness_ms})
         batch = BatchConsumer(settings, batch_agents, stores=stores, sink=sink,
-                              metrics=pipeline.metrics, restorer=restorer)
+                              metrics=pipeline.metrics, restorer=restorer,
+                              client=topology.batch_consumer.client)
 
         @app.task
         async def batch_agents_task() -> None:

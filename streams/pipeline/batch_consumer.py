@@ -4,9 +4,10 @@ Faust hands a stream one event at a time (a task hand-off, a channel put, an
 ack and a future per message); for the probe join and the edge merge that
 path, not their handlers, capped a worker at under 2k events/s. An agent
 configured with `consumer: batch` in topology.yaml is run here instead: one
-aiokafka consumer per worker, in its own consumer group (`Settings.batch_group_id`),
-fetches up to the largest `batch_size` of its agents with `getmany` (waiting at
-most the shortest `batch_within_ms` when nothing is there) and hands each
+consumer per worker (aiokafka or librdkafka, `batch_consumer.client` in
+topology.yaml; streams/pipeline/batch_fetch.py), in its own consumer group
+(`Settings.batch_group_id`), fetches up to the largest `batch_size` of its
+agents (waiting at most the shortest `batch_within_ms` when nothing is there) and hands each
 topic's records to the same `process_messages` the Faust agents use, so
 state, offsets, dead letters and recovery behave exactly the same.
 
@@ -28,12 +29,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
-from aiokafka.structs import ConsumerRecord
+from aiokafka import TopicPartition
 
-from streams.kafka.clients import new_consumer, topic_partitions
-from streams.pipeline.batch import Handler, InputRules, OutputSink, Validator, process_messages
+from streams.pipeline.batch import (
+    Handler,
+    InputRules,
+    Message,
+    OutputSink,
+    Validator,
+    process_messages,
+)
+from streams.pipeline.batch_fetch import CommitFailed, FetchClient, Fetcher, new_fetcher
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.restore import StateRestorer, check_partition_counts
 from streams.pipeline.stores import StoreRegistry
@@ -55,30 +61,13 @@ class BatchAgent:
     rules: InputRules = field(default_factory=InputRules)
 
 
-class _WaitForBatch(ConsumerRebalanceListener):
-    """Revocations wait for the batch in flight; assignments are noted for a state check."""
-
-    def __init__(self, lock: asyncio.Lock, unchecked: set[TopicPartition]) -> None:
-        self.lock = lock
-        self.unchecked = unchecked
-
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        async with self.lock:  # the batch in flight finishes and commits first
-            self.unchecked.difference_update(revoked)
-
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        self.unchecked.update(assigned)
-        if assigned:
-            log.info("batch consumer assigned %s",
-                     ", ".join(sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)))
-
-
 class BatchConsumer:
     """Runs the batch agents of a worker until cancelled."""
 
     def __init__(self, settings: Settings, agents: Sequence[BatchAgent], *,
                  stores: StoreRegistry, sink: OutputSink, metrics: Metrics,
-                 restorer: StateRestorer | None = None) -> None:
+                 restorer: StateRestorer | None = None,
+                 client: FetchClient = "aiokafka") -> None:
         if not agents:
             raise ValueError("a batch consumer needs at least one agent")
         self.settings = settings
@@ -91,32 +80,27 @@ class BatchConsumer:
         self._unchecked: set[TopicPartition] = set()
         self.max_records = max(agent.batch_size for agent in agents)
         self.within_ms = min(agent.within_ms for agent in agents)
+        self.client = client
 
-    def _consumer(self) -> AIOKafkaConsumer:
-        return new_consumer(
-            self.settings,
-            group_id=self.settings.batch_group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self.max_records,
-            fetch_max_bytes=64 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            # As for the Faust consumer: a killed worker's partitions return quickly.
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=2_000,
-        )
+    def _assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        self._unchecked.update(assigned)
+        if assigned:
+            log.info("batch consumer assigned %s",
+                     ", ".join(sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)))
+
+    def _revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        self._unchecked.difference_update(revoked)
 
     async def run(self) -> None:
-        consumer = self._consumer()
+        consumer = new_fetcher(self.client, self.settings, self.settings.batch_group_id,
+                               self.max_records)
         await consumer.start()
         try:
             if self.restorer is not None:
-                check_partition_counts(self.settings, await topic_partitions(consumer))
-            consumer.subscribe(topics=sorted(self.agents),
-                               listener=_WaitForBatch(self._lock, self._unchecked))
+                check_partition_counts(self.settings, await consumer.partitions())
+            consumer.subscribe(sorted(self.agents), self._lock, self._assigned, self._revoked)
             while True:
-                fetched = await consumer.getmany(timeout_ms=self.within_ms,
-                                                 max_records=self.max_records)
+                fetched = await consumer.fetch(self.within_ms, self.max_records)
                 if fetched or self._unchecked:
                     async with self._lock:
                         await self._restore_assigned(consumer)
@@ -126,7 +110,7 @@ class BatchConsumer:
         finally:
             await consumer.stop()
 
-    async def _restore_assigned(self, consumer: AIOKafkaConsumer) -> None:
+    async def _restore_assigned(self, consumer: Fetcher) -> None:
         """Restore the state of partitions assigned since the last batch, if they lack it."""
         while self._unchecked:
             tp = min(self._unchecked)
@@ -137,9 +121,9 @@ class BatchConsumer:
                                             (agent.handler, agent.validate), agent.rules)
             self._unchecked.discard(tp)
 
-    async def process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+    async def process(self, fetched: dict[TopicPartition, list[Message]]) -> None:
         """Hand each topic's records, all partitions together, to its agent."""
-        by_topic: dict[str, list[ConsumerRecord]] = defaultdict(list)
+        by_topic: dict[str, list[Message]] = defaultdict(list)
         for tp, records in fetched.items():
             by_topic[tp.topic].extend(records)
         for topic, records in by_topic.items():
@@ -148,13 +132,12 @@ class BatchConsumer:
                                    stores=self.stores, handler=agent.handler, sink=self.sink,
                                    metrics=self.metrics, rules=agent.rules)
 
-    async def _commit(self, consumer: AIOKafkaConsumer,
-                      fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+    async def _commit(self, consumer: Fetcher,
+                      fetched: dict[TopicPartition, list[Message]]) -> None:
         offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items() if records}
         try:
             await consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
+        except CommitFailed as exc:
             # The store already holds this batch (a redelivery here is skipped);
             # the next successful commit covers these offsets too.
-            log.warning("batch consumer: offset commit failed (%s); continuing",
-                        type(exc).__name__)
+            log.warning("batch consumer: offset commit failed (%s); continuing", exc)

@@ -191,6 +191,15 @@ class ProducerSpec:
 
 
 @dataclass(frozen=True)
+class BatchConsumerSpec:
+    """The client that reads the `consumer: batch` agents' inputs
+    (streams/pipeline/batch_fetch.py): `confluent` (librdkafka fetches and
+    unpacks records in C threads) or `aiokafka` (`getmany`)."""
+
+    client: Literal["confluent", "aiokafka"]
+
+
+@dataclass(frozen=True)
 class GraphReplicaSpec:
     """The worker's replica of the graph topic (streams/graph/replica.py)."""
 
@@ -250,6 +259,7 @@ class Topology:
     event_time: EventTimeSpec = EventTimeSpec(max_future_ms=300_000, max_age_ms=-1)
     poison: PoisonSpec = PoisonSpec(attempts=3)
     producer: ProducerSpec = ProducerSpec(client="aiokafka", linger_ms=5)
+    batch_consumer: BatchConsumerSpec = BatchConsumerSpec(client="aiokafka")
 
     def check(self, where: str) -> None:
         for name in CONTRACT_TOPICS:
@@ -370,15 +380,23 @@ def load_topology(path: Path | str | None = None) -> Topology:
 
 
 def write_consumer_variant(consumer: Literal["stream", "batch"], directory: Path,
-                           source: Path = DEFAULT_PATH) -> Path:
+                           source: Path = DEFAULT_PATH, *,
+                           producer: Literal["confluent", "aiokafka"] | None = None,
+                           batch_client: Literal["confluent", "aiokafka"] | None = None) -> Path:
     """A copy of `source` with every agent's `consumer` set, as `directory`/topology.yaml.
 
-    For comparing the two consumers on the same topology (benchmarks, tests);
-    point a worker at it with the env LINEAGE_TOPOLOGY.
+    For comparing the two consumers (or, with `producer` and `batch_client`,
+    the two clients that send the outputs and read the batch agents' inputs)
+    on the same topology (benchmarks, tests); point a worker at it with the
+    env LINEAGE_TOPOLOGY.
     """
     data = yaml.safe_load(source.read_text())
     for agent in data["agents"].values():
         agent["consumer"] = consumer
+    if producer is not None:
+        data["producer"] = {**data.get("producer", {"linger_ms": 5}), "client": producer}
+    if batch_client is not None:
+        data["batch_consumer"] = {"client": batch_client}
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "topology.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -149,6 +149,12 @@ def test_consumer_variant_sets_every_agent(tmp_path: Path) -> None:
     variant = load_topology(path)
     assert {a.consumer for a in variant.agents.values()} == {"stream"}
     assert variant.topics == load_topology().topics
+    assert variant.producer == load_topology().producer
+    aiokafka = load_topology(write_consumer_variant("batch", tmp_path / "a", producer="aiokafka"))
+    assert (aiokafka.producer.client, aiokafka.producer.linger_ms) == ("aiokafka", 5)
+    assert aiokafka.batch_consumer == load_topology().batch_consumer
+    fetch = load_topology(write_consumer_variant("batch", tmp_path / "f", batch_client="aiokafka"))
+    assert (fetch.batch_consumer.client, fetch.producer) == ("aiokafka", load_topology().producer)
 
 
 def test_services_are_declared_and_frozen() -> None:
@@ -199,9 +205,19 @@ def test_hostile_input_sections_have_defaults(doc: dict[str, Any]) -> None:
     assert parse_topology(doc).event_time.max_age_ms == -1
 
 
-def test_project_topology_sends_through_librdkafka() -> None:
+def test_project_topology_sends_and_fetches_through_librdkafka() -> None:
     producer = load_topology().producer
     assert (producer.client, producer.linger_ms) == ("confluent", 5)
+    assert load_topology().batch_consumer.client == "confluent"
+
+
+def test_batch_consumer_defaults_to_aiokafka_and_is_checked(doc: dict[str, Any]) -> None:
+    del doc["batch_consumer"]
+    assert parse_topology(doc).batch_consumer.client == "aiokafka"
+    doc["batch_consumer"] = {"client": "kafka-python"}
+    assert "batch_consumer.client: 'kafka-python' is not one of" in _error(doc)
+    doc["batch_consumer"] = {"client": "confluent", "fetch_ms": 5}
+    assert _error(doc) == "t.yaml: batch_consumer.fetch_ms: unknown key"
 
 
 def test_producer_defaults_to_the_faust_producer_and_is_checked(doc: dict[str, Any]) -> None:
