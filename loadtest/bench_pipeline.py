@@ -49,7 +49,7 @@ import orjson
 
 from analyzers.signals import parse_signal
 from loadtest.driver import _stop_workers
-from loadtest.measure import LagProbe, pipeline_groups, print_figures
+from loadtest.measure import LagProbe, pipeline_groups, print_figures, process_cpu_seconds
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
 from state.sealing import HEADER_BYTES, EpochKeys, Keyrings
@@ -188,15 +188,6 @@ async def sealing_ab(probes: list[dict[str, object]], rounds: int = 3) -> dict[s
             "sealing_ratio": round(best[True] / best[False], 3)}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _pipeline(settings: Settings, expected_inputs: int,
                     consumer: Literal["stream", "batch"],
                     clients: Clients = None) -> tuple[float, float]:
@@ -222,7 +213,7 @@ async def _pipeline(settings: Settings, expected_inputs: int,
     try:
         while await probe.members() < 1:
             await asyncio.sleep(0.1)
-        start, cpu_start = time.perf_counter(), _cpu_seconds(proc.pid)
+        start, cpu_start = time.perf_counter(), process_cpu_seconds(proc.pid)
         drained_at, cpu_used = None, 0.0
         while True:
             await asyncio.sleep(0.2)
@@ -236,7 +227,7 @@ async def _pipeline(settings: Settings, expected_inputs: int,
                 drained_at = None
             elif drained_at is None:
                 drained_at = time.perf_counter()
-                cpu_used = _cpu_seconds(proc.pid) - cpu_start
+                cpu_used = process_cpu_seconds(proc.pid) - cpu_start
             else:  # still drained one poll later: nothing was in flight
                 per_cpu = expected_inputs / cpu_used if cpu_used > 0 else 0.0
                 return expected_inputs / (drained_at - start), per_cpu

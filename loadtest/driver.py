@@ -31,6 +31,7 @@ from loadtest.measure import (
     now_ms,
     percentile,
     pipeline_groups,
+    process_cpu_seconds,
 )
 from loadtest.sender import BatchSender, Prepared
 from loadtest.workload import Workload, generate
@@ -213,6 +214,7 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress,
             sender = BatchSender(producer, settings)
             planned = await _plan(sender, workload, int(spec.rate * spec.duration_s), progress)
             t0, cpu0 = time.monotonic(), time.process_time()
+            workers_cpu0 = sum(process_cpu_seconds(p.pid) for p in procs)
             followers = [asyncio.create_task(follow_deltas(settings, samples, stop)),
                          asyncio.create_task(_sample_lag(probe, samples, t0, stop))]
             preamble = workload.preamble(now_ms())  # configs, static candidates, seed SQL
@@ -229,6 +231,7 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress,
             await producer.stop()
         drained_at = await _drain(probe, spec, progress)
         drained = drained_at is not None
+        workers_cpu_s = sum(process_cpu_seconds(p.pid) for p in procs) - workers_cpu0
         total_s = (drained_at if drained_at is not None else time.monotonic()) - t0
         await asyncio.sleep(1.0)  # the last deltas reach the follower
         stop.set()
@@ -250,6 +253,12 @@ async def run_load(settings: Settings, spec: LoadSpec, progress: Progress,
         "max_lag": max((lag for _, lag in samples.lag), default=0),
         "dead_letters": dead, "deltas": samples.deltas,
     }
+    if procs and fault is None and drained:
+        # CPU seconds of the workers this run started, from the first event sent to the
+        # drain (a fault's killed worker takes its seconds with it: then not reported).
+        result["workers_cpu_s"] = round(workers_cpu_s, 2)
+        result["events_per_worker_cpu_s"] = (round(sent / result["workers_cpu_s"])
+                                             if result["workers_cpu_s"] else 0)
     result.update(score(edges, workload))
     result["series"] = {"lag": samples.lag, "sent": samples.sent,
                         "latency": [(round(t - t0, 2), ms) for t, ms in samples.latency_at]}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -141,3 +143,13 @@ def print_figures(figures: Mapping[str, Any], *, as_json: bool) -> None:
     width = max((len(key) for key in figures), default=0)
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads so far (Linux /proc; 0 elsewhere,
+    or when the process is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -10,7 +10,7 @@ import orjson
 
 HEADLINE = ("sustained_events_per_s", "p50_latency_ms", "p99_latency_ms", "max_lag",
             "precision", "recall", "dead_letters", "events_sent", "drained", "workers",
-            "target_rate", "driver_cpu_s")
+            "target_rate", "driver_cpu_s", "workers_cpu_s", "events_per_worker_cpu_s")
 
 
 def write_report(result: dict[str, Any], out: Path) -> list[Path]:

@@ -18,7 +18,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal, Protocol
+from itertools import groupby, repeat
+from operator import itemgetter
+from typing import Any, Literal, NamedTuple, Protocol
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -45,20 +47,56 @@ class CommitFailed(Exception):
     """The group refused or lost an offset commit (carries the client's error name only)."""
 
 
-class FetchedRecord:
+class FetchedRecord(NamedTuple):
     """One record as the batch path reads it (the attributes of aiokafka's ConsumerRecord
     that `streams.pipeline.batch.Message` names, and the timestamp in ms, -1 if none)."""
 
-    __slots__ = ("key", "offset", "partition", "timestamp", "topic", "value")
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int
 
-    def __init__(self, topic: str, partition: int, offset: int, key: bytes | None,
-                 value: bytes | None, timestamp: int) -> None:
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.key = key
-        self.value = value
-        self.timestamp = timestamp
+
+_new_tuple = tuple.__new__
+_partition_of = itemgetter(0, 1)
+_ms = itemgetter(1)  # librdkafka's timestamp is (type, ms), -1 ms when there is none
+
+
+def fetched_records(messages: Sequence[Any]) -> dict[TopicPartition, list[FetchedRecord]]:
+    """librdkafka's messages as records, by partition, in order; error messages are logged.
+
+    Column by column through the C methods, each record made by `tuple.__new__`:
+    no Python frame per record (about a quarter of the cost of a loop that
+    calls each message's six methods and builds an object).
+    """
+    if not messages:
+        return {}
+    message = type(messages[0])
+    if any(map(message.error, messages)):
+        for error in filter(None, map(message.error, messages)):
+            _client_error(error)
+        messages = [m for m in messages if m.error() is None]
+    columns = zip(map(message.topic, messages), map(message.partition, messages),
+                  map(message.offset, messages), map(message.key, messages),
+                  map(message.value, messages), map(_ms, map(message.timestamp, messages)),
+                  strict=True)
+    records: list[FetchedRecord] = list(map(_new_tuple, repeat(FetchedRecord), columns))
+    fetched: dict[TopicPartition, list[FetchedRecord]] = {}
+    for (topic, partition), run in groupby(records, _partition_of):
+        fetched.setdefault(TopicPartition(topic, partition), []).extend(run)
+    return fetched
+
+
+def _client_error(error: Any) -> None:
+    """librdkafka reports broker and partition trouble as error messages; it retries
+    them itself. Only a fatal error ends the consumer."""
+    from confluent_kafka import KafkaException
+
+    if error.fatal():
+        raise KafkaException(error)
+    log.warning("batch consumer: %s from the client (not fatal: it goes on)", error.name())
 
 
 class Fetcher(Protocol):
@@ -206,33 +244,7 @@ class ConfluentFetcher:
 
     async def fetch(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
         messages = await self._call(self._consume, timeout_ms / 1000, max_records)
-        fetched: dict[TopicPartition, list[Any]] = {}
-        records: list[Any] | None = None
-        current: tuple[str, int] | None = None
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                self._client_error(error)
-                continue
-            topic, partition = message.topic(), message.partition()
-            if (topic, partition) != current:
-                current = (topic, partition)
-                records = fetched.setdefault(TopicPartition(topic, partition), [])
-            assert records is not None
-            records.append(FetchedRecord(topic, partition, message.offset(), message.key(),
-                                         message.value(), message.timestamp()[1]))
-        return fetched
-
-    @staticmethod
-    def _client_error(error: Any) -> None:
-        """librdkafka reports broker and partition trouble as error messages; it retries
-        them itself. Only a fatal error ends the consumer."""
-        from confluent_kafka import KafkaException
-
-        if error.fatal():
-            raise KafkaException(error)
-        log.warning("batch consumer: %s (%s); the client retries", error.name(),
-                    "retriable" if error.retriable() else "not retriable")
+        return fetched_records(messages)
 
     def assignment(self) -> set[TopicPartition]:
         return {TopicPartition(p.topic, p.partition) for p in self._consumer.assignment()}

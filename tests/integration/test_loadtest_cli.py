@@ -27,6 +27,11 @@ def test_loadtest_reports_a_drained_run_with_precision_and_recall(settings: Sett
     assert result["recall"] >= 0.97
     assert {"sustained_events_per_s", "p50_latency_ms", "p99_latency_ms", "max_lag",
             "driver_cpu_s"} <= set(result)
+    # The worker's own CPU from the first event to the drain: positive, and the events
+    # per CPU second follow from it.
+    assert result["workers_cpu_s"] > 0
+    assert result["events_per_worker_cpu_s"] == round(result["events_sent"]
+                                                      / result["workers_cpu_s"])
     saved = orjson.loads((report / "report.json").read_bytes())
     assert saved["events_sent"] == result["events_sent"]
     assert saved["series"]["sent"][-1][1] >= result["events_sent"]
