@@ -2,10 +2,11 @@
 
 `BatchConsumer` needs a group member that fetches up to N records, tells it
 which partitions it gained and lost, reads and commits the group's offsets.
-`AiokafkaFetcher` does that with aiokafka (`getmany`, records unpacked in
-Python); `ConfluentFetcher` with confluent-kafka, whose librdkafka threads
-fetch and unpack the records in C ahead of the loop (docs/BENCHMARKS.md,
-"Issue 21, round 5"). `batch_consumer.client` in topology.yaml chooses.
+`AiokafkaFetcher` does that with aiokafka (`getmany`, the default);
+`ConfluentFetcher` with confluent-kafka, whose librdkafka threads fetch and
+unpack the records in C ahead of the loop. `batch_consumer.client` in
+topology.yaml chooses; on the 2-core machine the project is measured on,
+librdkafka cost more CPU per event (docs/BENCHMARKS.md, "Issue 21, round 5").
 
 Revocations wait for the batch in flight with both: aiokafka calls the
 listener from its own task, so it takes the consumer's lock; librdkafka calls

@@ -6,8 +6,10 @@ batch's state is committed), chosen by `producer.client` in topology.yaml:
 - `ConfluentSink`: librdkafka through confluent-kafka. `produce` copies a key
   and value into librdkafka's queue and returns; batching and sending run in
   its C threads. Round 4 of issue 21 put aiokafka's `send` at 16% of a
-  worker's time (a coroutine, a future and Python batch building per record).
-- `ProducerSink`: the Faust app's aiokafka producer.
+  worker's time (a coroutine, a future and Python batch building per record);
+  round 5 measured the workers on librdkafka at 7-8% more CPU per event on
+  the 2-core machine, so it is the option.
+- `ProducerSink`: the Faust app's aiokafka producer (the default).
 
 Both partition a key with murmur2, as Kafka's Java clients do, so a trace's
 or an edge's records land where every other client of the contract expects.

@@ -379,11 +379,12 @@ def load_topology(path: Path | str | None = None) -> Topology:
     return parse_topology(data, str(path))
 
 
-def write_consumer_variant(consumer: Literal["stream", "batch"], directory: Path,
+def write_consumer_variant(consumer: Literal["stream", "batch"] | None, directory: Path,
                            source: Path = DEFAULT_PATH, *,
                            producer: Literal["confluent", "aiokafka"] | None = None,
                            batch_client: Literal["confluent", "aiokafka"] | None = None) -> Path:
-    """A copy of `source` with every agent's `consumer` set, as `directory`/topology.yaml.
+    """A copy of `source` with every agent's `consumer` set (None: as they are),
+    as `directory`/topology.yaml.
 
     For comparing the two consumers (or, with `producer` and `batch_client`,
     the two clients that send the outputs and read the batch agents' inputs)
@@ -392,7 +393,8 @@ def write_consumer_variant(consumer: Literal["stream", "batch"], directory: Path
     """
     data = yaml.safe_load(source.read_text())
     for agent in data["agents"].values():
-        agent["consumer"] = consumer
+        if consumer is not None:
+            agent["consumer"] = consumer
     if producer is not None:
         data["producer"] = {**data.get("producer", {"linger_ms": 5}), "client": producer}
     if batch_client is not None:

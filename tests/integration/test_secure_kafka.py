@@ -1,8 +1,10 @@
 """The secured local broker (`lineage kafka up --secure`): SASL_SSL with SCRAM.
 
 The bundled example runs end to end over it (worker, send, graph reads),
-and clients without credentials, with the wrong password or trusting the
-wrong CA are refused with one line naming the cause. The broker and the
+with the worker on either set of Kafka clients (aiokafka, topology.yaml's,
+or librdkafka's producer and batch consumer), and clients without
+credentials, with the wrong password or trusting the wrong CA are refused
+with one line naming the cause. The broker and the
 settings of its SCRAM user are conftest.py's `secure_kafka` and
 `secure_settings` (LINEAGE_SECURE_KAFKA_DATA_DIR, LINEAGE_SECURE_KAFKA_PORT).
 """
@@ -12,8 +14,12 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 from pathlib import Path
+from typing import Literal
+
+import pytest
 
 from streams.localkafka.tls import write_ca
+from streams.pipeline.topology import write_consumer_variant
 from streams.settings import KafkaSecurity, Settings
 from tests.integration.test_topology_example import EXAMPLE, EXPECTED_HIGH, _complete
 from tests.integration.worker import (
@@ -26,9 +32,13 @@ from tests.integration.worker import (
 )
 
 
-def test_example_runs_end_to_end_over_sasl_ssl(secure_settings: Settings) -> None:
+@pytest.mark.parametrize("clients", ["aiokafka", "confluent"])
+def test_example_runs_end_to_end_over_sasl_ssl(secure_settings: Settings, tmp_path: Path,
+                                               clients: Literal["aiokafka", "confluent"]) -> None:
     assert secure_settings.security.protocol == "SASL_SSL"
-    with running_worker(secure_settings):
+    topology = write_consumer_variant(None, tmp_path / "topology", producer=clients,
+                                      batch_client=clients)
+    with running_worker(secure_settings, topology=topology):
         sent = send_file(secure_settings, EXAMPLE)
         assert sent.returncode == 0, sent.stderr
         edges = wait_for_graph(secure_settings, _complete)

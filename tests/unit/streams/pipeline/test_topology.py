@@ -150,11 +150,12 @@ def test_consumer_variant_sets_every_agent(tmp_path: Path) -> None:
     assert {a.consumer for a in variant.agents.values()} == {"stream"}
     assert variant.topics == load_topology().topics
     assert variant.producer == load_topology().producer
-    aiokafka = load_topology(write_consumer_variant("batch", tmp_path / "a", producer="aiokafka"))
-    assert (aiokafka.producer.client, aiokafka.producer.linger_ms) == ("aiokafka", 5)
-    assert aiokafka.batch_consumer == load_topology().batch_consumer
-    fetch = load_topology(write_consumer_variant("batch", tmp_path / "f", batch_client="aiokafka"))
-    assert (fetch.batch_consumer.client, fetch.producer) == ("aiokafka", load_topology().producer)
+    sends = load_topology(write_consumer_variant("batch", tmp_path / "a", producer="confluent"))
+    assert (sends.producer.client, sends.producer.linger_ms) == ("confluent", 5)
+    assert sends.batch_consumer == load_topology().batch_consumer
+    fetch = load_topology(write_consumer_variant(None, tmp_path / "f", batch_client="confluent"))
+    assert (fetch.batch_consumer.client, fetch.producer) == ("confluent", load_topology().producer)
+    assert fetch.agents == load_topology().agents  # None leaves each agent's consumer
 
 
 def test_services_are_declared_and_frozen() -> None:
@@ -205,10 +206,10 @@ def test_hostile_input_sections_have_defaults(doc: dict[str, Any]) -> None:
     assert parse_topology(doc).event_time.max_age_ms == -1
 
 
-def test_project_topology_sends_and_fetches_through_librdkafka() -> None:
+def test_project_topology_sends_and_fetches_through_aiokafka() -> None:
     producer = load_topology().producer
-    assert (producer.client, producer.linger_ms) == ("confluent", 5)
-    assert load_topology().batch_consumer.client == "confluent"
+    assert (producer.client, producer.linger_ms) == ("aiokafka", 5)
+    assert load_topology().batch_consumer.client == "aiokafka"
 
 
 def test_batch_consumer_defaults_to_aiokafka_and_is_checked(doc: dict[str, Any]) -> None:
