@@ -10,7 +10,8 @@ librdkafka cost more CPU per event (docs/BENCHMARKS.md, "Issue 21, round 5").
 
 Revocations wait for the batch in flight with both: aiokafka calls the
 listener from its own task, so it takes the consumer's lock; librdkafka calls
-it only from inside `consume`, which the consumer's loop calls between batches.
+it only from inside `poll`/`consume`, which the consumer's loop calls between
+batches.
 """
 
 from __future__ import annotations
@@ -225,7 +226,7 @@ class ConfluentFetcher:
 
     def subscribe(self, topics: Sequence[str], lock: asyncio.Lock,
                   assigned: PartitionsChanged, revoked: PartitionsChanged) -> None:
-        del lock  # the callbacks run inside `consume`: no batch is in flight then
+        del lock  # the callbacks run inside `poll`/`consume`: no batch is in flight then
 
         def ours(partitions: Sequence[Any]) -> list[TopicPartition]:
             return [TopicPartition(p.topic, p.partition) for p in partitions]
