@@ -139,7 +139,7 @@ def build_app(
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
-        producer_linger_ms=5,
+        producer_linger=topology.producer.linger_ms / 1000,  # seconds; both clients honour it
         producer_partitioner=CachedPartitioner(),
         broker_commit_every=1000,
         # A worker killed without leaving the group holds its partitions until

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -10,10 +11,12 @@ from analyzers.events import SPECS, InvalidEvent
 from analyzers.openlineage import kind_of
 from analyzers.signals import parse_signal
 from streams.graph.replica import TOPIC as GRAPH_TOPIC
-from streams.pipeline.app import AGENT_NAMES, handlers, validator_for
+from streams.pipeline.app import AGENT_NAMES, build_app, handlers, validator_for
 from streams.pipeline.metrics import Metrics
-from streams.pipeline.topology import CONTRACT_TOPICS, TopologyError, load_topology
+from streams.pipeline.sink import ConfluentSink, ProducerSink, make_sink
+from streams.pipeline.topology import CONTRACT_TOPICS, ProducerSpec, TopologyError, load_topology
 from streams.policy.inputs import INPUT_TOPICS
+from streams.settings import Settings
 
 
 def test_every_agent_in_code_is_configured_and_vice_versa() -> None:
@@ -62,3 +65,14 @@ def test_services_match_what_the_code_reads() -> None:
     assert services.graph_replica.topic == GRAPH_TOPIC  # the CLI's replica reads the same
     assert set(services.policy_monitor.inputs) == set(INPUT_TOPICS)
     assert services.policy_monitor.output == "policy-violations"
+
+
+def test_the_producer_section_reaches_both_clients(tmp_path: Path) -> None:
+    """`producer.linger_ms` is the Faust app's linger too (the aiokafka sink sends through it)."""
+    topology = dataclasses.replace(load_topology(), producer=ProducerSpec("aiokafka", 17))
+    pipeline = build_app(Settings(data_dir=tmp_path), topology)
+    assert pipeline.app.conf.producer_linger == 0.017
+    assert isinstance(make_sink(topology.producer, pipeline.settings, pipeline.app.producer),
+                      ProducerSink)
+    confluent = make_sink(ProducerSpec("confluent", 17), pipeline.settings, None)
+    assert isinstance(confluent, ConfluentSink) and confluent.config["linger.ms"] == 17
