@@ -70,8 +70,11 @@ def fetched_records(messages: Sequence[Any]) -> dict[TopicPartition, list[Fetche
     """librdkafka's messages as records, by partition, in order; error messages are logged.
 
     Column by column through the C methods, each record made by `tuple.__new__`:
-    no Python frame per record (about a quarter of the cost of a loop that
-    calls each message's six methods and builds an object).
+    no Python frame per record. Measured against a loop that calls each
+    message's methods and builds an object, it costs about as much or a
+    little less (0.09-0.17 s against 0.11-0.21 s per 96k records, 10
+    interleaved passes): librdkafka's message objects, not the loop, are
+    the cost.
     """
     if not messages:
         return {}
