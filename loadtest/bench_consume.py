@@ -29,15 +29,15 @@ from loadtest.measure import print_figures
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
 from streams.kafka.topics import ensure_topics
-from streams.pipeline.batch_fetch import FetchClient, new_fetcher
-from streams.pipeline.topology import load_topology
+from streams.pipeline.batch_fetch import new_fetcher
+from streams.pipeline.topology import KafkaClient, load_topology
 from streams.settings import Settings
 
-CLIENTS: tuple[FetchClient, FetchClient] = ("aiokafka", "confluent")
+CLIENTS: tuple[KafkaClient, KafkaClient] = ("aiokafka", "confluent")
 MAX_RECORDS = 5000
 
 
-async def read_all(client: FetchClient, settings: Settings, expected: int) -> tuple[float, float]:
+async def read_all(client: KafkaClient, settings: Settings, expected: int) -> tuple[float, float]:
     """Records per CPU second and per wall second of one fresh group member reading them all."""
     cpu_start = time.process_time()
     fetcher = new_fetcher(client, settings, f"bench-consume-{uuid.uuid4().hex[:8]}", MAX_RECORDS)

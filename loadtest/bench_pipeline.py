@@ -43,7 +43,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 
@@ -60,12 +60,11 @@ from streams.pipeline.agents.probe_join import ProbeJoin
 from streams.pipeline.batch import Output, input_validator, process_messages
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
-from streams.pipeline.topology import load_topology, write_consumer_variant
+from streams.pipeline.topology import KafkaClient, load_topology, write_consumer_variant
 from streams.settings import Settings
 
-Client = Literal["aiokafka", "confluent"]
 #: The Kafka clients of a worker: (producer.client, batch_consumer.client); None: topology.yaml's.
-Clients = tuple[Client, Client] | None
+Clients = tuple[KafkaClient, KafkaClient] | None
 
 
 @dataclass
@@ -282,7 +281,7 @@ def parse_clients(text: str) -> list[Clients]:
     variants: list[Clients] = []
     for spec in text.split(","):
         producer, _, fetch = spec.strip().partition("/")
-        if producer not in ("aiokafka", "confluent") or fetch not in ("aiokafka", "confluent"):
+        if producer not in get_args(KafkaClient) or fetch not in get_args(KafkaClient):
             raise argparse.ArgumentTypeError(
                 f"{spec!r}: expected PRODUCER/FETCH, each aiokafka or confluent")
         variants.append((producer, fetch))  # type: ignore[arg-type]  # checked above

@@ -39,10 +39,11 @@ from streams.pipeline.batch import (
     Validator,
     process_messages,
 )
-from streams.pipeline.batch_fetch import CommitFailed, FetchClient, Fetcher, new_fetcher
+from streams.pipeline.batch_fetch import CommitFailed, Fetcher, new_fetcher
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.restore import StateRestorer, check_partition_counts
 from streams.pipeline.stores import StoreRegistry
+from streams.pipeline.topology import KafkaClient
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.batch")
@@ -67,7 +68,7 @@ class BatchConsumer:
     def __init__(self, settings: Settings, agents: Sequence[BatchAgent], *,
                  stores: StoreRegistry, sink: OutputSink, metrics: Metrics,
                  restorer: StateRestorer | None = None,
-                 client: FetchClient = "aiokafka") -> None:
+                 client: KafkaClient = "aiokafka") -> None:
         if not agents:
             raise ValueError("a batch consumer needs at least one agent")
         self.settings = settings

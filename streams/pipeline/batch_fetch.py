@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby, repeat
 from operator import itemgetter
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -33,12 +33,12 @@ from streams.kafka.clients import (
     new_consumer,
     topic_partitions,
 )
+from streams.pipeline.topology import KafkaClient
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.batch")
 
 PartitionsChanged = Callable[[Sequence[TopicPartition]], None]
-FetchClient = Literal["confluent", "aiokafka"]
 
 #: As for the Faust consumer: a killed worker's partitions return quickly.
 SESSION_TIMEOUT_MS = 10_000
@@ -280,7 +280,7 @@ class ConfluentFetcher:
             raise CommitFailed(", ".join(refused))
 
 
-def new_fetcher(client: FetchClient, settings: Settings, group_id: str,
+def new_fetcher(client: KafkaClient, settings: Settings, group_id: str,
                 max_records: int) -> Fetcher:
     """The batch agents' consumer on `client` (`batch_consumer.client` in topology.yaml)."""
     if client == "confluent":

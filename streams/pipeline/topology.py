@@ -172,6 +172,10 @@ class PoisonSpec:
         _positive(where, attempts=self.attempts)
 
 
+#: The Kafka client a worker sends or reads with: librdkafka (confluent-kafka) or aiokafka.
+KafkaClient = Literal["confluent", "aiokafka"]
+
+
 @dataclass(frozen=True)
 class ProducerSpec:
     """The client that sends a worker's outputs (streams/pipeline/sink.py).
@@ -181,7 +185,7 @@ class ProducerSpec:
     Both partition a key as Kafka's own clients do (murmur2).
     """
 
-    client: Literal["confluent", "aiokafka"]
+    client: KafkaClient
     #: How long a partition's batch waits for more records before it is sent.
     linger_ms: int
 
@@ -196,7 +200,7 @@ class BatchConsumerSpec:
     (streams/pipeline/batch_fetch.py): `confluent` (librdkafka fetches and
     unpacks records in C threads) or `aiokafka` (`getmany`)."""
 
-    client: Literal["confluent", "aiokafka"]
+    client: KafkaClient
 
 
 @dataclass(frozen=True)
@@ -381,8 +385,8 @@ def load_topology(path: Path | str | None = None) -> Topology:
 
 def write_consumer_variant(consumer: Literal["stream", "batch"] | None, directory: Path,
                            source: Path = DEFAULT_PATH, *,
-                           producer: Literal["confluent", "aiokafka"] | None = None,
-                           batch_client: Literal["confluent", "aiokafka"] | None = None) -> Path:
+                           producer: KafkaClient | None = None,
+                           batch_client: KafkaClient | None = None) -> Path:
     """A copy of `source` with every agent's `consumer` set (None: as they are),
     as `directory`/topology.yaml.
 

@@ -16,12 +16,12 @@ from aiokafka import TopicPartition
 
 from streams.kafka.clients import new_producer
 from streams.kafka.topics import ensure_topics
-from streams.pipeline.batch_fetch import FetchClient, Fetcher, new_fetcher
-from streams.pipeline.topology import load_topology
+from streams.pipeline.batch_fetch import Fetcher, new_fetcher
+from streams.pipeline.topology import KafkaClient, load_topology
 from streams.settings import Settings
 
 TOPIC = "probe-events"
-CLIENTS: tuple[FetchClient, FetchClient] = ("aiokafka", "confluent")
+CLIENTS: tuple[KafkaClient, KafkaClient] = ("aiokafka", "confluent")
 
 
 async def _produce(settings: Settings, count: int) -> None:
@@ -42,7 +42,7 @@ async def _produce(settings: Settings, count: int) -> None:
 class _Member:
     """A started fetcher in a group, with the partitions its callbacks report."""
 
-    def __init__(self, client: FetchClient, settings: Settings, group: str) -> None:
+    def __init__(self, client: KafkaClient, settings: Settings, group: str) -> None:
         self.fetcher: Fetcher = new_fetcher(client, settings, group, max_records=50)
         self.settings = settings
         self.held: set[TopicPartition] = set()
@@ -105,7 +105,7 @@ async def test_both_clients_fetch_the_same_records(settings: Settings) -> None:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("first,second", [CLIENTS, CLIENTS[::-1]])
 async def test_a_member_resumes_from_the_other_clients_commits(
-        settings: Settings, first: FetchClient, second: FetchClient) -> None:
+        settings: Settings, first: KafkaClient, second: KafkaClient) -> None:
     await _setup(settings)
     await _produce(settings, 60)
     group = f"{settings.group_id}-resume"

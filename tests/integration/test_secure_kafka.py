@@ -14,12 +14,11 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 from pathlib import Path
-from typing import Literal
 
 import pytest
 
 from streams.localkafka.tls import write_ca
-from streams.pipeline.topology import write_consumer_variant
+from streams.pipeline.topology import KafkaClient, write_consumer_variant
 from streams.settings import KafkaSecurity, Settings
 from tests.integration.test_topology_example import EXAMPLE, EXPECTED_HIGH, _complete
 from tests.integration.worker import (
@@ -34,7 +33,7 @@ from tests.integration.worker import (
 
 @pytest.mark.parametrize("clients", ["aiokafka", "confluent"])
 def test_example_runs_end_to_end_over_sasl_ssl(secure_settings: Settings, tmp_path: Path,
-                                               clients: Literal["aiokafka", "confluent"]) -> None:
+                                               clients: KafkaClient) -> None:
     assert secure_settings.security.protocol == "SASL_SSL"
     topology = write_consumer_variant(None, tmp_path / "topology", producer=clients,
                                       batch_client=clients)
