@@ -72,8 +72,8 @@ def fetched_records(messages: Sequence[Any]) -> dict[TopicPartition, list[Fetche
     Column by column through the C methods, each record made by `tuple.__new__`:
     no Python frame per record. Measured against a loop that calls each
     message's methods and builds an object, it costs about as much or a
-    little less (0.09-0.17 s against 0.11-0.21 s per 96k records, 10
-    interleaved passes): librdkafka's message objects, not the loop, are
+    little less (0.09-0.17 s against 0.11-0.21 s per 96k records, 10 passes
+    of a throwaway script, by hand): librdkafka's message objects, not the loop, are
     the cost.
     """
     if not messages:
