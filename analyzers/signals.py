@@ -8,6 +8,7 @@ time, never a payload value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -118,23 +119,36 @@ def parse_signal(body: dict[str, Any]) -> FlowSignal:
     )
 
 
+#: What makes observations identical: everything but their times and count.
+SignalKey = tuple[str, str, str, str, str | None, bool, str | None]
+
+
+def signal_key(sig: FlowSignal) -> SignalKey:
+    """The signals with equal keys are the same observation, made at other times."""
+    return (sig.src, sig.dst, sig.kind, sig.origin, sig.transform, sig.masking, sig.producer)
+
+
+def fold(signals: Sequence[FlowSignal]) -> FlowSignal:
+    """One signal with the evidence of `signals` (all of one `signal_key`): their
+    counts summed, the latest `ts`, the earliest `first_ts`. One signal is itself."""
+    first = signals[0]
+    if len(signals) == 1:
+        return first
+    return FlowSignal(
+        src=first.src, dst=first.dst, kind=first.kind, origin=first.origin,
+        ts=max(sig.ts for sig in signals), transform=first.transform, masking=first.masking,
+        count=sum(sig.count for sig in signals),
+        earliest=min(sig.first_ts for sig in signals), producer=first.producer,
+    )
+
+
 def aggregate(signals: list[FlowSignal]) -> list[FlowSignal]:
     """Fold identical observations of one batch into one signal each, with a count.
 
     Evidence is the same as sending them one by one; the edge merge then
     handles one message per (edge, kind, transform, masking) per batch.
     """
-    folded: dict[tuple[str, str, str, str, str | None, bool, str | None], FlowSignal] = {}
+    groups: dict[SignalKey, list[FlowSignal]] = {}
     for sig in signals:
-        key = (sig.src, sig.dst, sig.kind, sig.origin, sig.transform, sig.masking, sig.producer)
-        seen = folded.get(key)
-        if seen is None:
-            folded[key] = sig
-        else:
-            folded[key] = FlowSignal(
-                src=sig.src, dst=sig.dst, kind=sig.kind, origin=sig.origin,
-                ts=max(seen.ts, sig.ts), transform=sig.transform, masking=sig.masking,
-                count=seen.count + sig.count, earliest=min(seen.first_ts, sig.first_ts),
-                producer=sig.producer,
-            )
-    return list(folded.values())
+        groups.setdefault(signal_key(sig), []).append(sig)
+    return [fold(group) for group in groups.values()]

@@ -141,6 +141,7 @@ def build_app(
         web_bind="127.0.0.1",
         producer_linger=topology.producer.linger_ms / 1000,  # seconds; both clients honour it
         producer_partitioner=CachedPartitioner(),
+        producer_max_batch_size=topology.producer.max_batch_bytes,
         broker_commit_every=1000,
         # A worker killed without leaving the group holds its partitions until
         # the session times out; keep that short so a restart resumes quickly.
@@ -179,7 +180,7 @@ def build_app(
             replay_ms={probe_join.AGENT: trace.size_ms + trace.allowed_lateness_ms})
         batch = BatchConsumer(settings, batch_agents, stores=stores, sink=sink,
                               metrics=pipeline.metrics, restorer=restorer,
-                              client=topology.batch_consumer.client)
+                              spec=topology.batch_consumer)
 
         @app.task
         async def batch_agents_task() -> None:

@@ -43,7 +43,7 @@ from streams.pipeline.batch_fetch import CommitFailed, Fetcher, new_fetcher
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.restore import StateRestorer, check_partition_counts
 from streams.pipeline.stores import StoreRegistry
-from streams.pipeline.topology import KafkaClient
+from streams.pipeline.topology import BatchConsumerSpec
 from streams.settings import Settings
 
 log = logging.getLogger("lineage.batch")
@@ -68,7 +68,7 @@ class BatchConsumer:
     def __init__(self, settings: Settings, agents: Sequence[BatchAgent], *,
                  stores: StoreRegistry, sink: OutputSink, metrics: Metrics,
                  restorer: StateRestorer | None = None,
-                 client: KafkaClient = "aiokafka") -> None:
+                 spec: BatchConsumerSpec | None = None) -> None:
         if not agents:
             raise ValueError("a batch consumer needs at least one agent")
         self.settings = settings
@@ -81,7 +81,7 @@ class BatchConsumer:
         self._unchecked: set[TopicPartition] = set()
         self.max_records = max(agent.batch_size for agent in agents)
         self.within_ms = min(agent.within_ms for agent in agents)
-        self.client = client
+        self.spec = spec or BatchConsumerSpec("aiokafka")
 
     def _assigned(self, assigned: Sequence[TopicPartition]) -> None:
         self._unchecked.update(assigned)
@@ -93,8 +93,10 @@ class BatchConsumer:
         self._unchecked.difference_update(revoked)
 
     async def run(self) -> None:
-        consumer = new_fetcher(self.client, self.settings, self.settings.batch_group_id,
-                               self.max_records)
+        spec = self.spec
+        consumer = new_fetcher(spec.client, self.settings, self.settings.batch_group_id,
+                               self.max_records, min_bytes=spec.fetch_min_bytes,
+                               max_wait_ms=spec.fetch_max_wait_ms)
         await consumer.start()
         try:
             if self.restorer is not None:

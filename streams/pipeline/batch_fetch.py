@@ -144,11 +144,13 @@ class _Listener(ConsumerRebalanceListener):
 class AiokafkaFetcher:
     """The batch agents' consumer on aiokafka (records unpacked by aiokafka in Python)."""
 
-    def __init__(self, settings: Settings, group_id: str, max_records: int) -> None:
+    def __init__(self, settings: Settings, group_id: str, max_records: int, *,
+                 min_bytes: int = 1, max_wait_ms: int = 500) -> None:
         self._consumer = new_consumer(
             settings, group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=max_records,
             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_min_bytes=min_bytes, fetch_max_wait_ms=max_wait_ms,
             session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS)
 
     async def start(self) -> None:
@@ -192,7 +194,8 @@ class ConfluentFetcher:
     and `stop` runs after a `consume` that a cancellation left in flight.
     """
 
-    def __init__(self, settings: Settings, group_id: str, max_records: int) -> None:
+    def __init__(self, settings: Settings, group_id: str, max_records: int, *,
+                 min_bytes: int = 1, max_wait_ms: int = 500) -> None:
         del max_records  # each fetch says how many; librdkafka prefetches by bytes
         self._settings, self._group_id = settings, group_id
         self._config = {
@@ -204,6 +207,8 @@ class ConfluentFetcher:
             "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
             "fetch.max.bytes": 64 * 1024 * 1024,
             "max.partition.fetch.bytes": 8 * 1024 * 1024,
+            "fetch.min.bytes": min_bytes,
+            "fetch.wait.max.ms": max_wait_ms,
         }
         self._consumer: Any = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-fetch")
@@ -281,8 +286,14 @@ class ConfluentFetcher:
 
 
 def new_fetcher(client: KafkaClient, settings: Settings, group_id: str,
-                max_records: int) -> Fetcher:
-    """The batch agents' consumer on `client` (`batch_consumer.client` in topology.yaml)."""
+                max_records: int, *, min_bytes: int = 1, max_wait_ms: int = 500) -> Fetcher:
+    """The batch agents' consumer on `client` (`batch_consumer.client` in topology.yaml).
+
+    The broker answers a fetch once `min_bytes` are there, or after
+    `max_wait_ms` (the defaults are Kafka's: at once).
+    """
     if client == "confluent":
-        return ConfluentFetcher(settings, group_id, max_records)
-    return AiokafkaFetcher(settings, group_id, max_records)
+        return ConfluentFetcher(settings, group_id, max_records, min_bytes=min_bytes,
+                                max_wait_ms=max_wait_ms)
+    return AiokafkaFetcher(settings, group_id, max_records, min_bytes=min_bytes,
+                           max_wait_ms=max_wait_ms)

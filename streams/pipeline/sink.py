@@ -9,7 +9,8 @@ batch's state is committed), chosen by `producer.client` in topology.yaml:
   worker's time (a coroutine, a future and Python batch building per record);
   round 5 measured the workers on librdkafka at 7-8% more CPU per event on
   the 2-core machine, so it is the option.
-- `ProducerSink`: the Faust app's aiokafka producer (the default).
+- `ProducerSink`: the Faust app's aiokafka producer (the default), fed
+  whole record batches.
 
 Both partition a key with murmur2, as Kafka's Java clients do, so a trace's
 or an edge's records land where every other client of the contract expects.
@@ -19,10 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+
 from streams.kafka.clients import new_confluent_producer
+from streams.kafka.partitioner import CachedPartitioner
 from streams.pipeline.batch import Output, OutputSink
 from streams.pipeline.topology import ProducerSpec
 from streams.settings import Settings
@@ -45,29 +50,92 @@ class DeliveryFailed(RuntimeError):
 
 
 class ProducerSink:
-    """Buffered sends; `flush` waits until every buffered message is acknowledged."""
+    """Sends through aiokafka, one closed record batch per partition and call.
 
-    def __init__(self, producer: Any, settings: Settings) -> None:
-        self.producer = producer
+    aiokafka's per-record `send` costs a coroutine, a future and a
+    `get_running_loop` (a `getpid` system call on Python 3.11) per record:
+    about 15 us, against 3-5 us for appending to a batch
+    (docs/BENCHMARKS.md, "Issue 21, round 6"). Here each `send` partitions its
+    outputs as Kafka's clients do (murmur2), appends each partition's records
+    to batches of at most the producer's `max_batch_size` bytes, in order, and
+    hands each batch to aiokafka closed, so it goes out without lingering.
+    `flush` waits for every batch its task sent and raises `DeliveryFailed` for those the
+    broker refused (topics and error types only), so the batch's state is not
+    committed.
+
+    `client` returns the started `AIOKafkaProducer` (the Faust app's, made
+    when the app starts: hence a function, called at the first send).
+    """
+
+    def __init__(self, client: Callable[[], AIOKafkaProducer], settings: Settings,
+                 partitioner: CachedPartitioner | None = None) -> None:
+        self.client = client
         self.settings = settings
+        self._partitioner = partitioner or CachedPartitioner()
+        self._partitions: dict[str, list[int]] = {}
+        self._topics: dict[str, str] = {}
+        #: Batches sent and not yet flushed, by the task that sent them: the
+        #: agents share the sink, and each commits only what it saw delivered.
+        self._in_flight: dict[asyncio.Task[Any] | None, list[tuple[str, asyncio.Future[Any]]]] = (
+            defaultdict(list))
+
+    async def _topic(self, name: str, producer: AIOKafkaProducer) -> tuple[str, list[int]]:
+        """The physical topic of `name` and its partitions (asked once: they are fixed)."""
+        topic = self._topics.get(name)
+        if topic is None:
+            topic = self._topics[name] = self.settings.topic(name)
+        partitions = self._partitions.get(topic)
+        if partitions is None:
+            partitions = self._partitions[topic] = sorted(await producer.partitions_for(topic))
+        return topic, partitions
 
     async def send(self, outputs: Sequence[Output]) -> None:
+        if not outputs:
+            return
+        producer = self.client()
+        partition_of = self._partitioner
+        grouped: dict[tuple[str, int], list[Output]] = defaultdict(list)
+        for name in {out.topic for out in outputs}:
+            await self._topic(name, producer)
+        topics, partitions = self._topics, self._partitions
         for out in outputs:
-            await self.producer.send(
-                self.settings.topic(out.topic), out.key, out.value,
-                partition=None, timestamp=None, headers=None,
-            )
+            topic = topics[out.topic]
+            every = partitions[topic]
+            grouped[topic, partition_of(out.key, every, every)].append(out)
+        for (topic, partition), records in grouped.items():
+            batch = producer.create_batch()
+            for out in records:
+                if batch.append(key=out.key, value=out.value, timestamp=None) is None:
+                    await self._submit(producer, batch, topic, partition)
+                    batch = producer.create_batch()
+                    batch.append(key=out.key, value=out.value, timestamp=None)  # first: fits
+            await self._submit(producer, batch, topic, partition)
+
+    async def _submit(self, producer: AIOKafkaProducer, batch: Any, topic: str,
+                      partition: int) -> None:
+        batch.close()  # a closed batch is sent at once, not after the linger
+        future = await producer.send_batch(batch, topic, partition=partition)
+        self._in_flight[asyncio.current_task()].append((topic, future))
 
     async def flush(self) -> None:
-        await self.producer.flush()
+        in_flight = self._in_flight.pop(asyncio.current_task(), None)
+        if not in_flight:
+            return
+        await asyncio.wait([future for _topic, future in in_flight])
+        failures = [(topic, type(future.exception()).__name__) for topic, future in in_flight
+                    if future.exception() is not None]
+        if failures:
+            raise DeliveryFailed(failures)
 
 
 class ConfluentSink:
     """Sends through librdkafka; `flush` waits in a thread and raises `DeliveryFailed`.
 
-    Only failed deliveries call back into Python (`delivery.report.only.error`).
-    The producer is made on the first send, so a worker that never sends
-    (or a test that only builds the app) starts no librdkafka threads.
+    Only failed deliveries call back into Python (`delivery.report.only.error`),
+    into the list of the task that sent the record: the agents share the sink,
+    and a task's `flush` raises only for its own records. The producer is made
+    on the first send, so a worker that never sends (or a test that only builds
+    the app) starts no librdkafka threads.
     """
 
     def __init__(self, settings: Settings, *, linger_ms: int,
@@ -85,18 +153,16 @@ class ConfluentSink:
         self._new_producer = new_producer
         self._producer: Any = None
         self._topics: dict[str, str] = {}
-        self._failures: list[tuple[str, str]] = []
+        #: Records librdkafka gave up on, by the task that sent them (each
+        #: commits only what it saw delivered), with the callback that notes them.
+        self._failures: dict[asyncio.Task[Any] | None, _Failures] = {}
 
     def _client(self) -> Any:
         if self._producer is None:
             self._producer = self._new_producer(
-                self.settings, on_delivery=self._on_delivery, error_cb=self._on_error,
+                self.settings, error_cb=self._on_error,
                 logger=logging.getLogger("lineage.librdkafka"), **self.config)
         return self._producer
-
-    def _on_delivery(self, error: Any, message: Any) -> None:
-        if error is not None:
-            self._failures.append((message.topic(), error.name()))
 
     @staticmethod
     def _on_error(error: Any) -> None:
@@ -110,12 +176,16 @@ class ConfluentSink:
 
     async def send(self, outputs: Sequence[Output]) -> None:
         producer = self._client()
+        task = asyncio.current_task()
+        failed = self._failures.get(task)
+        if failed is None:
+            failed = self._failures[task] = _Failures()
         produce, topic_of = producer.produce, self._topic
         for out in outputs:
             topic = topic_of(out.topic)
             while True:
                 try:
-                    produce(topic, out.value, out.key)
+                    produce(topic, out.value, out.key, on_delivery=failed.note)
                     break
                 except BufferError:  # librdkafka's queue is full: let it drain
                     await asyncio.get_running_loop().run_in_executor(None, producer.poll, 0.1)
@@ -128,13 +198,23 @@ class ConfluentSink:
             await asyncio.get_running_loop().run_in_executor(None, producer.flush)
         else:
             producer.poll(0)  # serve a failure report that is already in
-        if self._failures:
-            failures, self._failures = self._failures, []
-            raise DeliveryFailed(failures)
+        failed = self._failures.pop(asyncio.current_task(), None)
+        if failed:
+            raise DeliveryFailed(failed)
+
+
+class _Failures(list[tuple[str, str]]):
+    """One task's undelivered records: (topic, librdkafka's error name)."""
+
+    def note(self, error: Any, message: Any) -> None:
+        """librdkafka's delivery report (only failures are reported)."""
+        if error is not None:
+            self.append((message.topic(), error.name()))
 
 
 def make_sink(spec: ProducerSpec, settings: Settings, faust_producer: Any) -> OutputSink:
     """The sink `spec` names; `faust_producer` serves `client: aiokafka`."""
     if spec.client == "confluent":
-        return ConfluentSink(settings, linger_ms=spec.linger_ms)
-    return ProducerSink(faust_producer, settings)
+        return ConfluentSink(settings, linger_ms=spec.linger_ms,
+                             config={"batch.size": spec.max_batch_bytes})
+    return ProducerSink(faust_producer._ensure_producer, settings)

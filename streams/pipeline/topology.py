@@ -188,19 +188,37 @@ class ProducerSpec:
     client: KafkaClient
     #: How long a partition's batch waits for more records before it is sent.
     linger_ms: int
+    #: The most bytes of records in one batch (Kafka's `batch.size`); a record
+    #: larger than this goes alone in its batch. At most the broker's
+    #: `message.max.bytes` (1 MiB by default).
+    max_batch_bytes: int = 262_144
 
     def check(self, where: str) -> None:
         if self.linger_ms < 0:
             raise ValueError(f"{where}.linger_ms: must be 0 or more")
+        _positive(where, max_batch_bytes=self.max_batch_bytes)
 
 
 @dataclass(frozen=True)
 class BatchConsumerSpec:
     """The client that reads the `consumer: batch` agents' inputs
     (streams/pipeline/batch_fetch.py): `confluent` (librdkafka fetches and
-    unpacks records in C threads) or `aiokafka` (`getmany`)."""
+    unpacks records in C threads) or `aiokafka` (`getmany`).
+
+    A fetch is answered once `fetch_min_bytes` are there or after
+    `fetch_max_wait_ms` (Kafka's `fetch.min.bytes` and `fetch.max.wait.ms`):
+    fewer, larger batches, each of which costs a worker about the same
+    whatever its size (docs/BENCHMARKS.md, "Issue 21, round 6"), against at
+    most that much more latency per hop when the input is slow.
+    """
 
     client: KafkaClient
+    fetch_min_bytes: int = 1_048_576
+    fetch_max_wait_ms: int = 200
+
+    def check(self, where: str) -> None:
+        _positive(where, fetch_min_bytes=self.fetch_min_bytes,
+                  fetch_max_wait_ms=self.fetch_max_wait_ms)
 
 
 @dataclass(frozen=True)
@@ -402,7 +420,7 @@ def write_consumer_variant(consumer: Literal["stream", "batch"] | None, director
     if producer is not None:
         data["producer"] = {**data.get("producer", {"linger_ms": 5}), "client": producer}
     if batch_client is not None:
-        data["batch_consumer"] = {"client": batch_client}
+        data["batch_consumer"] = {**data.get("batch_consumer", {}), "client": batch_client}
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "topology.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -68,10 +68,12 @@ def test_services_match_what_the_code_reads() -> None:
 
 
 def test_the_producer_section_reaches_both_clients(tmp_path: Path) -> None:
-    """`producer.linger_ms` is the Faust app's linger too (the aiokafka sink sends through it)."""
-    topology = dataclasses.replace(load_topology(), producer=ProducerSpec("aiokafka", 17))
+    """`producer.linger_ms` and `max_batch_bytes` are the Faust app's too (the aiokafka
+    sink sends through its producer)."""
+    topology = dataclasses.replace(load_topology(), producer=ProducerSpec("aiokafka", 17, 9000))
     pipeline = build_app(Settings(data_dir=tmp_path), topology)
     assert pipeline.app.conf.producer_linger == 0.017
+    assert pipeline.app.conf.producer_max_batch_size == 9000
     assert isinstance(make_sink(topology.producer, pipeline.settings, pipeline.app.producer),
                       ProducerSink)
     confluent = make_sink(ProducerSpec("confluent", 17), pipeline.settings, None)

@@ -37,6 +37,13 @@ async def test_the_topology_names_the_client() -> None:  # aiokafka wants a loop
     assert isinstance(new_fetcher("aiokafka", settings, "g", 10), AiokafkaFetcher)
 
 
+def test_a_fetch_waits_for_the_bytes_the_topology_asks() -> None:
+    confluent = new_fetcher("confluent", Settings(), "g", 10, min_bytes=4096, max_wait_ms=70)
+    assert isinstance(confluent, ConfluentFetcher)
+    assert (confluent._config["fetch.min.bytes"], confluent._config["fetch.wait.max.ms"]) == (
+        4096, 70)
+
+
 def test_a_fetched_record_is_what_the_batch_path_reads() -> None:
     record: Message = FetchedRecord("t.probe-events", 3, 41, None, b"{}", -1)
     assert (record.topic, record.partition, record.offset, record.key, record.value) == (

@@ -62,9 +62,20 @@ async def test_a_sink_that_never_sends_starts_no_client() -> None:
     assert sink.config["linger.ms"] == 5
 
 
+class _FaustProducer:
+    """What the sink takes of Faust's aiokafka producer: the client it started."""
+
+    def __init__(self) -> None:
+        self.client = object()
+
+    def _ensure_producer(self) -> object:
+        return self.client
+
+
 def test_topology_chooses_the_sink() -> None:
-    settings, faust_producer = Settings(), object()
-    assert isinstance(make_sink(ProducerSpec("confluent", 5), settings, faust_producer),
-                      ConfluentSink)
+    settings, faust_producer = Settings(), _FaustProducer()
+    confluent = make_sink(ProducerSpec("confluent", 5, max_batch_bytes=4096), settings,
+                          faust_producer)
+    assert isinstance(confluent, ConfluentSink) and confluent.config["batch.size"] == 4096
     chosen = make_sink(ProducerSpec("aiokafka", 5), settings, faust_producer)
-    assert isinstance(chosen, ProducerSink) and chosen.producer is faust_producer
+    assert isinstance(chosen, ProducerSink) and chosen.client() is faust_producer.client

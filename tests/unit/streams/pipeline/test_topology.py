@@ -219,6 +219,18 @@ def test_batch_consumer_defaults_to_aiokafka_and_is_checked(doc: dict[str, Any])
     assert "batch_consumer.client: 'kafka-python' is not one of" in _error(doc)
     doc["batch_consumer"] = {"client": "confluent", "fetch_ms": 5}
     assert _error(doc) == "t.yaml: batch_consumer.fetch_ms: unknown key"
+    doc["batch_consumer"] = {"client": "aiokafka", "fetch_min_bytes": 0}
+    assert _error(doc) == "t.yaml: batch_consumer.fetch_min_bytes: must be positive"
+    doc["batch_consumer"] = {"client": "aiokafka", "fetch_max_wait_ms": 0}
+    assert _error(doc) == "t.yaml: batch_consumer.fetch_max_wait_ms: must be positive"
+
+
+def test_the_batch_consumer_waits_for_a_mebibyte_and_the_producer_batches_more() -> None:
+    """The project's fetch and batch sizes (issue 21, round 6), not Kafka's defaults."""
+    topology = load_topology()
+    fetch = topology.batch_consumer
+    assert (fetch.fetch_min_bytes, fetch.fetch_max_wait_ms) == (1_048_576, 200)
+    assert topology.producer.max_batch_bytes == 262_144
 
 
 def test_producer_defaults_to_the_faust_producer_and_is_checked(doc: dict[str, Any]) -> None:
@@ -228,3 +240,5 @@ def test_producer_defaults_to_the_faust_producer_and_is_checked(doc: dict[str, A
     assert "producer.client: 'kafka-python' is not one of" in _error(doc)
     doc["producer"] = {"client": "confluent", "linger_ms": -1}
     assert _error(doc) == "t.yaml: producer.linger_ms: must be 0 or more"
+    doc["producer"] = {"client": "confluent", "linger_ms": 5, "max_batch_bytes": 0}
+    assert _error(doc) == "t.yaml: producer.max_batch_bytes: must be positive"

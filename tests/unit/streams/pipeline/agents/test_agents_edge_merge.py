@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -9,10 +10,14 @@ from typing import Any
 import pytest
 from stream_fixtures import MessageFactory, Runner, body, dead_letters, original_bytes
 
+from analyzers.edges import merge
 from analyzers.signals import FlowSignal, parse_signal
+from state.edges import EdgeStore
+from state.transaction import Transaction
 from streams.pipeline.agents.edge_merge import AGENT, EdgeMerge
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
+from vocab import EdgeState
 
 TOPIC = "flow-signals"
 SRC, DST = "web://photos-web/handlePhotoUpload#location", "http://ads-service/ad#location"
@@ -153,3 +158,50 @@ async def test_signals_whose_edge_ids_collide_do_not_stop_the_batch(
     assert letter["origin"] == f"{TOPIC}:0:1"
     assert original_bytes(letter) == two.value
     assert run.stores.get(AGENT, TOPIC, 0).offset() == 2
+
+
+async def test_a_batch_of_repeats_folds_into_one_delta(run: Runner,
+                                                       msg: Callable[..., Any]) -> None:
+    outputs = await run([msg(signal("NO_MATCH", 1000 + i)) for i in range(12)])
+    [delta] = deltas(outputs)
+    assert delta["evidence"]["runtime_nomatch"] == 12 and delta["version"] == 1
+    assert (delta["first_seen"], delta["last_seen"]) == (1000, 1011)
+    assert run.stores.get(AGENT, TOPIC, 0).offset() == 11
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_a_folded_batch_ends_where_signals_one_by_one_end(
+    run: Runner, msg: Callable[..., Any], seed: int,
+) -> None:
+    """The edges after one batch are the edges after folding its signals one at a time
+    (`merge` per signal): the same counts, band, score and times; only fewer deltas,
+    the last of each edge showing its band, score and kinds as they are."""
+    rng = random.Random(seed)
+    kinds = {"EXACT_MATCH": "runtime", "CONTAINS": "runtime", "NO_MATCH": "runtime",
+             "IDENTITY": "sql", "CONFIG": "config", "STATIC": "static"}
+    signals = []
+    for _ in range(300):
+        kind = rng.choice(list(kinds))
+        signals.append(FlowSignal(
+            src=f"web://svc/r#f{rng.randrange(4)}", dst=f"mysql://db/t#c{rng.randrange(3)}",
+            kind=kind, origin=kinds[kind], ts=rng.randrange(10_000),  # type: ignore[arg-type]
+            transform=rng.choice([None, "md5"]) if kinds[kind] == "runtime" else None,
+            masking=kind == "IDENTITY" and rng.random() < 0.3, count=rng.randint(1, 3)))
+    expected: dict[str, EdgeState] = {}
+    one_by_one_deltas = 0
+    for sig in signals:
+        expected[sig.edge_id], delta = merge(expected.get(sig.edge_id), sig)
+        one_by_one_deltas += delta is not None
+
+    sent = deltas(await run([msg(sig.to_json()) for sig in signals]))
+
+    edges = EdgeStore(Transaction(run.stores.get(AGENT, TOPIC, 0)))
+    for edge_id, want in expected.items():
+        got = edges.get(edge_id)
+        assert got is not None
+        assert replace(got, version=0) == replace(want, version=0)
+        last = [d for d in sent if d["edge_id"] == edge_id][-1]
+        # what subscribers see (a delta is due whenever it changes) is the edge's now
+        assert (last["confidence"], last["score"], last["kinds"], last["version"]) == (
+            want.confidence, want.score, sorted(want.kinds), got.version)
+    assert len(expected) < len(sent) < one_by_one_deltas
