@@ -95,9 +95,9 @@ async def test_a_refused_record_fails_only_its_own_tasks_flush_without_its_value
     if isinstance(sink, ProducerSink):  # librdkafka refuses it before it is queued
         assert isinstance(outcomes[0], DeliveryFailed)
         assert outcomes[0].failures[0][0] == settings.topic("dead-letters")
-        assert "precise-location" not in str(outcomes[0]) and "big" not in str(outcomes[0])
     else:
-        assert isinstance(outcomes[0], Exception)
+        assert type(outcomes[0]).__name__ == "KafkaException"
+    assert "precise-location" not in str(outcomes[0]) and "big" not in str(outcomes[0])
     assert outcomes[1] is None
     landed = await read_topic(settings.bootstrap_servers, settings.topic("flow-signals"),
                               expect=1)

@@ -6,6 +6,7 @@ tests/integration/test_confluent_sink.py.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -44,6 +45,26 @@ async def test_undelivered_outputs_fail_the_flush_without_their_values() -> None
     assert "3 output record(s) not delivered" in str(caught.value)
     assert "precise-location" not in str(caught.value) and "edge-1" not in str(caught.value)
     await sink.flush()  # reported once: the next batch starts clean
+
+
+async def test_a_tasks_flush_raises_only_for_the_records_it_sent() -> None:
+    """The agents share one sink: a failure is the sending task's, whoever flushes first."""
+    sink = _nowhere()
+    sent = asyncio.Event()
+
+    async def sender() -> None:
+        await sink.send([Output("flow-signals", b"edge-1", SECRET)])
+        sent.set()
+        await asyncio.sleep(1.0)  # the bystander's flush serves the failure report first
+        with pytest.raises(DeliveryFailed) as caught:
+            await sink.flush()
+        assert caught.value.failures == [("t.flow-signals", "_MSG_TIMED_OUT")]
+
+    async def bystander() -> None:
+        await sent.wait()
+        await sink.flush()  # waits for the sender's record, raises nothing of its own
+
+    await asyncio.gather(asyncio.create_task(sender()), asyncio.create_task(bystander()))
 
 
 async def test_a_full_queue_waits_for_room_instead_of_dropping() -> None:
