@@ -96,12 +96,12 @@ class ProducerSink:
         producer = self.client()
         partition_of = self._partitioner
         grouped: dict[tuple[str, int], list[Output]] = defaultdict(list)
-        for name in {out.topic for out in outputs}:
-            await self._topic(name, producer)
-        topics, partitions = self._topics, self._partitions
+        resolved: dict[str, tuple[str, list[int]]] = {}
         for out in outputs:
-            topic = topics[out.topic]
-            every = partitions[topic]
+            where = resolved.get(out.topic)
+            if where is None:
+                where = resolved[out.topic] = await self._topic(out.topic, producer)
+            topic, every = where
             grouped[topic, partition_of(out.key, every, every)].append(out)
         for (topic, partition), records in grouped.items():
             batch = producer.create_batch()

@@ -50,12 +50,12 @@ async def test_undelivered_outputs_fail_the_flush_without_their_values() -> None
 async def test_a_tasks_flush_raises_only_for_the_records_it_sent() -> None:
     """The agents share one sink: a failure is the sending task's, whoever flushes first."""
     sink = _nowhere()
-    sent = asyncio.Event()
+    sent, bystander_flushed = asyncio.Event(), asyncio.Event()
 
     async def sender() -> None:
         await sink.send([Output("flow-signals", b"edge-1", SECRET)])
         sent.set()
-        await asyncio.sleep(1.0)  # the bystander's flush serves the failure report first
+        await bystander_flushed.wait()  # the bystander's flush served the failure report
         with pytest.raises(DeliveryFailed) as caught:
             await sink.flush()
         assert caught.value.failures == [("t.flow-signals", "_MSG_TIMED_OUT")]
@@ -63,6 +63,7 @@ async def test_a_tasks_flush_raises_only_for_the_records_it_sent() -> None:
     async def bystander() -> None:
         await sent.wait()
         await sink.flush()  # waits for the sender's record, raises nothing of its own
+        bystander_flushed.set()
 
     await asyncio.gather(asyncio.create_task(sender()), asyncio.create_task(bystander()))
 
