@@ -83,38 +83,52 @@ class FlowSignal:
         return parse_signal(orjson.loads(raw))
 
 
-_ORIGINS = ("runtime", "sql", "config", "static", "openlineage")
+ORIGINS = ("runtime", "sql", "config", "static", "openlineage")
+
+
+#: The range of a signal's integers: what the edge state stores.
+_INT64 = range(-(2**63), 2**63)
 
 
 def parse_signal(body: dict[str, Any]) -> FlowSignal:
     """A decoded `flow-signals` message, checked and built in one pass.
 
-    Raises InvalidEvent naming the field. The edge merge's validator: the
-    signal it returns is what the handler folds (no second parse).
+    Raises InvalidEvent naming the field. The reference of the edge merge's
+    Rust decoder (`analyzers.signal_batch`), which gives the same verdicts
+    and reasons; its checks are in this order.
     """
-    if body.get("v") != 1:
+    v = body.get("v")
+    if type(v) is not int or v != 1:
         raise InvalidEvent("signal: field 'v' must be 1")
     for name in ("src", "dst"):
         if not isinstance(body.get(name), str) or not body[name]:
             raise InvalidEvent(f"signal: field {name!r} must be a non-empty string")
     if body.get("kind") not in ALL_KINDS:
         raise InvalidEvent("signal: field 'kind' is not a known kind")
-    if body.get("origin") not in _ORIGINS:
+    if body.get("origin") not in ORIGINS:
         raise InvalidEvent("signal: field 'origin' is not a known origin")
     for name in ("ts", "count", "earliest"):
         if name == "ts" or name in body:
             value = body.get(name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidEvent(f"signal: field {name!r} must be an integer")
+            if value not in _INT64:
+                raise InvalidEvent(f"signal: field {name!r} is beyond 64 bits")
     producer = body.get("producer")
     if producer is not None and not isinstance(producer, str):
         raise InvalidEvent("signal: field 'producer' must be a string")
     count = body.get("count", 1)
     if count < 1:
         raise InvalidEvent("signal: field 'count' must be at least 1")
+    transform = body.get("transform")
+    if transform is not None and not isinstance(transform, str):
+        raise InvalidEvent("signal: field 'transform' must be a string")
+    masking = body.get("masking", False)
+    if not isinstance(masking, bool):
+        raise InvalidEvent("signal: field 'masking' must be true or false")
     return FlowSignal(
         src=body["src"], dst=body["dst"], kind=body["kind"], origin=body["origin"],
-        ts=body["ts"], transform=body.get("transform"), masking=body.get("masking", False),
+        ts=body["ts"], transform=transform, masking=masking,
         count=count, earliest=body.get("earliest"), producer=producer,
     )
 

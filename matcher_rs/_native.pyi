@@ -167,7 +167,7 @@ def join_traces(
     int,
     int,
 ]:
-    """The probe join's per-event work over one decoded batch, in one call.
+    r"""The probe join's per-event work over one decoded batch, in one call.
 
     ``events`` are ``(trace_id, ts, role, asset, payload)`` as
     ``decode_probe_events`` gives them; ``trace_ids`` every trace id among
@@ -220,7 +220,7 @@ def join_traces(
     """
 
 class ProbeBatch:
-    """A partition's probe-event values, decoded for the trace join without the
+    r"""A partition's probe-event values, decoded for the trace join without the
     decoded events crossing into Python (``analyzers.probe_events.decode_probe_batch``).
 
     Made from the raw record values (``None``: a tombstone), decoded as
@@ -364,3 +364,53 @@ def sql_word_positions(sql: str, words: list[str]) -> list[int] | None:
 def sql_table_words(sql: str, ends: list[int]) -> list[tuple[int, bool]] | None:
     """Per word end of ``sql_fingerprint``: the word's start, and whether a table keyword
     comes before it; None for text left to the Python version."""
+
+
+#: A folded observation: ``FlowSignal``'s fields in order (src, dst, kind,
+#: origin, ts, transform, masking, count, earliest, producer).
+SignalFields = tuple[str, str, str, str, int, str | None, bool, int, int | None, str | None]
+
+class SignalBatch:
+    """A partition's ``flow-signals`` values, decoded, validated as
+    ``analyzers.signals.parse_signal`` does and folded per observation as
+    ``analyzers.signals.fold`` does, without a Python object per signal
+    (``analyzers.signal_batch.decode_signal_batch``).
+
+    Made from the raw record values (``None``: a tombstone) and the known
+    kinds and origins, decoded with the GIL released; the values it leaves
+    (``undecided``: invalid JSON, a repeated key, an integer beyond 64 bits, a
+    tombstone) are settled by the caller's validator (``settle``). ``len()``
+    is the number of valid signals.
+
+    >>> batch = SignalBatch([b'{"v":1,"src":"a","dst":"b","kind":"CONTAINS",'
+    ...                      b'"origin":"sql","ts":5}', b'[]', None], ["CONTAINS"], ["sql"])
+    >>> batch.undecided()
+    [2]
+    >>> batch.settle(2, ("a", "b", "CONTAINS", "sql", 9, None, False, 2, 1, None))
+    >>> len(batch), batch.dead()
+    (2, [(1, 'event is not a JSON object')])
+    >>> batch.groups()
+    [(('a', 'b', 'CONTAINS', 'sql', 9, None, False, 3, 1, None), [0, 2])]
+    """
+
+    def __init__(self, values: Sequence[bytes | None], kinds: Sequence[str],
+                 origins: Sequence[str]) -> None: ...
+    def __len__(self) -> int: ...
+    def undecided(self) -> list[int]:
+        """The indexes of the values left to the caller's validator."""
+    def settle(self, index: int, verdict: SignalFields | str) -> None:
+        """The validator's verdict for value ``index``: the signal's fields, or
+        the reason it is invalid.
+
+        Raises:
+            ValueError: no such value, an unknown kind or origin, or a tuple of
+                another length.
+            TypeError, OverflowError: a field of another type or range.
+        """
+    def dead(self) -> list[tuple[int, str]]:
+        """The invalid values with their reasons, in order."""
+    def groups(self) -> list[tuple[SignalFields, list[int]]]:
+        """The valid signals folded per observation, in the order each first
+        appears, with the indexes of the values folded: counts summed, the
+        latest ``ts``, the earliest first time (``earliest``, or ``ts``); a
+        single signal as it came."""

@@ -4,6 +4,7 @@
 //! `python` (behind the default `python` feature) is the thin PyO3 layer.
 
 pub mod flatten;
+pub mod flow_signals;
 pub mod guards;
 pub mod matcher;
 mod needles;

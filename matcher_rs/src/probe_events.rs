@@ -70,25 +70,26 @@ pub enum Verdict<'a> {
 
 /// Not decided here: invalid JSON or a shape left to Python.
 #[derive(Debug)]
-struct Undecided;
+pub(crate) struct Undecided;
 
-type Parse<T> = Result<T, Undecided>;
+pub(crate) type Parse<T> = Result<T, Undecided>;
 
 /// What the validator needs to know of a top-level field's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Scalar<'a> {
+pub(crate) enum Scalar<'a> {
     Str(Cow<'a, str>),
     Int(i64),
     /// An integer beyond `i64`: still an `int` for Python.
     BigInt,
+    /// A finite float (one beyond `f64` is invalid JSON for orjson: undecided).
     Float,
-    Bool,
+    Bool(bool),
     Null,
     Container,
 }
 
 impl Scalar<'_> {
-    fn is_str(&self) -> bool {
+    pub(crate) fn is_str(&self) -> bool {
         matches!(self, Scalar::Str(s) if !s.is_empty())
     }
 }
@@ -107,6 +108,22 @@ pub fn decode<'a>(raw: &'a [u8], arena: &mut Vec<u8>) -> Verdict<'a> {
         arena.truncate(mark);
     }
     verdict
+}
+
+/// The fields named in `names` of the JSON object `raw`, summarized for a
+/// validator ([`Scalar`]); `Ok(None)` for valid JSON that is not an object;
+/// `Err(Undecided)` for what is left to Python (invalid JSON, a repeated
+/// key, nesting beyond the limit, lone surrogates).
+pub(crate) fn object_fields<'a, const N: usize>(
+    raw: &'a [u8],
+    names: &[&str; N],
+) -> Parse<Option<[Option<Scalar<'a>>; N]>> {
+    Reader {
+        b: raw,
+        i: 0,
+        keys: Vec::with_capacity(16),
+    }
+    .fields(names)
 }
 
 /// A strict RFC 8259 reader (what orjson accepts) over one record value.
@@ -135,15 +152,66 @@ struct Fields<'a> {
 
 impl<'a> Reader<'a> {
     fn event(mut self, arena: &mut Vec<u8>) -> Parse<Verdict<'a>> {
+        let mut f = Fields::default();
+        let object = self.top_level(|reader, key| {
+            let slot = match key {
+                "v" => Some(&mut f.v),
+                "type" => Some(&mut f.kind),
+                "ts" => Some(&mut f.ts),
+                "trace_id" => Some(&mut f.trace_id),
+                "role" => Some(&mut f.role),
+                "asset" => Some(&mut f.asset),
+                "service" => Some(&mut f.service),
+                "code_location" => Some(&mut f.code_location),
+                "payload_b64" => Some(&mut f.payload_b64),
+                _ => None,
+            };
+            if let Some(slot) = slot {
+                *slot = Some(reader.scalar()?);
+            } else if key == "payload" {
+                let start = arena.len();
+                reader.canonical(arena, 0)?;
+                f.payload = Some(start..arena.len());
+            } else {
+                reader.skip_value(0)?;
+            }
+            Ok(())
+        })?;
+        if !object {
+            return Ok(Verdict::Invalid("event is not a JSON object"));
+        }
+        validate(f)
+    }
+
+    /// The top-level object's fields named in `names`, each summarized (the
+    /// others only checked), or `None` for valid JSON that is not an object.
+    fn fields<const N: usize>(
+        mut self,
+        names: &[&str; N],
+    ) -> Parse<Option<[Option<Scalar<'a>>; N]>> {
+        let mut out: [Option<Scalar<'a>>; N] = std::array::from_fn(|_| None);
+        let object = self.top_level(|reader, key| {
+            match names.iter().position(|name| *name == key) {
+                Some(at) => out[at] = Some(reader.scalar()?),
+                None => reader.skip_value(0)?,
+            }
+            Ok(())
+        })?;
+        Ok(object.then_some(out))
+    }
+
+    /// Walk the whole value: for an object, `member` reads each member's value
+    /// (given its key); `false` for valid JSON that is not an object. A
+    /// repeated key is undecided (the last one wins in Python: left to it).
+    fn top_level(&mut self, mut member: impl FnMut(&mut Self, &str) -> Parse<()>) -> Parse<bool> {
         self.ws();
         if self.peek() != Some(b'{') {
             // Valid JSON that is not an object; anything else is Python's.
             self.skip_value(0)?;
             self.end()?;
-            return Ok(Verdict::Invalid("event is not a JSON object"));
+            return Ok(false);
         }
         self.i += 1;
-        let mut f = Fields::default();
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -152,32 +220,12 @@ impl<'a> Reader<'a> {
                 self.ws();
                 let key = self.string()?;
                 if self.keys.contains(&key) {
-                    return Err(Undecided); // the last one wins in Python: left to it
+                    return Err(Undecided);
                 }
                 self.ws();
                 self.expect(b':')?;
                 self.ws();
-                let slot = match &*key {
-                    "v" => Some(&mut f.v),
-                    "type" => Some(&mut f.kind),
-                    "ts" => Some(&mut f.ts),
-                    "trace_id" => Some(&mut f.trace_id),
-                    "role" => Some(&mut f.role),
-                    "asset" => Some(&mut f.asset),
-                    "service" => Some(&mut f.service),
-                    "code_location" => Some(&mut f.code_location),
-                    "payload_b64" => Some(&mut f.payload_b64),
-                    _ => None,
-                };
-                if let Some(slot) = slot {
-                    *slot = Some(self.scalar()?);
-                } else if &*key == "payload" {
-                    let start = arena.len();
-                    self.canonical(arena, 0)?;
-                    f.payload = Some(start..arena.len());
-                } else {
-                    self.skip_value(0)?;
-                }
+                member(self, &key)?;
                 self.keys.push(key);
                 self.ws();
                 match self.next()? {
@@ -188,7 +236,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.end()?;
-        validate(f)
+        Ok(true)
     }
 
     #[inline]
@@ -242,8 +290,8 @@ impl<'a> Reader<'a> {
     fn scalar(&mut self) -> Parse<Scalar<'a>> {
         Ok(match self.peek().ok_or(Undecided)? {
             b'"' => Scalar::Str(self.string()?),
-            b't' => self.literal(b"true").map(|_| Scalar::Bool)?,
-            b'f' => self.literal(b"false").map(|_| Scalar::Bool)?,
+            b't' => self.literal(b"true").map(|_| Scalar::Bool(true))?,
+            b'f' => self.literal(b"false").map(|_| Scalar::Bool(false))?,
             b'n' => self.literal(b"null").map(|_| Scalar::Null)?,
             b'{' | b'[' => self.skip_value(0).map(|_| Scalar::Container)?,
             _ => match self.number()? {
@@ -281,7 +329,13 @@ impl<'a> Reader<'a> {
             float = true;
         }
         if float {
-            return Ok(Number::Float);
+            // orjson refuses a float beyond `f64` ("number is infinity"),
+            // wherever it is: its reason quotes a position, so Python's.
+            let text = std::str::from_utf8(&self.b[start..self.i]).map_err(|_| Undecided)?;
+            return match text.parse::<f64>() {
+                Ok(x) if x.is_finite() => Ok(Number::Float),
+                _ => Err(Undecided),
+            };
         }
         // SAFETY-free: the bytes are ASCII digits and an optional sign.
         Ok(Number::Int(

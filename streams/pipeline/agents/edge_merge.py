@@ -10,50 +10,95 @@ holds about ten signals per key (issue 21, round 6), and the edge's state
 after the batch is the same as after folding them one by one. What differs is
 that changes within one batch make one delta, not one each; `version` still
 rises by one per delta, and the last delta of a batch is the one a
-one-by-one fold would have ended with, but for its version.
+one-by-one fold would have ended with, but for its version. The decoding,
+validation and folding run in Rust over the batch's raw values
+(`matcher_rs.SignalBatch`, issue 21 round 7), so Python builds one
+`FlowSignal` per observation, not one dict and signal per message.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import orjson
 
 from analyzers.edges import merge, retract, static_expired
+from analyzers.signal_batch import decode_signal, decode_signal_batch, folded_signals
 from analyzers.signals import FlowSignal, SignalKey, fold, signal_key
 from state.edges import EdgeStore
 from state.transaction import Transaction
-from streams.pipeline.batch import InEvent, Output, dead_letter
+from state.windows import EventTimeBounds
+from streams.pipeline.batch import Message, Output, dead_letter, message_dead_letter
+from streams.pipeline.deadletters import Origin
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
 
 AGENT = "edge-merge"
 
 
+@dataclass(frozen=True, slots=True)
+class FoldedSignals:
+    """A partition's valid signals, folded per observation in the order each first
+    appears: each folded signal with the indexes of the messages it came in."""
+
+    groups: list[tuple[FlowSignal, list[int]]]
+    messages: Sequence[Message]
+    #: How many valid signals were folded.
+    signals: int
+
+    def __len__(self) -> int:
+        return self.signals
+
+
 @dataclass
 class EdgeMerge:
+    """The edge merge's handler, configured from topology.yaml.
+
+    It decodes its own batches: in Rust (`analyzers.signal_batch`), one
+    `FlowSignal` per observation and batch; `native=False` decodes and folds
+    message by message in Python, the reference the differential tests hold
+    the Rust path to.
+    """
+
     topology: Topology
     metrics: Metrics
+    native: bool = True
 
-    def __call__(self, tx: Transaction, events: list[InEvent]) -> list[Output]:
+    def decode_batch(self, messages: Sequence[Message], *, agent: str, metrics: Metrics,
+                     bounds: EventTimeBounds | None = None,
+                     ) -> tuple[FoldedSignals, list[Output]]:
+        """The batch's signals folded per observation, and the dead letters of the
+        invalid values. Signals carry their origin event's time, already bounded
+        where it entered: this agent takes no event-time bounds."""
+        if bounds is not None:
+            raise ValueError("the edge merge takes no event-time bounds")
+        if self.native:
+            batch = decode_signal_batch([m.value for m in messages])
+            groups = folded_signals(batch)
+            refused, valid = batch.dead(), len(batch)
+        else:
+            groups, refused, valid = _fold_in_python(messages)
+        dead: list[Output] = []
+        if refused:
+            now = int(time.time() * 1000)
+            dead = [message_dead_letter(messages[i], reason, now, agent) for i, reason in refused]
+            metrics.incr(f"{agent}.dead_letters", len(dead))
+        return FoldedSignals(groups, messages, valid), dead
+
+    def __call__(self, tx: Transaction, events: FoldedSignals) -> list[Output]:
         verification_ms = self.topology.windows.static_verification_ms
         edges = EdgeStore(tx)
         outputs: list[Output] = []
-        same: dict[SignalKey, list[InEvent]] = {}
-        for item in events:
-            # the app wires `parse_signal` as this agent's validator
-            same.setdefault(signal_key(cast(FlowSignal, item.parsed)), []).append(item)
-        for items in same.values():
-            signal = fold([cast(FlowSignal, item.parsed) for item in items])
+        for signal, members in events.groups:
             old = edges.get(signal.edge_id)
             try:
                 new, delta = merge(old, signal)
             except ValueError as exc:  # e.g. its edge id is another (src, dst)'s
-                for item in items:  # each message its dead letter: nothing vanishes
-                    outputs.append(dead_letter(item.origin, f"signal: {exc}", item.key,
-                                               item.raw, cast(FlowSignal, item.parsed).ts, AGENT))
-                self.metrics.incr(f"{AGENT}.dead_letters", len(items))
+                outputs.extend(_refused(events.messages, members, f"signal: {exc}"))
+                self.metrics.incr(f"{AGENT}.dead_letters", len(members))
                 continue
             edges.advance(signal.ts)
             edges.put(new)
@@ -69,3 +114,31 @@ class EdgeMerge:
                 self.metrics.incr(f"{AGENT}.static_retracted")
                 outputs.append(Output("lineage-graph", edge_id.encode(), orjson.dumps(delta)))
         return outputs
+
+
+def _fold_in_python(messages: Sequence[Message],
+                    ) -> tuple[list[tuple[FlowSignal, list[int]]], list[tuple[int, str]], int]:
+    """The reference: each value through `decode_signal`, then `fold` per `signal_key`."""
+    same: dict[SignalKey, list[int]] = {}
+    signals: list[FlowSignal | str] = [decode_signal(m.value) for m in messages]
+    refused: list[tuple[int, str]] = []
+    for i, verdict in enumerate(signals):
+        if isinstance(verdict, str):
+            refused.append((i, verdict))
+        else:
+            same.setdefault(signal_key(verdict), []).append(i)
+    groups = [(fold([cast(FlowSignal, signals[i]) for i in members]), members)
+              for members in same.values()]
+    return groups, refused, len(signals) - len(refused)
+
+
+def _refused(messages: Sequence[Message], members: list[int], reason: str) -> list[Output]:
+    """Each message of a signal the merge refused its dead letter, at its own `ts`:
+    nothing vanishes."""
+    outputs = []
+    for i in members:
+        message = messages[i]
+        signal = cast(FlowSignal, decode_signal(message.value))  # valid: it was folded
+        origin = Origin(message.topic, message.partition, message.offset)
+        outputs.append(dead_letter(origin, reason, message.key, message.value, signal.ts, AGENT))
+    return outputs
