@@ -54,7 +54,7 @@ from loadtest.sender import send_events
 from loadtest.workload import generate, stream
 from state.sealing import HEADER_BYTES, EpochKeys, Keyrings
 from streams.kafka.clients import new_consumer
-from streams.kafka.topics import ensure_topics
+from streams.kafka.topics import delete_prefixed_topics, ensure_topics
 from streams.pipeline.agents.edge_merge import EdgeMerge
 from streams.pipeline.agents.probe_join import ProbeJoin
 from streams.pipeline.batch import Output, input_validator, process_messages
@@ -118,7 +118,8 @@ async def _handlers_offline(probes: list[dict[str, object]],
     alone (no message building, topology loading nor store opening).
     """
     topology, metrics = load_topology(), Metrics()
-    stores = StoreRegistry(Path(tempfile.mkdtemp(prefix="bench-pipeline-")))
+    scratch = tempfile.TemporaryDirectory(prefix="bench-pipeline-")
+    stores = StoreRegistry(Path(scratch.name))
     messages = [_Message("probe-events", 0, i, str(e["trace_id"]).encode(), orjson.dumps(e))
                 for i, e in enumerate(probes)]
     size = topology.agents["probe-join"].batch_size
@@ -141,6 +142,7 @@ async def _handlers_offline(probes: list[dict[str, object]],
     if cpu is not None:
         cpu.append(time.process_time() - cpu_start)
     stores.close()
+    scratch.cleanup()
     return len(messages) / elapsed
 
 
@@ -160,7 +162,8 @@ async def _probe_join_offline(messages: list[_Message], sealed: bool) -> float:
     epoch_ms = topology.windows.capture_key_epoch_ms
     keyrings = Keyrings(epoch_ms) if sealed else Keyrings(epoch_ms, _UnsealedKeys)
     probe_join = ProbeJoin(topology, metrics, keyrings)
-    stores = StoreRegistry(Path(tempfile.mkdtemp(prefix="bench-sealing-")))
+    scratch = tempfile.TemporaryDirectory(prefix="bench-sealing-")
+    stores = StoreRegistry(Path(scratch.name))
     size = topology.agents["probe-join"].batch_size
     start = time.perf_counter()
     for i in range(0, len(messages), size):
@@ -169,6 +172,7 @@ async def _probe_join_offline(messages: list[_Message], sealed: bool) -> float:
                                handler=probe_join, sink=_Collect(), metrics=metrics)
     elapsed = time.perf_counter() - start
     stores.close()
+    scratch.cleanup()
     return len(messages) / elapsed
 
 
@@ -196,11 +200,11 @@ async def _pipeline(settings: Settings, expected_inputs: int,
     (the second does not depend on what else runs on the machine).
     """
     producer, fetch = clients or (None, None)
-    topology_path = write_consumer_variant(
-        consumer, Path(tempfile.mkdtemp(prefix="bench-pipeline-topology-")),
-        producer=producer, batch_client=fetch)
+    scratch = tempfile.TemporaryDirectory(prefix="bench-pipeline-worker-")
+    topology_path = write_consumer_variant(consumer, Path(scratch.name),
+                                           producer=producer, batch_client=fetch)
     lineage = str(Path(sys.executable).parent / "lineage")
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-worker-"))
+    data_dir = Path(scratch.name) / "data"
     proc = subprocess.Popen([lineage, "worker", "--bootstrap-servers", settings.bootstrap_servers,
                              "--topic-prefix", settings.topic_prefix, "--data-dir",
                              str(data_dir), "--loglevel", "warning"],
@@ -233,6 +237,7 @@ async def _pipeline(settings: Settings, expected_inputs: int,
     finally:
         await probe.stop()
         _stop_workers([proc])
+        scratch.cleanup()
 
 
 async def run(requests: int, bootstrap: str,
@@ -242,34 +247,38 @@ async def run(requests: int, bootstrap: str,
     events = list(stream(workload, int(time.time() * 1000), requests))
     probes = [e for e in events if e["type"] == "probe"]
     settings = Settings(bootstrap, f"bench-pipeline-{int(time.time())}-", Path("."))
-    await _produce(settings, events)
-    bare = await _bare_consume(settings, len(probes))
-    offline = await _handlers_offline(probes)
-    results: dict[str, float] = {"events": len(events), "probe_events": len(probes),
-               "bare_consume_events_per_s": round(bare),
-               "handlers_offline_events_per_s": round(offline)}
-    results.update(await sealing_ab(probes))
-    for consumer in consumers:
-        names = [_variant_name(consumer, clients) for clients in variants]
-        for name, clients in zip(names, variants, strict=True):
-            # Each variant on a prefix of its own: the same events, a fresh group.
-            own = Settings(bootstrap, f"{settings.topic_prefix}{name}-", Path("."))
-            await _produce(own, events)
-            rate, per_cpu = await _pipeline(own, len(events), consumer, clients)
-            results[f"pipeline_{name}_events_per_s"] = round(rate)
-            results[f"pipeline_{name}_events_per_cpu_s"] = round(per_cpu)
-            results[f"pipeline_{name}_vs_bare"] = round(rate / bare, 3)
-            results[f"pipeline_{name}_vs_handlers"] = round(rate / offline, 3)
-        for name in names[1:]:
-            for figure in ("events_per_s", "events_per_cpu_s"):
-                results[f"{name}_vs_{names[0]}_{figure}"] = round(
-                    results[f"pipeline_{name}_{figure}"]
-                    / max(results[f"pipeline_{names[0]}_{figure}"], 1), 3)
-    if len(consumers) == 2 and len(variants) == 1:
-        stream_, batch_ = (_variant_name(c, variants[0]) for c in ("stream", "batch"))
-        results["batch_vs_stream"] = round(results[f"pipeline_{batch_}_events_per_s"]
-                                           / results[f"pipeline_{stream_}_events_per_s"], 2)
-    return results
+    try:
+        await _produce(settings, events)
+        bare = await _bare_consume(settings, len(probes))
+        offline = await _handlers_offline(probes)
+        results: dict[str, float] = {
+            "events": len(events), "probe_events": len(probes),
+            "bare_consume_events_per_s": round(bare),
+            "handlers_offline_events_per_s": round(offline)}
+        results.update(await sealing_ab(probes))
+        for consumer in consumers:
+            names = [_variant_name(consumer, clients) for clients in variants]
+            for name, clients in zip(names, variants, strict=True):
+                # Each variant on a prefix of its own: the same events, a fresh group.
+                own = Settings(bootstrap, f"{settings.topic_prefix}{name}-", Path("."))
+                await _produce(own, events)
+                rate, per_cpu = await _pipeline(own, len(events), consumer, clients)
+                results[f"pipeline_{name}_events_per_s"] = round(rate)
+                results[f"pipeline_{name}_events_per_cpu_s"] = round(per_cpu)
+                results[f"pipeline_{name}_vs_bare"] = round(rate / bare, 3)
+                results[f"pipeline_{name}_vs_handlers"] = round(rate / offline, 3)
+            for name in names[1:]:
+                for figure in ("events_per_s", "events_per_cpu_s"):
+                    results[f"{name}_vs_{names[0]}_{figure}"] = round(
+                        results[f"pipeline_{name}_{figure}"]
+                        / max(results[f"pipeline_{names[0]}_{figure}"], 1), 3)
+        if len(consumers) == 2 and len(variants) == 1:
+            stream_, batch_ = (_variant_name(c, variants[0]) for c in ("stream", "batch"))
+            results["batch_vs_stream"] = round(results[f"pipeline_{batch_}_events_per_s"]
+                                               / results[f"pipeline_{stream_}_events_per_s"], 2)
+        return results
+    finally:  # the run's topics: a run leaves nothing on the broker
+        await delete_prefixed_topics(settings)
 
 
 def _variant_name(consumer: str, clients: Clients) -> str:

@@ -76,8 +76,12 @@ async def _run(handler: Any, agent: str, validate: Any, messages: list[_Message]
 
 
 async def measure(requests: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-sizing-") as scratch:
+        return await _measure_in(Path(scratch), requests)
+
+
+async def _measure_in(root: Path, requests: int) -> dict[str, float]:
     topology, metrics = load_topology(), Metrics()
-    root = Path(tempfile.mkdtemp(prefix="bench-sizing-"))
     size = topology.agents["probe-join"].batch_size
     probes = [e for e in stream(generate(7), int(time.time() * 1000), requests)
               if e["type"] == "probe"]
@@ -110,14 +114,14 @@ async def measure(requests: int) -> dict[str, float]:
     await _run(ProbeJoin(topology, after), "probe-join", input_validator("probe-events"),
                _messages(more, len(probes)), restarted, after, size)
     restarted.close()
+    replica_bytes = _bytes(root / "graph") - fixed
     return {
         "probe_events": len(probes),
         "open_traces": open_traces,
         "bytes_per_open_trace": round(probe_bytes / max(open_traces, 1)),
         "edges": edge_states,
         "bytes_per_edge_aggregate": round(merge_bytes / max(edge_states, 1)),
-        "bytes_per_replica_edge": round((_bytes(root / "graph") - fixed)
-                                        / max(replica_edges, 1)),
+        "bytes_per_replica_edge": round(replica_bytes / max(replica_edges, 1)),
         "fixed_bytes_per_store": fixed,
         "open_windows_at_restart": open_traces,
         "windows_lost_on_restart": after.counters["probe-join.lost_windows"],

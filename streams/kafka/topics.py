@@ -1,4 +1,4 @@
-"""Create the topics of topology.yaml on a cluster, honouring the prefix."""
+"""The topics of topology.yaml on a cluster under a prefix: created, or deleted."""
 
 from __future__ import annotations
 
@@ -56,6 +56,26 @@ async def ensure_topics(settings: Settings, topology: Topology) -> list[str]:
         if wanted:
             await _until_led(admin, [t.name for t in wanted])
         return created
+    finally:
+        await admin.close()
+
+
+async def delete_prefixed_topics(settings: Settings) -> list[str]:
+    """Delete every topic whose name starts with `settings.topic_prefix` (the pipeline's
+    topics under it and Faust's own); return their names, sorted.
+
+    Raises ValueError without a prefix: that would be every topic of the cluster.
+    """
+    prefix = settings.topic_prefix
+    if not prefix:
+        raise ValueError("refusing to delete topics without a topic prefix")
+    admin = new_admin(settings, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        names = sorted(t for t in await admin.list_topics() if t.startswith(prefix))
+        if names:
+            await admin.delete_topics(names)
+        return names
     finally:
         await admin.close()
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -122,6 +123,34 @@ def record_time_ms(message: Message) -> int | None:
     return None
 
 
+_value_of = operator.attrgetter("value")
+
+
+def message_values(messages: Sequence[Message]) -> list[bytes | None]:
+    """The record values of `messages`, in order (a C-level `map`: no Python call per
+    message)."""
+    return list(map(_value_of, messages))
+
+
+_timestamp_of = operator.attrgetter("timestamp")
+
+
+def record_times_ms(messages: Sequence[Message]) -> list[int | None]:
+    """`record_time_ms` of each message, except that a message without a timestamp
+    may give a negative int instead of None (as `matcher_rs.ProbeBatch.bound` reads it).
+
+    aiokafka's records all carry int milliseconds: such a batch is read with
+    C-level `map`s, no Python call per message.
+    """
+    try:
+        stamps: list[Any] = list(map(_timestamp_of, messages))
+    except AttributeError:
+        return list(map(record_time_ms, messages))
+    if set(map(type, stamps)) <= {int}:
+        return stamps
+    return list(map(record_time_ms, messages))
+
+
 def decode_messages(
     messages: Sequence[Message], *, validate: Validator, agent: str, metrics: Metrics,
     bounds: EventTimeBounds | None = None,
@@ -165,21 +194,53 @@ def message_dead_letter(message: Message, reason: str, ts: int, agent: str) -> O
                        record_time_ms(message))
 
 
-def split_by_partition(
-    messages: Sequence[Message], stores: StoreRegistry, agent: str,
-) -> dict[int, tuple[list[Message], int]]:
-    """Group messages by partition, dropping those already in the partition's state."""
+_partition_of = operator.attrgetter("partition")
+_offset_of = operator.attrgetter("offset")
+
+
+def group_by_partition(messages: Sequence[Message]) -> dict[int, Sequence[Message]]:
+    """`messages` by partition, each partition's in the order given."""
+    if not messages:
+        return {}
+    first = messages[0].partition
+    if messages[-1].partition == first:  # most likely one partition: then as given
+        partitions = list(map(_partition_of, messages))
+        if partitions.count(first) == len(partitions):
+            return {first: messages}
     by_partition: dict[int, list[Message]] = defaultdict(list)
     for message in messages:
         by_partition[message.partition].append(message)
-    fresh: dict[int, tuple[list[Message], int]] = {}
+    return dict(by_partition)
+
+
+def fresh_partitions(
+    by_partition: Mapping[int, Sequence[Message]], stores: StoreRegistry, agent: str,
+) -> dict[int, tuple[Sequence[Message], int]]:
+    """Each partition's messages not yet in its state, with the last offset among them.
+
+    The offsets are read with C-level `map`s: a fetch's records are rarely
+    already applied, so the common case walks no message in Python.
+    """
+    fresh: dict[int, tuple[Sequence[Message], int]] = {}
     for partition, items in by_partition.items():
-        topic = items[0].topic
-        done = stores.get(agent, topic, partition).offset()
-        new = [m for m in items if m.offset > done]
-        if new:
-            fresh[partition] = (new, max(m.offset for m in new))
+        if not items:
+            continue
+        done = stores.get(agent, items[0].topic, partition).offset()
+        offsets = list(map(_offset_of, items))
+        last = max(offsets)
+        if last <= done:
+            continue
+        if min(offsets) <= done:
+            items = [m for m, offset in zip(items, offsets, strict=True) if offset > done]
+        fresh[partition] = (items, last)
     return fresh
+
+
+def split_by_partition(
+    messages: Sequence[Message], stores: StoreRegistry, agent: str,
+) -> dict[int, tuple[Sequence[Message], int]]:
+    """Group messages by partition, dropping those already in the partition's state."""
+    return fresh_partitions(group_by_partition(messages), stores, agent)
 
 
 def _count_dead_letters(agent: str, dead: list[Output], outputs: list[Output],
@@ -236,8 +297,19 @@ async def process_messages(
     A partition whose batch makes the handler raise is handled one record at a
     time instead (`_one_by_one`), so a poison pill costs one dead letter.
     """
+    await process_partitions(group_by_partition(messages), agent=agent, validate=validate,
+                             stores=stores, handler=handler, sink=sink, metrics=metrics,
+                             rules=rules)
+
+
+async def process_partitions(
+    by_partition: Mapping[int, Sequence[Message]], *, agent: str, validate: Validator,
+    stores: StoreRegistry, handler: Handler, sink: OutputSink, metrics: Metrics,
+    rules: InputRules = InputRules(),
+) -> None:
+    """`process_messages` for a batch already grouped by partition (a fetch is)."""
     pending: list[tuple[Transaction, int]] = []
-    for partition, (fresh, last_offset) in split_by_partition(messages, stores, agent).items():
+    for partition, (fresh, last_offset) in fresh_partitions(by_partition, stores, agent).items():
         store = stores.get(agent, fresh[0].topic, partition)
         tx = Transaction(store)
         try:

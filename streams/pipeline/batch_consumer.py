@@ -8,7 +8,8 @@ consumer per worker (aiokafka or librdkafka, `batch_consumer.client` in
 topology.yaml; streams/pipeline/batch_fetch.py), in its own consumer group
 (`Settings.batch_group_id`), fetches up to the largest `batch_size` of its
 agents (waiting at most the shortest `batch_within_ms` when nothing is there) and hands each
-topic's records to the same `process_messages` the Faust agents use, so
+topic's records, grouped by partition as fetched, to `process_partitions`
+(what `process_messages` of the Faust agents runs after grouping), so
 state, offsets, dead letters and recovery behave exactly the same.
 
 Offsets: the partition store's offset is the truth (a redelivered record is
@@ -37,7 +38,7 @@ from streams.pipeline.batch import (
     Message,
     OutputSink,
     Validator,
-    process_messages,
+    process_partitions,
 )
 from streams.pipeline.batch_fetch import CommitFailed, Fetcher, new_fetcher
 from streams.pipeline.metrics import Metrics
@@ -125,15 +126,16 @@ class BatchConsumer:
             self._unchecked.discard(tp)
 
     async def process(self, fetched: dict[TopicPartition, list[Message]]) -> None:
-        """Hand each topic's records, all partitions together, to its agent."""
-        by_topic: dict[str, list[Message]] = defaultdict(list)
+        """Hand each topic's records, all partitions together, to its agent (grouped
+        by partition as fetched: `process_partitions`)."""
+        by_topic: dict[str, dict[int, list[Message]]] = defaultdict(dict)
         for tp, records in fetched.items():
-            by_topic[tp.topic].extend(records)
-        for topic, records in by_topic.items():
+            by_topic[tp.topic][tp.partition] = records
+        for topic, by_partition in by_topic.items():
             agent = self.agents[topic]
-            await process_messages(records, agent=agent.name, validate=agent.validate,
-                                   stores=self.stores, handler=agent.handler, sink=self.sink,
-                                   metrics=self.metrics, rules=agent.rules)
+            await process_partitions(by_partition, agent=agent.name, validate=agent.validate,
+                                     stores=self.stores, handler=agent.handler, sink=self.sink,
+                                     metrics=self.metrics, rules=agent.rules)
 
     async def _commit(self, consumer: Fetcher,
                       fetched: dict[TopicPartition, list[Message]]) -> None:

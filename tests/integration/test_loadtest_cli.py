@@ -1,12 +1,18 @@
-"""`lineage loadtest` end to end at a low rate: it drains and scores against the truth."""
+"""`lineage loadtest` end to end at a low rate: it drains, scores against the truth, and
+deletes its topics when told to."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import orjson
 
+from streams.kafka.clients import new_admin
 from streams.settings import Settings
 from tests.integration.worker import LINEAGE, cli_args
 
@@ -16,7 +22,7 @@ def test_loadtest_reports_a_drained_run_with_precision_and_recall(settings: Sett
     report = tmp_path / "report"
     run = subprocess.run(
         [LINEAGE, "loadtest", "--rate", "400", "--duration", "5", "--workers", "1",
-         "--format", "json", "--report", str(report), *cli_args(settings)],
+         "--format", "json", "--report", str(report), "--delete-topics", *cli_args(settings)],
         capture_output=True, text=True, check=False, timeout=240)
     assert run.returncode == 0, run.stderr[-2000:]
     result = orjson.loads(run.stdout)
@@ -35,3 +41,52 @@ def test_loadtest_reports_a_drained_run_with_precision_and_recall(settings: Sett
     saved = orjson.loads((report / "report.json").read_bytes())
     assert saved["events_sent"] == result["events_sent"]
     assert saved["series"]["sent"][-1][1] >= result["events_sent"]
+    # --delete-topics: nothing of the run is left on the broker (a run at a real rate
+    # leaves gigabytes), and it says so.
+    assert "topics under" in run.stderr and f"{settings.topic_prefix!r}" in run.stderr
+    assert asyncio.run(_topics_under(settings)) == []
+
+
+async def _topics_under(settings: Settings) -> list[str]:
+    admin = new_admin(settings)
+    await admin.start()
+    try:
+        return [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
+    finally:
+        await admin.close()
+
+
+def _workers_of(settings: Settings) -> list[int]:
+    """The pids of `lineage worker` processes on the test's prefix (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if (b"worker" in args and settings.topic_prefix.encode() in args
+                and entry.name.isdigit() and int(entry.name) != os.getpid()):
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_a_terminated_loadtest_stops_its_workers_and_deletes_its_topics(
+    settings: Settings,
+) -> None:
+    run = subprocess.Popen(
+        [LINEAGE, "loadtest", "--rate", "200", "--duration", "120", "--workers", "1",
+         "--format", "json", "--delete-topics", *cli_args(settings)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _workers_of(settings):  # the worker runs in a session of its own
+        assert run.poll() is None and time.monotonic() < deadline, "no worker started"
+        time.sleep(0.5)
+    time.sleep(3)  # sending
+
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=90)
+
+    assert run.returncode == 128 + signal.SIGTERM
+    assert _workers_of(settings) == []
+    assert "topics under" in stderr
+    assert asyncio.run(_topics_under(settings)) == []

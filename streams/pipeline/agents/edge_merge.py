@@ -31,7 +31,13 @@ from analyzers.signals import FlowSignal, SignalKey, fold, signal_key
 from state.edges import EdgeStore
 from state.transaction import Transaction
 from state.windows import EventTimeBounds
-from streams.pipeline.batch import Message, Output, dead_letter, message_dead_letter
+from streams.pipeline.batch import (
+    Message,
+    Output,
+    dead_letter,
+    message_dead_letter,
+    message_values,
+)
 from streams.pipeline.deadletters import Origin
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
@@ -76,7 +82,7 @@ class EdgeMerge:
         if bounds is not None:
             raise ValueError("the edge merge takes no event-time bounds")
         if self.native:
-            batch = decode_signal_batch([m.value for m in messages])
+            batch = decode_signal_batch(message_values(messages))
             groups = folded_signals(batch)
             refused, valid = batch.dead(), len(batch)
         else:

@@ -35,7 +35,14 @@ from state.sealing import EpochKeys, Keyrings
 from state.traces import Capture, TraceCapsSpec, TraceWindows
 from state.transaction import Transaction
 from state.windows import Admission, EventTimeBounds
-from streams.pipeline.batch import Message, Output, message_dead_letter, record_time_ms
+from streams.pipeline.batch import (
+    Message,
+    Output,
+    message_dead_letter,
+    message_values,
+    record_time_ms,
+    record_times_ms,
+)
 from streams.pipeline.deadletters import window_refusal
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.topology import Topology
@@ -109,9 +116,9 @@ class ProbeJoin:
         if not self.native:
             return self._decode_python(messages, agent=agent, metrics=metrics, bounds=bounds,
                                        now=now)
-        batch = decode_probe_batch([m.value for m in messages])
+        batch = decode_probe_batch(message_values(messages))
         if bounds is not None:
-            batch.bound(list(map(record_time_ms, messages)), bounds.max_future_ms,
+            batch.bound(record_times_ms(messages), bounds.max_future_ms,
                         bounds.max_age_ms)
             for index in batch.held():  # a `ts` beyond 64 bits: bounded here
                 verdict = decode_probe_value(messages[index].value)

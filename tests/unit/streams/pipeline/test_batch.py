@@ -24,6 +24,8 @@ from streams.pipeline.batch import (
     InEvent,
     Output,
     decode_messages,
+    fresh_partitions,
+    group_by_partition,
     input_validator,
     split_by_partition,
 )
@@ -170,6 +172,22 @@ def test_split_by_partition_drops_applied_and_keeps_the_last_offset(
         0: ([6, 7], 7), 3: ([0], 0)}
     stores.get(AGENT, TOPIC, 3).write({}, offset=0)
     assert 3 not in split_by_partition(messages, stores, AGENT)
+
+
+def test_fresh_partitions_keep_order_and_skip_applied_in_any_order(
+    stores: StoreRegistry, msg: MessageFactory,
+) -> None:
+    stores.get(AGENT, TOPIC, 0).write({}, offset=5)
+    unordered: list[FakeMessage] = [msg(static(i), offset=i) for i in (7, 4, 6, 5)]
+    [(items, last)] = split_by_partition(unordered, stores, AGENT).values()
+    assert ([m.offset for m in items], last) == ([7, 6], 7)
+    one_partition: list[FakeMessage] = [msg(static(i), offset=i) for i in (8, 9)]
+    assert group_by_partition(one_partition) == {0: one_partition}
+    two = [*one_partition, msg(static(1), partition=2, offset=0), msg(static(2), offset=10)]
+    grouped = group_by_partition(two)
+    assert {p: [m.offset for m in items] for p, items in grouped.items()} == {
+        0: [8, 9, 10], 2: [0]}
+    assert fresh_partitions({0: [], 1: []}, stores, AGENT) == {}
 
 
 async def test_handler_state_is_committed_with_the_offset(

@@ -28,7 +28,14 @@ from streams.pipeline import poison
 from streams.pipeline.agents.probe_join import ProbeJoin
 from streams.pipeline.agents.static_intake import handle_static
 from streams.pipeline.app import input_rules
-from streams.pipeline.batch import InEvent, InputRules, Output, input_validator, record_time_ms
+from streams.pipeline.batch import (
+    InEvent,
+    InputRules,
+    Output,
+    input_validator,
+    record_time_ms,
+    record_times_ms,
+)
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
 from streams.pipeline.topology import Topology
@@ -77,6 +84,19 @@ def test_record_time_is_read_from_aiokafka_and_faust_messages() -> None:
     faust_like.timestamp = NOW / 1000  # type: ignore[assignment]  # Faust: float seconds
     assert record_time_ms(aiokafka_like) == record_time_ms(faust_like) == NOW
     assert record_time_ms(FakeMessage(PROBES, 0, 0, None, b"", timestamp=-1)) is None
+
+
+def test_record_times_of_a_batch_agree_with_one_at_a_time() -> None:
+    ints = [FakeMessage(PROBES, 0, i, None, b"", timestamp=t) for i, t in enumerate([NOW, -1, 0])]
+    assert record_times_ms(ints) == [NOW, -1, 0]  # as read: negative is "none" for the bound
+    mixed = [*ints, FakeMessage(PROBES, 0, 3, None, b"", timestamp=None)]
+    mixed[0].timestamp = NOW / 1000  # type: ignore[assignment]  # Faust: float seconds
+    assert record_times_ms(mixed) == [record_time_ms(m) for m in mixed] == [NOW, None, 0, None]
+
+    class Bare:
+        topic, partition, offset, key, value = PROBES, 0, 0, None, b""
+
+    assert record_times_ms([Bare()]) == [None]  # type: ignore[list-item]
 
 
 def test_bounds_come_from_topology_for_input_topics_only(topology: Topology) -> None:
