@@ -297,6 +297,8 @@ class SqlAnalyzer:
                 self.catalog.learn(namespace, table, columns)
         if result.literal_dependent:  # a path or query text hidden by the fingerprint
             return result
+        if result.errors:  # their messages give positions in this text, not in its group
+            return result
         self._by_print.put(exact, result)
         if probe is not None and (context, print_key) not in self._templates.data:
             template = probe.template(result, namespace)

@@ -85,6 +85,20 @@ def test_cache_hit_by_fingerprint_keeps_lineage() -> None:
     assert a.analyze(q2).to_json() == fresh.to_json()
 
 
+def test_an_error_is_not_answered_for_another_text_of_its_fingerprint() -> None:
+    """An error's message gives a position in its own text: a text of the same
+    fingerprint with a longer literal fails elsewhere (found by the renaming
+    property test of test_sql_template.py)."""
+    a = SqlAnalyzer(engine="spark", namespace=NS, default_schema="default")
+    q1 = "SELECT x FROM t WHERE d = '2024-01-01' AND ) x"
+    q2 = "SELECT x FROM t WHERE d = '2024-01-01-long' AND ) x"
+    first = a.analyze(q1)
+    assert first.errors
+    fresh = analyze(q2, engine="spark", namespace=NS, default_schema="default")
+    assert a.analyze(q2).to_json() == fresh.to_json() != first.to_json()
+    assert a.analyze(q1) is first  # the text itself is still cached
+
+
 def test_errors_carry_no_values() -> None:
     r = analyze("SELECT FROM 'secret-value' WHERE (((", engine="spark", namespace=NS)
     assert r.errors and "secret-value" not in r.errors[0].message
