@@ -27,9 +27,21 @@ from typing import cast
 
 import matcher_rs
 from analyzers.events import InvalidEvent, decode_event
-from analyzers.signals import ALL_KINDS, ORIGINS, FlowSignal, Origin, parse_signal
+from analyzers.signals import (
+    ALL_KINDS,
+    ORIGINS,
+    FlowSignal,
+    Origin,
+    SignalKey,
+    fold,
+    parse_signal,
+    signal_key,
+)
 
-__all__ = ["decode_signal", "decode_signal_batch", "folded_signals"]
+#: Each observation's folded signal with the indexes of the values it folds.
+Folds = list[tuple[FlowSignal, list[int]]]
+
+__all__ = ["decode_signal", "decode_signal_batch", "fold_in_python", "folded_signals"]
 
 
 def decode_signal(raw: bytes | None) -> FlowSignal | str:
@@ -55,10 +67,27 @@ def decode_signal_batch(values: Sequence[bytes | None]) -> matcher_rs.SignalBatc
     return batch
 
 
-def folded_signals(batch: matcher_rs.SignalBatch) -> list[tuple[FlowSignal, list[int]]]:
+def folded_signals(batch: matcher_rs.SignalBatch) -> Folds:
     """The batch's signals folded per observation (`SignalBatch.groups`), as
     `FlowSignal`s with the indexes of the values each folds."""
     return [(FlowSignal(src, dst, kind, cast(Origin, origin), ts, transform, masking, count,
                         earliest, producer), members)
             for (src, dst, kind, origin, ts, transform, masking, count, earliest, producer),
             members in batch.groups()]
+
+
+def fold_in_python(values: Sequence[bytes | None]) -> tuple[Folds, list[tuple[int, str]]]:
+    """The reference of `decode_signal_batch` + `folded_signals` + `dead()`: each value
+    through `decode_signal`, then `fold` per `signal_key` in first-appearance order;
+    with the invalid values' indexes and reasons."""
+    verdicts = [decode_signal(raw) for raw in values]
+    same: dict[SignalKey, list[int]] = {}
+    refused: list[tuple[int, str]] = []
+    for i, verdict in enumerate(verdicts):
+        if isinstance(verdict, str):
+            refused.append((i, verdict))
+        else:
+            same.setdefault(signal_key(verdict), []).append(i)
+    folds = [(fold([cast(FlowSignal, verdicts[i]) for i in members]), members)
+             for members in same.values()]
+    return folds, refused

@@ -194,19 +194,12 @@ def message_dead_letter(message: Message, reason: str, ts: int, agent: str) -> O
                        record_time_ms(message))
 
 
-_partition_of = operator.attrgetter("partition")
 _offset_of = operator.attrgetter("offset")
 
 
 def group_by_partition(messages: Sequence[Message]) -> dict[int, Sequence[Message]]:
-    """`messages` by partition, each partition's in the order given."""
-    if not messages:
-        return {}
-    first = messages[0].partition
-    if messages[-1].partition == first:  # most likely one partition: then as given
-        partitions = list(map(_partition_of, messages))
-        if partitions.count(first) == len(partitions):
-            return {first: messages}
+    """`messages` by partition, each partition's in the order given (the batch consumer
+    needs none of this: a fetch comes grouped, `process_partitions`)."""
     by_partition: dict[int, list[Message]] = defaultdict(list)
     for message in messages:
         by_partition[message.partition].append(message)

@@ -4,7 +4,9 @@ deletes its topics when told to."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import re
 import signal
 import subprocess
 import time
@@ -90,3 +92,21 @@ def test_a_terminated_loadtest_stops_its_workers_and_deletes_its_topics(
     assert _workers_of(settings) == []
     assert "topics under" in stderr
     assert asyncio.run(_topics_under(settings)) == []
+
+
+def test_a_run_on_its_own_prefix_deletes_its_topics_and_state_by_default(
+    settings: Settings,
+) -> None:
+    run = subprocess.run(
+        [LINEAGE, "loadtest", "--rate", "200", "--duration", "2", "--workers", "1",
+         "--format", "json", "--bootstrap-servers", settings.bootstrap_servers,
+         "--data-dir", str(settings.data_dir)],
+        capture_output=True, text=True, check=False, timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = re.search(r"deleted (\d+) topics under '(lt-[^']+)'", run.stderr)
+    assert found is not None, run.stderr[-2000:]
+    prefix = found.group(2)
+    assert int(found.group(1)) > 0
+    own = dataclasses.replace(settings, topic_prefix=prefix)
+    assert asyncio.run(_topics_under(own)) == []
+    assert not (settings.data_dir / prefix.rstrip("-")).exists()  # the workers' state

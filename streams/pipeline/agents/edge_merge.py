@@ -26,8 +26,14 @@ from typing import cast
 import orjson
 
 from analyzers.edges import merge, retract, static_expired
-from analyzers.signal_batch import decode_signal, decode_signal_batch, folded_signals
-from analyzers.signals import FlowSignal, SignalKey, fold, signal_key
+from analyzers.signal_batch import (
+    Folds,
+    decode_signal,
+    decode_signal_batch,
+    fold_in_python,
+    folded_signals,
+)
+from analyzers.signals import FlowSignal
 from state.edges import EdgeStore
 from state.transaction import Transaction
 from state.windows import EventTimeBounds
@@ -50,7 +56,7 @@ class FoldedSignals:
     """A partition's valid signals, folded per observation in the order each first
     appears: each folded signal with the indexes of the messages it came in."""
 
-    groups: list[tuple[FlowSignal, list[int]]]
+    groups: Folds
     messages: Sequence[Message]
     #: How many valid signals were folded.
     signals: int
@@ -86,7 +92,8 @@ class EdgeMerge:
             groups = folded_signals(batch)
             refused, valid = batch.dead(), len(batch)
         else:
-            groups, refused, valid = _fold_in_python(messages)
+            groups, refused = fold_in_python(message_values(messages))
+            valid = len(messages) - len(refused)
         dead: list[Output] = []
         if refused:
             now = int(time.time() * 1000)
@@ -120,22 +127,6 @@ class EdgeMerge:
                 self.metrics.incr(f"{AGENT}.static_retracted")
                 outputs.append(Output("lineage-graph", edge_id.encode(), orjson.dumps(delta)))
         return outputs
-
-
-def _fold_in_python(messages: Sequence[Message],
-                    ) -> tuple[list[tuple[FlowSignal, list[int]]], list[tuple[int, str]], int]:
-    """The reference: each value through `decode_signal`, then `fold` per `signal_key`."""
-    same: dict[SignalKey, list[int]] = {}
-    signals: list[FlowSignal | str] = [decode_signal(m.value) for m in messages]
-    refused: list[tuple[int, str]] = []
-    for i, verdict in enumerate(signals):
-        if isinstance(verdict, str):
-            refused.append((i, verdict))
-        else:
-            same.setdefault(signal_key(verdict), []).append(i)
-    groups = [(fold([cast(FlowSignal, signals[i]) for i in members]), members)
-              for members in same.values()]
-    return groups, refused, len(signals) - len(refused)
 
 
 def _refused(messages: Sequence[Message], members: list[int], reason: str) -> list[Output]:

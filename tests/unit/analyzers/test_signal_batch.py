@@ -17,8 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matcher_rs
-from analyzers.signal_batch import decode_signal, decode_signal_batch, folded_signals
-from analyzers.signals import ALL_KINDS, ORIGINS, FlowSignal, SignalKey, fold, signal_key
+from analyzers.signal_batch import (
+    decode_signal,
+    decode_signal_batch,
+    fold_in_python,
+    folded_signals,
+)
+from analyzers.signals import ALL_KINDS, ORIGINS
 from tests.json_text import Pairs, write
 
 VALID: dict[str, Any] = {"v": 1, "src": "web://a/h#email", "dst": "db://x/t#email",
@@ -88,22 +93,8 @@ CORPUS: list[bytes | None] = [
 ]
 
 
-def reference(values: list[bytes | None]) -> tuple[list[tuple[int, str]],
-                                                   list[tuple[FlowSignal, list[int]]]]:
-    """Dead letters and folds as the Python path makes them."""
-    verdicts = [decode_signal(v) for v in values]
-    dead = [(i, v) for i, v in enumerate(verdicts) if isinstance(v, str)]
-    same: dict[SignalKey, list[int]] = {}
-    for i, v in enumerate(verdicts):
-        if isinstance(v, FlowSignal):
-            same.setdefault(signal_key(v), []).append(i)
-    folds = [(fold([verdicts[i] for i in members]), members)  # type: ignore[misc]
-             for members in same.values()]
-    return dead, folds
-
-
 def assert_same(values: list[bytes | None]) -> None:
-    dead, folds = reference(values)
+    folds, dead = fold_in_python(values)
     batch = decode_signal_batch(values)
     assert batch.dead() == dead
     assert folded_signals(batch) == folds
