@@ -22,6 +22,7 @@ from matcher_rs._native import (
     flatten,
     join_traces,
     match_requests,
+    read_record_batches,
     transform_names,
     version,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "flatten",
     "join_traces",
     "match_requests",
+    "read_record_batches",
     "transform_names",
     "version",
 ]

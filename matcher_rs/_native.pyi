@@ -414,3 +414,34 @@ class SignalBatch:
         appears, with the indexes of the values folded: counts summed, the
         latest ``ts``, the earliest first time (``earliest``, or ``ts``); a
         single signal as it came."""
+
+
+#: What ``read_record_batches`` returns: the offsets, timestamps, keys and
+#: values of the records read; the next offset to consume; where the batch to
+#: read next starts; and why it stopped (``"end"``, ``"limit"``, ``"unread"``).
+RecordColumns = tuple[list[int], list[int], list[bytes | None], list[bytes | None], int, int,
+                      str]
+
+def read_record_batches(raw: bytes, pos: int, next_offset: int, limit: int, *,
+                        check_crcs: bool = True) -> RecordColumns:
+    r"""A partition's fetched record set (Kafka message format v2) read into columns
+    from byte ``pos``, as aiokafka's ``PartitionRecords`` reads it, with no object per
+    record (``streams.pipeline.record_columns``).
+
+    Records below ``next_offset`` are skipped and control batches passed over. It
+    stops after ``limit`` records (``"limit"``: read on from the batch at the position
+    returned), at the end of the complete batches (``"end"``: a truncated last batch
+    is for the next fetch), or at a batch it leaves to aiokafka's own reader
+    (``"unread"``): compressed, of an older format, with a CRC-32C that does not match
+    (when ``check_crcs``) or not exactly as the format says. A batch is returned whole
+    or not at all.
+
+    >>> batch = bytes.fromhex(
+    ...     "0000000000000007" "0000003a" "00000000" "02" "233dad44" "0000" "00000000"
+    ...     "00000000000003e8" "00000000000003e8" "ffffffffffffffff" "ffff" "ffffffff"
+    ...     "00000001" "10" "00" "00" "00" "01" "04" "6869" "00")
+    >>> read_record_batches(batch, 0, 0, 100)
+    ([7], [1000], [None], [b'hi'], 8, 70, 'end')
+    >>> read_record_batches(batch[:-1], 0, 0, 100)[4:]
+    (0, 0, 'end')
+    """

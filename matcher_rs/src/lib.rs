@@ -13,6 +13,7 @@ pub mod number;
 pub mod prefetch;
 pub mod probe_batch;
 pub mod probe_events;
+pub mod record_batch;
 pub mod runtime_signals;
 mod scan;
 mod scratch;

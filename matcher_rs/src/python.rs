@@ -23,6 +23,7 @@ use crate::prefetch::prefetch_object;
 
 mod probe_batch;
 mod probe_events;
+mod record_batch;
 mod signal_batch;
 mod trace_join;
 use crate::transforms::Transform;
@@ -489,6 +490,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trace_join::join_traces, m)?)?;
     m.add_class::<probe_batch::ProbeBatch>()?;
     m.add_class::<signal_batch::SignalBatch>()?;
+    m.add_function(wrap_pyfunction!(record_batch::read_record_batches, m)?)?;
     m.add_function(wrap_pyfunction!(default_stop_list, m)?)?;
     m.add_function(wrap_pyfunction!(transform_names, m)?)?;
     m.add_function(wrap_pyfunction!(sql_fingerprint, m)?)?;

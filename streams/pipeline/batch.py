@@ -10,6 +10,7 @@ skipped for state and, at worst, re-sends outputs (at-least-once).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 import operator
@@ -27,6 +28,7 @@ from state.windows import EventTimeBounds
 from streams.pipeline.deadletters import Origin, dead_letter_record, reason_class
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.poison import Failure, attempt, exception_type, poison_reason
+from streams.pipeline.record_run import RecordRun
 from streams.pipeline.stores import StoreRegistry
 
 log = logging.getLogger(__name__)
@@ -127,8 +129,10 @@ _value_of = operator.attrgetter("value")
 
 
 def message_values(messages: Sequence[Message]) -> list[bytes | None]:
-    """The record values of `messages`, in order (a C-level `map`: no Python call per
-    message)."""
+    """The record values of `messages`, in order (a run's own column, else a C-level
+    `map`: no Python call per message)."""
+    if type(messages) is RecordRun:
+        return messages.values
     return list(map(_value_of, messages))
 
 
@@ -140,8 +144,10 @@ def record_times_ms(messages: Sequence[Message]) -> list[int | None]:
     may give a negative int instead of None (as `matcher_rs.ProbeBatch.bound` reads it).
 
     aiokafka's records all carry int milliseconds: such a batch is read with
-    C-level `map`s, no Python call per message.
+    C-level `map`s, no Python call per message; a `RecordRun` has them as a column.
     """
+    if type(messages) is RecordRun:
+        return messages.timestamps
     try:
         stamps: list[Any] = list(map(_timestamp_of, messages))
     except AttributeError:
@@ -211,12 +217,21 @@ def fresh_partitions(
 ) -> dict[int, tuple[Sequence[Message], int]]:
     """Each partition's messages not yet in its state, with the last offset among them.
 
-    The offsets are read with C-level `map`s: a fetch's records are rarely
-    already applied, so the common case walks no message in Python.
+    The offsets are read with C-level `map`s (a `RecordRun` has them, ascending):
+    a fetch's records are rarely already applied, so the common case walks no
+    message in Python.
     """
     fresh: dict[int, tuple[Sequence[Message], int]] = {}
     for partition, items in by_partition.items():
         if not items:
+            continue
+        if type(items) is RecordRun:
+            done = stores.get(agent, items.topic, partition).offset()
+            if items.offsets[-1] <= done:
+                continue
+            if items.offsets[0] <= done:
+                items = items[bisect.bisect_right(items.offsets, done):]
+            fresh[partition] = (items, items.offsets[-1])
             continue
         done = stores.get(agent, items[0].topic, partition).offset()
         offsets = list(map(_offset_of, items))

@@ -97,7 +97,8 @@ class BatchConsumer:
         spec = self.spec
         consumer = new_fetcher(spec.client, self.settings, self.settings.batch_group_id,
                                self.max_records, min_bytes=spec.fetch_min_bytes,
-                               max_wait_ms=spec.fetch_max_wait_ms)
+                               max_wait_ms=spec.fetch_max_wait_ms,
+                               columns=spec.records == "columns")
         await consumer.start()
         try:
             if self.restorer is not None:
@@ -125,10 +126,10 @@ class BatchConsumer:
                                             (agent.handler, agent.validate), agent.rules)
             self._unchecked.discard(tp)
 
-    async def process(self, fetched: dict[TopicPartition, list[Message]]) -> None:
+    async def process(self, fetched: dict[TopicPartition, Sequence[Message]]) -> None:
         """Hand each topic's records, all partitions together, to its agent (grouped
         by partition as fetched: `process_partitions`)."""
-        by_topic: dict[str, dict[int, list[Message]]] = defaultdict(dict)
+        by_topic: dict[str, dict[int, Sequence[Message]]] = defaultdict(dict)
         for tp, records in fetched.items():
             by_topic[tp.topic][tp.partition] = records
         for topic, by_partition in by_topic.items():
@@ -138,7 +139,7 @@ class BatchConsumer:
                                      metrics=self.metrics, rules=agent.rules)
 
     async def _commit(self, consumer: Fetcher,
-                      fetched: dict[TopicPartition, list[Message]]) -> None:
+                      fetched: dict[TopicPartition, Sequence[Message]]) -> None:
         offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items() if records}
         try:
             await consumer.commit(offsets)

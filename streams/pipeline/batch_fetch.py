@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby, repeat
 from operator import itemgetter
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol, cast
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -33,6 +33,8 @@ from streams.kafka.clients import (
     new_consumer,
     topic_partitions,
 )
+from streams.pipeline.record_columns import columns_supported, fetch_columns, keep_raw_records
+from streams.pipeline.record_run import FetchedRecord
 from streams.pipeline.topology import KafkaClient
 from streams.settings import Settings
 
@@ -47,18 +49,6 @@ HEARTBEAT_INTERVAL_MS = 2_000
 
 class CommitFailed(Exception):
     """The group refused or lost an offset commit (carries the client's error name only)."""
-
-
-class FetchedRecord(NamedTuple):
-    """One record as the batch path reads it (the attributes of aiokafka's ConsumerRecord
-    that `streams.pipeline.batch.Message` names, and the timestamp in ms, -1 if none)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp: int
 
 
 _new_tuple = tuple.__new__
@@ -114,7 +104,8 @@ class Fetcher(Protocol):
         ...
     def subscribe(self, topics: Sequence[str], lock: asyncio.Lock,
                   assigned: PartitionsChanged, revoked: PartitionsChanged) -> None: ...
-    async def fetch(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+    async def fetch(self, timeout_ms: int, max_records: int,
+                    ) -> dict[TopicPartition, Sequence[Any]]:
         """Up to `max_records` records by partition; waits at most `timeout_ms` if none."""
         ...
     def assignment(self) -> set[TopicPartition]: ...
@@ -142,10 +133,18 @@ class _Listener(ConsumerRebalanceListener):
 
 
 class AiokafkaFetcher:
-    """The batch agents' consumer on aiokafka (records unpacked by aiokafka in Python)."""
+    """The batch agents' consumer on aiokafka.
+
+    With `columns` (and an aiokafka whose internals it knows), each partition's
+    fetched records come as one `RecordRun`, read in Rust from the fetched bytes
+    (streams/pipeline/record_columns.py); else as `getmany`'s ConsumerRecords.
+    """
 
     def __init__(self, settings: Settings, group_id: str, max_records: int, *,
-                 min_bytes: int = 1, max_wait_ms: int = 500) -> None:
+                 min_bytes: int = 1, max_wait_ms: int = 500, columns: bool = True) -> None:
+        self.columns = columns and columns_supported()
+        if self.columns:
+            keep_raw_records()
         self._consumer = new_consumer(
             settings, group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=max_records,
@@ -167,8 +166,11 @@ class AiokafkaFetcher:
         self._consumer.subscribe(topics=list(topics),
                                  listener=_Listener(lock, assigned, revoked))
 
-    async def fetch(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
-        fetched: dict[TopicPartition, list[Any]] = await self._consumer.getmany(
+    async def fetch(self, timeout_ms: int, max_records: int,
+                    ) -> dict[TopicPartition, Sequence[Any]]:
+        if self.columns:
+            return await fetch_columns(self._consumer, timeout_ms, max_records)
+        fetched: dict[TopicPartition, Sequence[Any]] = await self._consumer.getmany(
             timeout_ms=timeout_ms, max_records=max_records)
         return fetched
 
@@ -252,9 +254,10 @@ class ConfluentFetcher:
         rest: list[Any] = self._consumer.consume(max_records - 1, 0) if max_records > 1 else []
         return [first, *rest]
 
-    async def fetch(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+    async def fetch(self, timeout_ms: int, max_records: int,
+                    ) -> dict[TopicPartition, Sequence[Any]]:
         messages = await self._call(self._consume, timeout_ms / 1000, max_records)
-        return fetched_records(messages)
+        return cast(dict[TopicPartition, Sequence[Any]], fetched_records(messages))
 
     def assignment(self) -> set[TopicPartition]:
         return {TopicPartition(p.topic, p.partition) for p in self._consumer.assignment()}
@@ -286,7 +289,8 @@ class ConfluentFetcher:
 
 
 def new_fetcher(client: KafkaClient, settings: Settings, group_id: str,
-                max_records: int, *, min_bytes: int = 1, max_wait_ms: int = 500) -> Fetcher:
+                max_records: int, *, min_bytes: int = 1, max_wait_ms: int = 500,
+                columns: bool = True) -> Fetcher:
     """The batch agents' consumer on `client` (`batch_consumer.client` in topology.yaml).
 
     The broker answers a fetch once `min_bytes` are there, or after
@@ -296,4 +300,4 @@ def new_fetcher(client: KafkaClient, settings: Settings, group_id: str,
         return ConfluentFetcher(settings, group_id, max_records, min_bytes=min_bytes,
                                 max_wait_ms=max_wait_ms)
     return AiokafkaFetcher(settings, group_id, max_records, min_bytes=min_bytes,
-                           max_wait_ms=max_wait_ms)
+                           max_wait_ms=max_wait_ms, columns=columns)

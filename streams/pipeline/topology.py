@@ -174,6 +174,7 @@ class PoisonSpec:
 
 #: The Kafka client a worker sends or reads with: librdkafka (confluent-kafka) or aiokafka.
 KafkaClient = Literal["confluent", "aiokafka"]
+RecordForm = Literal["columns", "objects"]
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,10 @@ class BatchConsumerSpec:
     client: KafkaClient
     fetch_min_bytes: int = 1_048_576
     fetch_max_wait_ms: int = 200
+    #: How aiokafka's fetched records reach the agents: `columns` (read in
+    #: Rust from the fetched bytes, streams/pipeline/record_columns.py) or
+    #: `objects` (`getmany`'s ConsumerRecords). librdkafka ignores it.
+    records: RecordForm = "columns"
 
     def check(self, where: str) -> None:
         _positive(where, fetch_min_bytes=self.fetch_min_bytes,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from stream_fixtures import (
     FakeMessage,
@@ -27,9 +29,13 @@ from streams.pipeline.batch import (
     fresh_partitions,
     group_by_partition,
     input_validator,
+    message_values,
+    process_partitions,
+    record_times_ms,
     split_by_partition,
 )
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.record_run import RecordRun
 from streams.pipeline.stores import StoreRegistry
 
 TOPIC = "static-flows"
@@ -209,3 +215,44 @@ async def test_handler_state_is_committed_with_the_offset(
 def test_invalid_event_carries_a_safe_reason() -> None:
     with pytest.raises(InvalidEvent, match="does not belong"):
         input_validator("probe-events")(static(1))
+
+
+def _as_run(messages: list[FakeMessage]) -> RecordRun:
+    """One partition's messages as the columns a fetch reads them into."""
+    first = messages[0]
+    return RecordRun(first.topic, first.partition, [m.offset for m in messages],
+                     [m.timestamp if m.timestamp is not None else -1 for m in messages],
+                     [m.key for m in messages], [m.value for m in messages])
+
+
+async def test_a_record_run_is_handled_as_its_records_are(
+    tmp_path: Path, msg: MessageFactory,
+) -> None:
+    """Columns or records: the same outputs, dead letters, state and offset, and the
+    already-applied head of a run skipped as a list's is."""
+    batch = [msg(static(n), key=b"k%d" % n, timestamp=5000 + n) if n != 2
+             else msg(b"{nope", timestamp=7000) for n in range(5)]
+    run_ = _as_run(batch)
+    assert message_values(run_) == [m.value for m in batch]
+    assert record_times_ms(run_) == [m.timestamp for m in batch]
+    results = []
+    for side, messages in (("records", batch), ("columns", run_)):
+        stores, sink = StoreRegistry(tmp_path / side), RecordingSink()
+        stores.get(AGENT, TOPIC, 0).write({}, offset=1)  # the first two: applied
+        await process_partitions({0: messages}, agent=AGENT, validate=input_validator(TOPIC),
+                                 stores=stores, handler=handle_static, sink=sink,
+                                 metrics=Metrics())
+        store = stores.get(AGENT, TOPIC, 0)
+        sent = [(o.topic, o.key, {**orjson.loads(o.value or b"{}"), "ts": None})
+                for o in sink.outputs]  # a dead letter's ts is the clock's
+        results.append((sent, list(store.scan(b"", b"\xff")), store.offset()))
+        if side == "columns":
+            assert fresh_partitions({0: run_[2:]}, stores, AGENT) == {}  # all applied now
+        stores.close()
+    assert results[0] == results[1]
+    sent, state, offset = results[1]
+    assert offset == 4 and state
+    assert [(topic, body.get("offset")) for topic, _, body in sent] == [
+        ("dead-letters", 2), ("flow-signals", None), ("flow-signals", None)]
+    fresh = fresh_partitions({0: run_}, StoreRegistry(tmp_path / "empty"), AGENT)
+    assert fresh == {0: (run_, 4)}  # nothing applied: the run as it is
