@@ -9,8 +9,9 @@ Rust (`matcher_rs.read_record_batches`: the offsets, timestamps, keys and
 values, checked against each batch's CRC as aiokafka checks them).
 
 It rests on aiokafka's internals (0.14), which the tests hold it to
-(tests/unit/pipeline/test_record_columns.py, and against the broker
-tests/integration/test_batch_fetch.py):
+(tests/unit/streams/pipeline/test_record_columns.py, and against the broker
+tests/integration/test_record_columns.py and test_batch_fetch.py); with an
+aiokafka that lacks them (`columns_supported`), the fetcher uses `getmany`:
 
 - the raw bytes: the fetcher reads each partition of a fetch response with
   `MemoryRecords(raw)`, a name of `aiokafka.consumer.fetcher`;
