@@ -1,7 +1,7 @@
 """The Faust app, built from topology.yaml: topics, agents, the shared plumbing.
 
 Each agent reads raw bytes in batches, as a Faust agent (`take_events`) or,
-with `consumer: batch`, through the worker's `BatchConsumer` (`getmany`), and
+with `consumer: batch`, through the worker's `BatchConsumer` (whole fetches), and
 hands them to `streams.pipeline.batch.process_messages` with its handler; handlers live in
 `streams.pipeline.agents.*` and call the analyzers, the matcher and the state layer.
 """

@@ -204,7 +204,8 @@ class ProducerSpec:
 class BatchConsumerSpec:
     """The client that reads the `consumer: batch` agents' inputs
     (streams/pipeline/batch_fetch.py): `confluent` (librdkafka fetches and
-    unpacks records in C threads) or `aiokafka` (`getmany`).
+    unpacks records in C threads) or `aiokafka` (its fetches read as columns in
+    Rust, or `getmany`'s records: `records`).
 
     A fetch is answered once `fetch_min_bytes` are there or after
     `fetch_max_wait_ms` (Kafka's `fetch.min.bytes` and `fetch.max.wait.ms`):
