@@ -1,7 +1,7 @@
 """Where the pipeline's time goes, against baselines measured in the same run.
 
     python -m loadtest.bench_pipeline [--requests N] [--consumer stream|batch|both]
-        [--clients PRODUCER/FETCH[,PRODUCER/FETCH...]] [--json]
+        [--clients PRODUCER/FETCH[:RECORDS][,PRODUCER/FETCH[:RECORDS]...]] [--json]
 
 On one generated workload (loadtest.workload, about 4 probe events per
 request) already on the broker, it measures in events/s:
@@ -27,7 +27,9 @@ handlers, and ``batch_vs_stream``. With ``--clients`` each consumer runs once
 per pair of Kafka clients (``aiokafka`` or ``confluent``; the first names
 ``producer.client``, the second ``batch_consumer.client`` of topology.yaml),
 named ``<consumer>_<producer>_<fetch>``, and ``<variant>_vs_<first variant>_*``
-gives each pair's ratios to the first. Needs a broker (``lineage kafka up``).
+gives each pair's ratios to the first; ``:columns`` or ``:objects`` after a
+pair sets ``batch_consumer.records`` too (and ``_<records>`` ends its name).
+Needs a broker (``lineage kafka up``).
 """
 
 from __future__ import annotations
@@ -60,11 +62,17 @@ from streams.pipeline.agents.probe_join import ProbeJoin
 from streams.pipeline.batch import Output, input_validator, process_messages
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.stores import StoreRegistry
-from streams.pipeline.topology import KafkaClient, load_topology, write_consumer_variant
+from streams.pipeline.topology import (
+    KafkaClient,
+    RecordForm,
+    load_topology,
+    write_consumer_variant,
+)
 from streams.settings import Settings
 
-#: The Kafka clients of a worker: (producer.client, batch_consumer.client); None: topology.yaml's.
-Clients = tuple[KafkaClient, KafkaClient] | None
+#: The Kafka clients of a worker: (producer.client, batch_consumer.client,
+#: batch_consumer.records or None for topology.yaml's); None: topology.yaml's.
+Clients = tuple[KafkaClient, KafkaClient, RecordForm | None] | None
 
 
 @dataclass
@@ -199,10 +207,11 @@ async def _pipeline(settings: Settings, expected_inputs: int,
     Returns events/s of wall time and events per CPU second of the worker
     (the second does not depend on what else runs on the machine).
     """
-    producer, fetch = clients or (None, None)
+    producer, fetch, records = clients or (None, None, None)
     scratch = tempfile.TemporaryDirectory(prefix="bench-pipeline-worker-")
     topology_path = write_consumer_variant(consumer, Path(scratch.name),
-                                           producer=producer, batch_client=fetch)
+                                           producer=producer, batch_client=fetch,
+                                           records=records)
     lineage = str(Path(sys.executable).parent / "lineage")
     data_dir = Path(scratch.name) / "data"
     proc = subprocess.Popen([lineage, "worker", "--bootstrap-servers", settings.bootstrap_servers,
@@ -282,18 +291,26 @@ async def run(requests: int, bootstrap: str,
 
 
 def _variant_name(consumer: str, clients: Clients) -> str:
-    return consumer if clients is None else f"{consumer}_{clients[0]}_{clients[1]}"
+    if clients is None:
+        return consumer
+    producer, fetch, records = clients
+    return f"{consumer}_{producer}_{fetch}" + (f"_{records}" if records else "")
 
 
 def parse_clients(text: str) -> list[Clients]:
-    """`aiokafka/aiokafka,confluent/confluent` -> [("aiokafka", "aiokafka"), ...]."""
+    """`aiokafka/aiokafka,confluent/confluent:objects` ->
+    [("aiokafka", "aiokafka", None), ("confluent", "confluent", "objects")]."""
     variants: list[Clients] = []
     for spec in text.split(","):
-        producer, _, fetch = spec.strip().partition("/")
+        pair, _, records = spec.strip().partition(":")
+        producer, _, fetch = pair.partition("/")
         if producer not in get_args(KafkaClient) or fetch not in get_args(KafkaClient):
             raise argparse.ArgumentTypeError(
                 f"{spec!r}: expected PRODUCER/FETCH, each aiokafka or confluent")
-        variants.append((producer, fetch))  # type: ignore[arg-type]  # checked above
+        if records and records not in get_args(RecordForm):
+            raise argparse.ArgumentTypeError(
+                f"{spec!r}: the records after ':' are columns or objects")
+        variants.append((producer, fetch, records or None))  # type: ignore[arg-type]
     return variants
 
 
@@ -305,10 +322,11 @@ def main() -> None:
                         help="which agent consumer(s) the worker runs with (default: both, "
                              "the Faust stream first as the baseline)")
     parser.add_argument("--clients", type=parse_clients, default=[None],
-                        metavar="PRODUCER/FETCH[,...]",
+                        metavar="PRODUCER/FETCH[:RECORDS][,...]",
                         help="the workers' Kafka clients, one run per pair, the first the "
                              "baseline: producer.client/batch_consumer.client, each aiokafka "
-                             "or confluent (default: topology.yaml's)")
+                             "or confluent, and optionally batch_consumer.records (columns "
+                             "or objects) (default: topology.yaml's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sealing-only", action="store_true",
                         help="only the sealed/unsealed probe join A/B (offline, no broker)")

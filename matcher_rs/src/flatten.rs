@@ -171,7 +171,19 @@ fn string_end(s: &[u8], mut i: usize) -> Option<usize> {
 /// The end of the run of string bytes that need no decoding from `i`: the
 /// index of the first `"`, `\\` or control byte (or the end of `s`).
 #[inline]
-fn plain_run(s: &[u8], mut i: usize) -> usize {
+fn plain_run(s: &[u8], i: usize) -> usize {
+    special_run::<false>(s, i)
+}
+
+/// As [`plain_run`], and a byte beyond ASCII ends the run too: a run that
+/// ends at a `"` is then a valid UTF-8 string as it is.
+#[inline]
+pub(crate) fn plain_ascii_run(s: &[u8], i: usize) -> usize {
+    special_run::<true>(s, i)
+}
+
+#[inline(always)]
+fn special_run<const ASCII: bool>(s: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
@@ -182,7 +194,14 @@ fn plain_run(s: &[u8], mut i: usize) -> usize {
                 let quote = _mm_cmpeq_epi8(b, _mm_set1_epi8(b'"' as i8));
                 let back = _mm_cmpeq_epi8(b, _mm_set1_epi8(b'\\' as i8));
                 let ctl = _mm_cmpeq_epi8(_mm_max_epu8(b, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
-                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, back), ctl)) as u32
+                let found = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, back), ctl)) as u32;
+                // The high bit of each byte: set beyond ASCII.
+                found
+                    | if ASCII {
+                        _mm_movemask_epi8(b) as u32
+                    } else {
+                        0
+                    }
             };
             if special != 0 {
                 return i + special.trailing_zeros() as usize;
@@ -191,7 +210,7 @@ fn plain_run(s: &[u8], mut i: usize) -> usize {
         }
     }
     while let Some(&b) = s.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
+        if b == b'"' || b == b'\\' || b < 0x20 || (ASCII && b >= 0x80) {
             return i;
         }
         i += 1;
@@ -470,6 +489,34 @@ fn hex4(b: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The runs, vector and byte by byte, against a plain loop: every stop
+    /// byte at every position of the 16-byte chunks and their tails.
+    #[test]
+    fn runs_stop_at_the_first_special_byte() {
+        let reference = |s: &[u8], i: usize, ascii: bool| {
+            (i..s.len())
+                .find(|&j| {
+                    let b = s[j];
+                    b == b'"' || b == b'\\' || b < 0x20 || (ascii && b >= 0x80)
+                })
+                .unwrap_or(s.len())
+        };
+        for len in [0, 1, 15, 16, 17, 31, 33, 40] {
+            for at in 0..=len {
+                for stop in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xc3, 0xff, b' ', 0x7f] {
+                    let mut s = vec![b'a'; len];
+                    if at < len {
+                        s[at] = stop;
+                    }
+                    for from in [0, 1.min(len)] {
+                        assert_eq!(plain_run(&s, from), reference(&s, from, false));
+                        assert_eq!(plain_ascii_run(&s, from), reference(&s, from, true));
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn pooled_buffers_are_reused() {

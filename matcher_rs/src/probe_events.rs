@@ -27,6 +27,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::flatten::plain_ascii_run;
+
 /// Nesting deeper than this is left to Python (orjson's limit is higher).
 const MAX_DEPTH: usize = 128;
 
@@ -360,6 +362,17 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Parse<Cow<'a, str>> {
         self.expect(b'"')?;
         let start = self.i;
+        // Most strings are plain ASCII: one vector scan finds their end.
+        let run = plain_ascii_run(self.b, start);
+        if self.b.get(run) == Some(&b'"') {
+            self.i = run + 1;
+            let ascii = &self.b[start..run];
+            // SAFETY: every byte of the run is below 0x80 (`plain_ascii_run`):
+            // ASCII, so valid UTF-8.
+            return Ok(Cow::Borrowed(unsafe {
+                std::str::from_utf8_unchecked(ascii)
+            }));
+        }
         let rest = &self.b[start..];
         let end = memchr::memchr2(b'"', b'\\', rest).ok_or(Undecided)?;
         let plain = &rest[..end];
@@ -459,7 +472,7 @@ impl<'a> Reader<'a> {
                         if self.keys[first_key..].contains(&key) {
                             return Err(Undecided);
                         }
-                        write_string(out, &key);
+                        put_string(out, &key);
                         self.keys.push(key);
                     }
                     self.ws();
@@ -498,16 +511,7 @@ impl<'a> Reader<'a> {
                 }
                 out.put(b"]");
             }
-            b'"' => match self.string()? {
-                // No escape in the text and no control character: it is
-                // already written as orjson would write it.
-                Cow::Borrowed(s) => {
-                    out.put(b"\"");
-                    out.put(s.as_bytes());
-                    out.put(b"\"");
-                }
-                Cow::Owned(s) => write_string(out, &s),
-            },
+            b'"' => put_string(out, &self.string()?),
             b't' => self.literal(b"true").map(|_| out.put(b"true"))?,
             b'f' => self.literal(b"false").map(|_| out.put(b"false"))?,
             b'n' => self.literal(b"null").map(|_| out.put(b"null"))?,
@@ -570,6 +574,21 @@ pub(crate) fn json_string(out: &mut Vec<u8>, s: &str) {
 
 /// A string as orjson writes it: `"` and `\` escaped, control characters as
 /// `\b \t \n \f \r` or `\u00xx`, everything else (`/`, non-ASCII) as is.
+/// A string as `Reader::string` read it, written as orjson writes it: a
+/// borrowed one had no escape and no control character in the text, so it is
+/// written as it is.
+#[allow(clippy::ptr_arg)] // the variant, not only the text, is what it reads
+fn put_string<W: Writer>(out: &mut W, s: &Cow<'_, str>) {
+    match s {
+        Cow::Borrowed(s) => {
+            out.put(b"\"");
+            out.put(s.as_bytes());
+            out.put(b"\"");
+        }
+        Cow::Owned(s) => write_string(out, s),
+    }
+}
+
 fn write_string<W: Writer>(out: &mut W, s: &str) {
     out.put(b"\"");
     let bytes = s.as_bytes();

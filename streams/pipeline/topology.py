@@ -410,14 +410,15 @@ def load_topology(path: Path | str | None = None) -> Topology:
 def write_consumer_variant(consumer: Literal["stream", "batch"] | None, directory: Path,
                            source: Path = DEFAULT_PATH, *,
                            producer: KafkaClient | None = None,
-                           batch_client: KafkaClient | None = None) -> Path:
+                           batch_client: KafkaClient | None = None,
+                           records: RecordForm | None = None) -> Path:
     """A copy of `source` with every agent's `consumer` set (None: as they are),
     as `directory`/topology.yaml.
 
     For comparing the two consumers (or, with `producer` and `batch_client`,
-    the two clients that send the outputs and read the batch agents' inputs)
-    on the same topology (benchmarks, tests); point a worker at it with the
-    env LINEAGE_TOPOLOGY.
+    the two clients that send the outputs and read the batch agents' inputs;
+    with `records`, `batch_consumer.records`) on the same topology
+    (benchmarks, tests); point a worker at it with the env LINEAGE_TOPOLOGY.
     """
     data = yaml.safe_load(source.read_text())
     for agent in data["agents"].values():
@@ -427,6 +428,9 @@ def write_consumer_variant(consumer: Literal["stream", "batch"] | None, director
         data["producer"] = {**data.get("producer", {"linger_ms": 5}), "client": producer}
     if batch_client is not None:
         data["batch_consumer"] = {**data.get("batch_consumer", {}), "client": batch_client}
+    if records is not None:
+        data["batch_consumer"] = {**data.get("batch_consumer", {"client": "aiokafka"}),
+                                  "records": records}
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "topology.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -98,6 +98,13 @@ CORPUS: list[bytes | None] = [
     .encode(),
     b'{"v":1,"type":"probe","ts":1,"trace_id":"t","role":"sink","asset":"a","payload":"\xff"}',
     b'{"v":1,"type":"probe","ts":1,"trace_id":"t","role":"sink","asset":"a","payload":"a\tb"}',
+    # Strings longer than the decoder's 16-byte vector steps, with the byte that ends
+    # the plain run (non-ASCII, an escape, a control byte, invalid UTF-8) past them.
+    *(b'{"v":1,"type":"probe","ts":1,"trace_id":"' + b"t" * n + tail + b'","role":"sink",'
+      b'"asset":"' + b"a" * 40 + b'","payload":{"' + b"k" * n + tail + b'":"' + b"v" * 33
+      + tail + b'"}}'
+      for n in (15, 16, 17, 31, 32, 33)
+      for tail in (b"", "é".encode(), b"\\n", b"\\u00e9x", b"\x01", b"\xc3", b"\t")),
     # Invalid JSON and framing.
     None, b"", b" ", b"{", b"}", b"[]", b'"probe"', b"1", b"null", b"\xef\xbb\xbf{}",
     b'{"v":1,}', b'{"v":1} x', b'{"v":1}\n', b' \t\r\n{"v":1}', b"{'v':1}", b'{"v":01}',

@@ -11,7 +11,15 @@ from loadtest.bench_pipeline import parse_clients
 
 def test_client_pairs_in_order_the_first_the_baseline() -> None:
     assert parse_clients("aiokafka/aiokafka, confluent/aiokafka,confluent/confluent") == [
-        ("aiokafka", "aiokafka"), ("confluent", "aiokafka"), ("confluent", "confluent")]
+        ("aiokafka", "aiokafka", None), ("confluent", "aiokafka", None),
+        ("confluent", "confluent", None)]
+    assert parse_clients("aiokafka/aiokafka:objects,aiokafka/aiokafka:columns") == [
+        ("aiokafka", "aiokafka", "objects"), ("aiokafka", "aiokafka", "columns")]
+
+
+def test_records_other_than_columns_or_objects_are_refused() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="columns or objects"):
+        parse_clients("aiokafka/aiokafka:dicts")
 
 
 @pytest.mark.parametrize("text", ["confluent", "confluent/", "kafka/aiokafka", "aiokafka/x"])

@@ -156,6 +156,10 @@ def test_consumer_variant_sets_every_agent(tmp_path: Path) -> None:
     fetch = load_topology(write_consumer_variant(None, tmp_path / "f", batch_client="confluent"))
     assert (fetch.batch_consumer.client, fetch.producer) == ("confluent", load_topology().producer)
     assert fetch.agents == load_topology().agents  # None leaves each agent's consumer
+    objects = load_topology(write_consumer_variant(None, tmp_path / "o", records="objects"))
+    assert (objects.batch_consumer.records, objects.batch_consumer.client) == (
+        "objects", load_topology().batch_consumer.client)
+    assert load_topology().batch_consumer.records == "columns"
 
 
 def test_services_are_declared_and_frozen() -> None:
