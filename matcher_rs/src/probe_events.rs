@@ -572,8 +572,6 @@ pub(crate) fn json_string(out: &mut Vec<u8>, s: &str) {
     write_string(out, s);
 }
 
-/// A string as orjson writes it: `"` and `\` escaped, control characters as
-/// `\b \t \n \f \r` or `\u00xx`, everything else (`/`, non-ASCII) as is.
 /// A string as `Reader::string` read it, written as orjson writes it: a
 /// borrowed one had no escape and no control character in the text, so it is
 /// written as it is.
@@ -589,6 +587,8 @@ fn put_string<W: Writer>(out: &mut W, s: &Cow<'_, str>) {
     }
 }
 
+/// A string as orjson writes it: `"` and `\` escaped, control characters as
+/// `\b \t \n \f \r` or `\u00xx`, everything else (`/`, non-ASCII) as is.
 fn write_string<W: Writer>(out: &mut W, s: &str) {
     out.put(b"\"");
     let bytes = s.as_bytes();
