@@ -22,7 +22,8 @@ aiokafka that lacks them (`columns_supported`), the fetcher uses `getmany`:
   each partition's records with `take_columns` where it calls `getall`.
 
 What the Rust reader leaves (a compressed or older-format batch, a CRC that
-does not match, a transactional read) aiokafka reads as before, from that
+does not match; a transactional read, or a consumer with deserializers)
+aiokafka reads as before, from that
 batch on, and raises its own errors: those partitions come as ConsumerRecord
 lists, which the batch path reads as well.
 """
@@ -91,7 +92,8 @@ def take_columns(result: Any, limit: int) -> Sequence[Any]:
         return []
     records = result._partition_records
     raw = getattr(records._records, "raw", None)
-    if type(raw) is not bytes or records._isolation_level != _READ_UNCOMMITTED:
+    if (type(raw) is not bytes or records._isolation_level != _READ_UNCOMMITTED
+            or records._key_deserializer or records._value_deserializer):
         got: list[Any] = result.getall(limit)
         return got
     offsets, stamps, keys, values, next_offset, pos, stop = matcher_rs.read_record_batches(

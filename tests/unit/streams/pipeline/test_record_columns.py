@@ -107,7 +107,7 @@ def test_a_batch_with_a_bad_crc_is_left_to_aiokafka_which_refuses_it() -> None:
     assert unchecked[0] == [0, 1, 2, 3]
 
 
-def _result(records: Any) -> tuple[Any, FetchResult]:
+def _result(records: Any, value_deserializer: Any = None) -> tuple[Any, FetchResult]:
     """A fetch result over `records` from offset 0, on a real subscription of its own,
     and the partition's state (its position)."""
     subscriptions = SubscriptionState()
@@ -115,7 +115,7 @@ def _result(records: Any) -> tuple[Any, FetchResult]:
     assignment = subscriptions.subscription.assignment
     state = assignment.state_value(TP)
     state.seek(0)
-    partition = PartitionRecords(TP, records, [], 0, None, None, True, 0)
+    partition = PartitionRecords(TP, records, [], 0, None, value_deserializer, True, 0)
     return state, FetchResult(TP, assignment=assignment, partition_records=partition, backoff=0)
 
 
@@ -168,3 +168,12 @@ def test_a_run_makes_a_record_only_when_asked() -> None:
     assert [r.offset for r in run] == [5, 6, 8]
     with pytest.raises(ValueError, match="one entry per record"):
         RecordRun("t", 3, [1], [], [], [])
+
+
+@pytest.mark.asyncio
+async def test_a_consumer_with_a_deserializer_gets_its_records_from_aiokafka() -> None:
+    raw = _batch(0, [(None, b"a", []), (None, b"b", [])])
+    _, result = _result(KeptRecords(raw), value_deserializer=bytes.upper)
+    taken = take_columns(result, 10)
+    assert not isinstance(taken, RecordRun)
+    assert [r.value for r in taken] == [b"A", b"B"]
