@@ -129,8 +129,8 @@ _value_of = operator.attrgetter("value")
 
 
 def message_values(messages: Sequence[Message]) -> list[bytes | None]:
-    """The record values of `messages`, in order (a run's own column, else a C-level
-    `map`: no Python call per message)."""
+    """The record values of `messages`, in order (a run's own column, not a copy: read
+    it, do not change it; else a C-level `map`: no Python call per message)."""
     if type(messages) is RecordRun:
         return messages.values
     return list(map(_value_of, messages))
@@ -225,21 +225,15 @@ def fresh_partitions(
     for partition, items in by_partition.items():
         if not items:
             continue
-        if type(items) is RecordRun:
-            done = stores.get(agent, items.topic, partition).offset()
-            if items.offsets[-1] <= done:
-                continue
-            if items.offsets[0] <= done:
-                items = items[bisect.bisect_right(items.offsets, done):]
-            fresh[partition] = (items, items.offsets[-1])
-            continue
         done = stores.get(agent, items[0].topic, partition).offset()
-        offsets = list(map(_offset_of, items))
+        run = type(items) is RecordRun
+        offsets = items.offsets if run else list(map(_offset_of, items))  # type: ignore[attr-defined]
         last = max(offsets)
         if last <= done:
             continue
         if min(offsets) <= done:
-            items = [m for m, offset in zip(items, offsets, strict=True) if offset > done]
+            items = (items[bisect.bisect_right(offsets, done):] if run
+                     else [m for m, offset in zip(items, offsets, strict=True) if offset > done])
         fresh[partition] = (items, last)
     return fresh
 

@@ -77,7 +77,6 @@ def columns_supported() -> bool:
     needed = {
         _FetchResult: ("check_assignment", "has_more", "getall", "_update_position"),
         aiokafka_fetcher.Fetcher: ("_notify", "_create_fetch_waiter"),
-        AIOKafkaConsumer: ("getmany",),
     }
     return (aiokafka_fetcher.__dict__.get("MemoryRecords") in (MemoryRecords, KeptRecords)
             and all(hasattr(cls, name) for cls, names in needed.items() for name in names))
