@@ -2,6 +2,7 @@
 
     python -m loadtest.bench_pipeline [--requests N] [--consumer stream|batch|both]
         [--clients PRODUCER/FETCH[:RECORDS][,PRODUCER/FETCH[:RECORDS]...]] [--json]
+    python -m loadtest.bench_pipeline --against TREE [--pairs P] [--requests N] [--json]
 
 On one generated workload (loadtest.workload, about 4 probe events per
 request) already on the broker, it measures in events/s:
@@ -29,6 +30,14 @@ per pair of Kafka clients (``aiokafka`` or ``confluent``; the first names
 named ``<consumer>_<producer>_<fetch>``, and ``<variant>_vs_<first variant>_*``
 gives each pair's ratios to the first; ``:columns`` or ``:objects`` after a
 pair sets ``batch_consumer.records`` too (and ``_<records>`` ends its name).
+
+With ``--against TREE`` (another checkout, its ``matcher_rs`` built in place)
+it is a baseline measured in the same run: each tree's own ``bench_pipeline
+--consumer batch`` (its own code, its own worker) runs ``--pairs`` times in
+turn, in fresh processes, the other tree first in the first pair and second
+in the next; it reports both trees' medians of ``pipeline_batch_*`` and
+``handlers_offline_events_per_s``, and for each the median, least and most
+of the per-pair ratios (``*_vs_against``).
 Needs a broker (``lineage kafka up``).
 """
 
@@ -37,12 +46,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -51,7 +61,13 @@ import orjson
 
 from analyzers.signals import parse_signal
 from loadtest.driver import _stop_workers
-from loadtest.measure import LagProbe, pipeline_groups, print_figures, process_cpu_seconds
+from loadtest.measure import (
+    LagProbe,
+    pipeline_groups,
+    print_figures,
+    process_cpu_seconds,
+    run_json_benchmark,
+)
 from loadtest.sender import send_events
 from loadtest.workload import generate, stream
 from state.sealing import HEADER_BYTES, EpochKeys, Keyrings
@@ -314,6 +330,52 @@ def parse_clients(text: str) -> list[Clients]:
     return variants
 
 
+#: The figures `--against` compares, each tree's own benchmark measuring them.
+COMPARED = ("pipeline_batch_events_per_cpu_s", "pipeline_batch_events_per_s",
+            "handlers_offline_events_per_s")
+
+#: One tree's whole benchmark: (tree, requests, bootstrap servers) -> its figures.
+TreeRun = Callable[[Path, int, str], dict[str, float]]
+
+
+def run_tree(tree: Path, requests: int, bootstrap: str) -> dict[str, float]:
+    """`tree`'s own `bench_pipeline --consumer batch`, in a fresh process.
+
+    Its packages come first on `PYTHONPATH`, which the worker it starts
+    inherits; the working directory is an empty one, so that `-m` does not
+    find this checkout's packages in it.
+    """
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))}
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-against-") as cwd:
+        return run_json_benchmark(tree, "loadtest.bench_pipeline",
+                                  ["--requests", str(requests), "--consumer", "batch",
+                                   "--bootstrap-servers", bootstrap], env, Path(cwd))
+
+
+def compare(against: Path, requests: int, bootstrap: str, pairs: int,
+            run: TreeRun = run_tree) -> dict[str, float]:
+    """This tree's benchmark and `against`'s, `pairs` times in turn (the order swapped each
+    pair); both sides' medians of `COMPARED` and the per-pair ratios' median and range."""
+    here = Path(__file__).resolve().parent.parent
+    runs: dict[str, list[dict[str, float]]] = {"this": [], "against": []}
+    for pair in range(pairs):
+        order = ("against", "this") if pair % 2 == 0 else ("this", "against")
+        for side in order:
+            runs[side].append(run(here if side == "this" else against, requests, bootstrap))
+    result: dict[str, float] = {"pairs": pairs, "events": runs["this"][0]["events"]}
+    for name in COMPARED:
+        this = [figures[name] for figures in runs["this"]]
+        base = [figures[name] for figures in runs["against"]]
+        ratios = [new / max(old, 1) for new, old in zip(this, base, strict=True)]
+        result[f"this_{name}"] = round(statistics.median(this))
+        result[f"against_{name}"] = round(statistics.median(base))
+        result[f"{name}_vs_against"] = round(statistics.median(ratios), 3)
+        result[f"{name}_vs_against_min"] = round(min(ratios), 3)
+        result[f"{name}_vs_against_max"] = round(max(ratios), 3)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
@@ -330,7 +392,19 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sealing-only", action="store_true",
                         help="only the sealed/unsealed probe join A/B (offline, no broker)")
+    parser.add_argument("--against", type=Path, default=None, metavar="TREE",
+                        help="another checkout (its matcher_rs built) whose own benchmark "
+                             "runs in turn with this one's: a baseline in the same run")
+    parser.add_argument("--pairs", type=int, default=3, help="runs per tree with --against")
     args = parser.parse_args()
+    if args.against is not None:
+        if not (args.against / "loadtest" / "bench_pipeline.py").is_file():
+            parser.error(f"{args.against}: no loadtest/bench_pipeline.py there")
+        if args.pairs < 1:
+            parser.error("--pairs must be at least 1")
+        print_figures(compare(args.against.resolve(), args.requests, args.bootstrap_servers,
+                              args.pairs), as_json=args.json)
+        return
     if args.sealing_only:
         events = stream(generate(7), int(time.time() * 1000), args.requests)
         probes = [e for e in events if e["type"] == "probe"]

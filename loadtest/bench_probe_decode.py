@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import orjson
 
-from loadtest.measure import print_figures
+from loadtest.measure import print_figures, run_json_benchmark
 from loadtest.workload import generate, stream
 
 BATCH = 5000
@@ -60,15 +59,9 @@ def _run_on(tree: Path, requests: int, repeat: int) -> dict[str, float]:
     """One measurement in a fresh process, with `tree`'s `matcher_rs`."""
     here = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": f"{here}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    done = subprocess.run([sys.executable, "-m", "loadtest.bench_probe_decode", "--requests",
-                           str(requests), "--repeat", str(repeat), "--json",
-                           "--matcher-tree", str(tree)],
-                          cwd=here, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"the run on {tree} failed: {last}")
-    figures: dict[str, float] = orjson.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+    return run_json_benchmark(tree, "loadtest.bench_probe_decode",
+                              ["--requests", str(requests), "--repeat", str(repeat),
+                               "--matcher-tree", str(tree)], env, here)
 
 
 def compare(against: Path, requests: int, repeat: int, pairs: int) -> dict[str, float]:

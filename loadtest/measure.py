@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -143,6 +145,22 @@ def print_figures(figures: Mapping[str, Any], *, as_json: bool) -> None:
     width = max((len(key) for key in figures), default=0)
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")
+
+
+def run_json_benchmark(tree: Path, module: str, args: Sequence[str],
+                       env: Mapping[str, str], cwd: Path) -> dict[str, float]:
+    """`python -m <module> <args> --json` for `tree`, in a fresh process; its figures.
+
+    A failed run raises RuntimeError naming `tree` and the last line it printed
+    to stderr.
+    """
+    done = subprocess.run([sys.executable, "-m", module, *args, "--json"],
+                          cwd=cwd, env=dict(env), capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the run on {tree} failed: {last}")
+    figures: dict[str, float] = orjson.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def process_cpu_seconds(pid: int) -> float:
