@@ -380,7 +380,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
-    parser.add_argument("--consumer", choices=["stream", "batch", "both"], default="both",
+    parser.add_argument("--consumer", choices=["stream", "batch", "both"], default=None,
                         help="which agent consumer(s) the worker runs with (default: both, "
                              "the Faust stream first as the baseline)")
     parser.add_argument("--clients", type=parse_clients, default=[None],
@@ -398,6 +398,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="runs per tree with --against")
     args = parser.parse_args()
     if args.against is not None:
+        if args.consumer is not None or args.clients != [None] or args.sealing_only:
+            parser.error("--against runs each tree's batch consumer with its own "
+                         "topology.yaml: --consumer, --clients and --sealing-only do not apply")
         if not (args.against / "loadtest" / "bench_pipeline.py").is_file():
             parser.error(f"{args.against}: no loadtest/bench_pipeline.py there")
         if args.pairs < 1:
@@ -412,7 +415,7 @@ def main() -> None:
                       as_json=args.json)
         return
     consumers: list[Literal["stream", "batch"]] = (
-        ["stream", "batch"] if args.consumer == "both" else [args.consumer])
+        ["stream", "batch"] if args.consumer in (None, "both") else [args.consumer])
     result = asyncio.run(run(args.requests, args.bootstrap_servers, consumers, args.clients))
     print_figures(result, as_json=args.json)
 

@@ -66,6 +66,16 @@ def test_against_a_tree_without_the_benchmark_is_refused(tmp_path: Path) -> None
     assert f"{tmp_path}: no loadtest/bench_pipeline.py there" in done.stderr
 
 
+@pytest.mark.parametrize("option", [["--consumer", "batch"], ["--clients", "aiokafka/aiokafka"],
+                                    ["--sealing-only"]])
+def test_against_refuses_the_options_it_does_not_follow(tmp_path: Path,
+                                                        option: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "loadtest.bench_pipeline", "--against",
+                           str(tmp_path), *option], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "--consumer, --clients and --sealing-only do not apply" in done.stderr
+
+
 def test_a_failing_tree_run_is_named(tmp_path: Path) -> None:
     (tmp_path / "loadtest").mkdir()
     (tmp_path / "loadtest" / "__init__.py").write_text("")
