@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,6 +62,8 @@ from analyzers.signals import parse_signal
 from loadtest.driver import _stop_workers
 from loadtest.measure import (
     LagProbe,
+    PairedRatios,
+    alternate_trees,
     pipeline_groups,
     print_figures,
     process_cpu_seconds,
@@ -358,21 +359,16 @@ def compare(against: Path, requests: int, bootstrap: str, pairs: int,
     """This tree's benchmark and `against`'s, `pairs` times in turn (the order swapped each
     pair); both sides' medians of `COMPARED` and the per-pair ratios' median and range."""
     here = Path(__file__).resolve().parent.parent
-    runs: dict[str, list[dict[str, float]]] = {"this": [], "against": []}
-    for pair in range(pairs):
-        order = ("against", "this") if pair % 2 == 0 else ("this", "against")
-        for side in order:
-            runs[side].append(run(here if side == "this" else against, requests, bootstrap))
-    result: dict[str, float] = {"pairs": pairs, "events": runs["this"][0]["events"]}
+    this, base = alternate_trees(here, against, pairs,
+                                 lambda tree: run(tree, requests, bootstrap))
+    result: dict[str, float] = {"pairs": pairs, "events": this[0]["events"]}
     for name in COMPARED:
-        this = [figures[name] for figures in runs["this"]]
-        base = [figures[name] for figures in runs["against"]]
-        ratios = [new / max(old, 1) for new, old in zip(this, base, strict=True)]
-        result[f"this_{name}"] = round(statistics.median(this))
-        result[f"against_{name}"] = round(statistics.median(base))
-        result[f"{name}_vs_against"] = round(statistics.median(ratios), 3)
-        result[f"{name}_vs_against_min"] = round(min(ratios), 3)
-        result[f"{name}_vs_against_max"] = round(max(ratios), 3)
+        paired = PairedRatios.of([f[name] for f in this], [f[name] for f in base])
+        result[f"this_{name}"] = paired.this
+        result[f"against_{name}"] = paired.against
+        result[f"{name}_vs_against"] = paired.ratio
+        result[f"{name}_vs_against_min"] = paired.least
+        result[f"{name}_vs_against_max"] = paired.most
     return result
 
 

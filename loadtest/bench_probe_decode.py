@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import orjson
 
-from loadtest.measure import print_figures, run_json_benchmark
+from loadtest.measure import PairedRatios, alternate_trees, print_figures, run_json_benchmark
 from loadtest.workload import generate, stream
 
 BATCH = 5000
@@ -66,18 +65,13 @@ def _run_on(tree: Path, requests: int, repeat: int) -> dict[str, float]:
 
 def compare(against: Path, requests: int, repeat: int, pairs: int) -> dict[str, float]:
     here = Path(__file__).resolve().parent.parent
-    rates: dict[str, list[float]] = {"this": [], "against": []}
-    for pair in range(pairs):
-        order = ("against", "this") if pair % 2 == 0 else ("this", "against")
-        for side in order:
-            tree = here if side == "this" else against
-            rates[side].append(_run_on(tree, requests, repeat)["values_per_cpu_s"])
-    ratios = [new / base for new, base in zip(rates["this"], rates["against"], strict=True)]
-    return {"pairs": pairs,
-            "this_values_per_cpu_s": round(statistics.median(rates["this"])),
-            "against_values_per_cpu_s": round(statistics.median(rates["against"])),
-            "vs_against": round(statistics.median(ratios), 3),
-            "vs_against_min": round(min(ratios), 3), "vs_against_max": round(max(ratios), 3)}
+    this, base = alternate_trees(here, against, pairs,
+                                 lambda tree: _run_on(tree, requests, repeat))
+    paired = PairedRatios.of([f["values_per_cpu_s"] for f in this],
+                             [f["values_per_cpu_s"] for f in base])
+    return {"pairs": pairs, "this_values_per_cpu_s": paired.this,
+            "against_values_per_cpu_s": paired.against, "vs_against": paired.ratio,
+            "vs_against_min": paired.least, "vs_against_max": paired.most}
 
 
 def main() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,39 @@ def run_json_benchmark(tree: Path, module: str, args: Sequence[str],
         raise RuntimeError(f"the run on {tree} failed: {last}")
     figures: dict[str, float] = orjson.loads(done.stdout.strip().splitlines()[-1])
     return figures
+
+
+def alternate_trees(this: Path, against: Path, pairs: int,
+                    run: Callable[[Path], Mapping[str, float]]) -> tuple[list[Mapping[str, float]],
+                                                                         list[Mapping[str, float]]]:
+    """`run` on each tree `pairs` times in turn, `against` first in the first pair and
+    second in the next (so neither tree always runs on a warmer machine); the
+    figures of `this`'s runs and of `against`'s, in pair order."""
+    these: list[Mapping[str, float]] = []
+    theirs: list[Mapping[str, float]] = []  # by side, not by path: a tree may face itself
+    for pair in range(pairs):
+        for tree, runs in ((against, theirs), (this, these))[::1 if pair % 2 == 0 else -1]:
+            runs.append(run(tree))
+    return these, theirs
+
+
+@dataclass(frozen=True)
+class PairedRatios:
+    """One figure of two trees measured in pairs: each side's median, and the median,
+    least and most of the per-pair ratios (this over against)."""
+
+    this: float
+    against: float
+    ratio: float
+    least: float
+    most: float
+
+    @classmethod
+    def of(cls, this: Sequence[float], against: Sequence[float]) -> PairedRatios:
+        ratios = [new / max(old, 1e-9) for new, old in zip(this, against, strict=True)]
+        return cls(round(statistics.median(this)), round(statistics.median(against)),
+                   round(statistics.median(ratios), 3), round(min(ratios), 3),
+                   round(max(ratios), 3))
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -76,6 +76,14 @@ def test_against_refuses_the_options_it_does_not_follow(tmp_path: Path,
     assert "--consumer, --clients and --sealing-only do not apply" in done.stderr
 
 
+def test_against_needs_at_least_one_pair(tmp_path: Path) -> None:
+    (tmp_path / "loadtest").mkdir()
+    (tmp_path / "loadtest" / "bench_pipeline.py").write_text("")
+    done = subprocess.run([sys.executable, "-m", "loadtest.bench_pipeline", "--against",
+                           str(tmp_path), "--pairs", "0"], capture_output=True, text=True)
+    assert done.returncode == 2 and "--pairs must be at least 1" in done.stderr
+
+
 def test_a_failing_tree_run_is_named(tmp_path: Path) -> None:
     (tmp_path / "loadtest").mkdir()
     (tmp_path / "loadtest" / "__init__.py").write_text("")
