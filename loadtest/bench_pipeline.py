@@ -401,8 +401,12 @@ def main() -> None:
             parser.error(f"{args.against}: no loadtest/bench_pipeline.py there")
         if args.pairs < 1:
             parser.error("--pairs must be at least 1")
-        print_figures(compare(args.against.resolve(), args.requests, args.bootstrap_servers,
-                              args.pairs), as_json=args.json)
+        try:
+            figures = compare(args.against.resolve(), args.requests, args.bootstrap_servers,
+                              args.pairs)
+        except RuntimeError as exc:  # a tree's run failed: its message, not a traceback
+            parser.exit(1, f"bench_pipeline: {exc}\n")
+        print_figures(figures, as_json=args.json)
         return
     if args.sealing_only:
         events = stream(generate(7), int(time.time() * 1000), args.requests)

@@ -88,7 +88,10 @@ def main() -> None:
     if args.against is not None:
         if not (args.against / "matcher_rs").is_dir():
             parser.error(f"{args.against}: no matcher_rs/ there")
-        figures = compare(args.against.resolve(), args.requests, args.repeat, args.pairs)
+        try:
+            figures = compare(args.against.resolve(), args.requests, args.repeat, args.pairs)
+        except RuntimeError as exc:  # a tree's run failed: its message, not a traceback
+            parser.exit(1, f"bench_probe_decode: {exc}\n")
     else:
         figures = measure(args.requests, args.repeat, args.matcher_tree)
     print_figures(figures, as_json=args.json)

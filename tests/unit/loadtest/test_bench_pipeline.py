@@ -90,3 +90,14 @@ def test_a_failing_tree_run_is_named(tmp_path: Path) -> None:
     (tmp_path / "loadtest" / "bench_pipeline.py").write_text("raise SystemExit('no broker')\n")
     with pytest.raises(RuntimeError, match=f"the run on {tmp_path} failed: no broker"):
         run_tree(tmp_path, 10, "127.0.0.1:1")
+
+
+def test_a_failing_tree_run_ends_the_command_with_its_message(tmp_path: Path) -> None:
+    (tmp_path / "loadtest").mkdir()
+    (tmp_path / "loadtest" / "__init__.py").write_text("")
+    (tmp_path / "loadtest" / "bench_pipeline.py").write_text("raise SystemExit('no broker')\n")
+    done = subprocess.run([sys.executable, "-m", "loadtest.bench_pipeline", "--against",
+                           str(tmp_path), "--pairs", "1", "--requests", "10"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr == f"bench_pipeline: the run on {tmp_path} failed: no broker\n"

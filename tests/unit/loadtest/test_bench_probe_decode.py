@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,13 @@ def test_a_tree_whose_run_fails_is_named(tmp_path: Path) -> None:
     (tmp_path / "matcher_rs").mkdir()  # no extension built there
     with pytest.raises(RuntimeError, match=str(tmp_path)):
         compare(tmp_path, 100, 1, 1)
+
+
+def test_a_failing_tree_ends_the_command_with_its_message(tmp_path: Path) -> None:
+    (tmp_path / "matcher_rs").mkdir()  # no extension built there
+    done = subprocess.run([sys.executable, "-m", "loadtest.bench_probe_decode", "--against",
+                           str(tmp_path), "--pairs", "1", "--requests", "10", "--repeat", "1"],
+                          cwd=HERE, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"bench_probe_decode: the run on {tmp_path} failed: ")
+    assert "Traceback" not in done.stderr
